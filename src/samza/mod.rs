@@ -1,0 +1,36 @@
+//! The Samza job-model planner: what Apache Samza computes for a job, restated in Rust.
+//!
+//! Pure: no I/O, no clock, no randomness. Partition facts and the previous assignment come in as values;
+//! the same inputs always give the same bytes out. The pipeline mirrors Samza's
+//! `JobModelCalculator#calculateJobModel` (see `planner.rs`).
+
+pub mod assignment;
+pub mod changelog;
+pub mod config;
+pub mod grouper;
+pub mod job_model;
+pub mod planner;
+pub mod properties;
+pub mod stream;
+
+pub use config::Config;
+pub use job_model::{JobModel, SamzaVersion};
+pub use planner::{plan, required_inputs, InputRequest, PartitionFacts, Plan, Previous};
+pub use stream::{Ssp, SystemStream};
+
+/// Everything the planner can refuse, each naming the config key (or stream) at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum SamzaError {
+    /// A config value Samza would reject (`key`, the raw value, and Samza's sentence).
+    #[error("config key '{key}': {message}")]
+    Config { key: String, message: String },
+    /// Samza would refuse to build this job model (e.g. more containers than tasks).
+    #[error("{message}")]
+    Model { message: String },
+    /// An input stream whose partition count the planner was not given.
+    #[error("no partition count for input stream '{stream}' (from {key})")]
+    MissingPartitions { stream: String, key: String },
+    /// A previous job model that cannot be read.
+    #[error("previous job model: {message}")]
+    Previous { message: String },
+}

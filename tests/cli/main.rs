@@ -1,0 +1,2 @@
+//! The one integration-test binary: runs the real `helm-samza` (and real Helm and a real broker).
+mod support;

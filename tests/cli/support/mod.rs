@@ -1,0 +1,1 @@
+//! Test support: a builder that runs the real binary, real Helm binaries, a real broker process.
