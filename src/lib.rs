@@ -1,9 +1,70 @@
 //! helm-samza: computes Apache Samza job models for Kubernetes deployments made with Helm.
 //!
 //! The binary (`src/main.rs`) only parses arguments and maps errors to exit codes; everything else lives
-//! here so that tests and benchmarks call the same code.
+//! here so that tests and benchmarks call the same code. Data flows one way: manifests in → find jobs
+//! (`job`) → gather partition facts (`facts`, `kafka`) → compute models (`samza`) → patch (`manifest`,
+//! `template`) → manifests out (`render`).
 #![forbid(unsafe_code)]
 
+pub mod cli;
+pub mod diagnostics;
+pub mod error;
+pub mod exit_code;
+pub mod facts;
+pub mod helm;
+pub mod job;
 pub mod kafka;
+pub mod lock;
 pub mod manifest;
+pub mod model;
+pub mod plan;
+pub mod render;
 pub mod samza;
+pub mod template;
+
+use std::io::{Read, Write};
+
+use cli::{Cli, Command};
+use error::{Error, Result};
+
+/// Runs one command; returns the exit code for success paths that are not 0 (e.g. plan changes).
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::PostRender(args) => {
+            let mut input = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut input)
+                .map_err(|e| Error::io("<stdin>", e))?;
+            let outcome = render::run_post_render(&args, &input);
+            match outcome {
+                Ok(output) => write_stdout(&output).map(|()| exit_code::OK),
+                Err(err) => {
+                    // Helm 4 discards our stderr: leave the message and the input where the user can find them.
+                    diagnostics::record_failure(args.log_file.as_deref(), &err, &input);
+                    Err(err)
+                }
+            }
+        }
+        Command::Model(args) => {
+            let output = model::run(&args)?;
+            write_stdout(output.as_bytes()).map(|()| exit_code::OK)
+        }
+        Command::Plan(args) => plan::run(&args),
+        Command::Lock(args) => lock::run(&args),
+        Command::LastError => {
+            let text = diagnostics::last_failure()?;
+            write_stdout(text.as_bytes()).map(|()| exit_code::OK)
+        }
+    }
+}
+
+/// Writes all of `bytes` to stdout; a reader that went away (broken pipe) is not an error (ripgrep).
+pub(crate) fn write_stdout(bytes: &[u8]) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    match lock.write_all(bytes).and_then(|()| lock.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::io("<stdout>", e)),
+    }
+}

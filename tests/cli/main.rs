@@ -1,2 +1,4 @@
 //! The one integration-test binary: runs the real `helm-samza` (and real Helm and a real broker).
+mod model;
+mod post_render;
 mod support;

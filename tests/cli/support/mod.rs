@@ -1,1 +1,2 @@
 //! Test support: a builder that runs the real binary, real Helm binaries, a real broker process.
+pub mod run;

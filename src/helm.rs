@@ -1,0 +1,101 @@
+//! Running the Helm binary for the commands that render charts themselves (`plan`, `lock`, `lint`).
+//!
+//! Helm sets `HELM_BIN` for its plugins, so `helm samza plan` uses the very Helm that called it, Helm 3 or 4;
+//! run directly, `helm-samza` uses `helm` from `PATH` (or `--helm-bin`). Charts are rendered with
+//! `helm template` and no post-renderer: helm-samza runs its own pipeline on the output, in process.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use clap::Args;
+
+use crate::error::{Error, Result};
+
+/// The `helm template` flags helm-samza passes through, typed so they can be checked before Helm runs.
+#[derive(Debug, Clone, Default, Args)]
+pub struct HelmArgs {
+    /// The Helm binary (set by Helm for plugins).
+    #[arg(long = "helm-bin", value_name = "PATH", env = "HELM_BIN", default_value = "helm")]
+    pub helm_bin: PathBuf,
+    /// Values files, as for `helm template -f`; repeatable.
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+    /// As `helm template --set`; repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// As `helm template --set-string`; repeatable.
+    #[arg(long = "set-string", value_name = "KEY=VALUE")]
+    pub set_string: Vec<String>,
+    /// As `helm template --set-file`; repeatable.
+    #[arg(long = "set-file", value_name = "KEY=FILE")]
+    pub set_file: Vec<String>,
+    /// As `helm template --set-json`; repeatable.
+    #[arg(long = "set-json", value_name = "KEY=JSON")]
+    pub set_json: Vec<String>,
+    /// The release namespace.
+    #[arg(short = 'n', long = "namespace", env = "HELM_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// The kube context for `helm get manifest` (set by Helm for plugins).
+    #[arg(long = "kube-context", env = "HELM_KUBECONTEXT")]
+    pub kube_context: Option<String>,
+    /// Any other `helm template` flags, after `--`.
+    #[arg(last = true, value_name = "HELM FLAGS")]
+    pub extra: Vec<String>,
+}
+
+impl HelmArgs {
+    /// `helm template RELEASE CHART ...`: the rendered manifests, hooks included.
+    pub fn template(&self, release: &str, chart: &Path) -> Result<Vec<u8>> {
+        let mut cmd = Command::new(&self.helm_bin);
+        cmd.arg("template").arg(release).arg(chart);
+        for file in &self.values {
+            cmd.arg("--values").arg(file);
+        }
+        for (flag, values) in [
+            ("--set", &self.set),
+            ("--set-string", &self.set_string),
+            ("--set-file", &self.set_file),
+            ("--set-json", &self.set_json),
+        ] {
+            for value in values {
+                cmd.arg(flag).arg(value);
+            }
+        }
+        if let Some(ns) = &self.namespace {
+            cmd.arg("--namespace").arg(ns);
+        }
+        cmd.args(&self.extra);
+        run(cmd, &self.helm_bin, "template")
+    }
+
+    /// `helm get manifest RELEASE`: what is deployed, or `Err(reason)` when there is no cluster or no release.
+    pub fn deployed_manifest(&self, release: &str) -> std::result::Result<Vec<u8>, String> {
+        let mut cmd = Command::new(&self.helm_bin);
+        cmd.arg("get").arg("manifest").arg(release);
+        if let Some(ns) = &self.namespace {
+            cmd.arg("--namespace").arg(ns);
+        }
+        if let Some(ctx) = &self.kube_context {
+            cmd.arg("--kube-context").arg(ctx);
+        }
+        run(cmd, &self.helm_bin, "get manifest").map_err(|e| e.to_string())
+    }
+}
+
+fn run(mut cmd: Command, bin: &Path, what: &str) -> Result<Vec<u8>> {
+    let out = cmd.output().map_err(|e| {
+        Error::Usage(format!(
+            "cannot run {} ({e}); set --helm-bin or HELM_BIN to the Helm binary",
+            bin.display()
+        ))
+    })?;
+    if !out.status.success() {
+        return Err(Error::Helm {
+            command: what.to_string(),
+            message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(out.stdout)
+}

@@ -1,0 +1,155 @@
+//! Finding Samza jobs in a rendered manifest stream, by the labels documented in `docs/conventions.md`.
+//!
+//! A job is a ConfigMap holding its Samza config (`samza.apache.org/role: config`) and one worker StatefulSet
+//! (`role: worker`), optionally standby worker StatefulSets (`samza.apache.org/standby-replica: "R"`), a
+//! coordinator Deployment (`role: coordinator`) and resources that opt into templating
+//! (`samza.apache.org/template: "true"`), all carrying `samza.apache.org/job: NAME`. Documents without these
+//! labels are not looked at beyond a substring check, so the scan costs almost nothing on large streams.
+//! Helm hooks are never part of a job: Helm 3 does not send them and Helm 4 does, so skipping them makes both
+//! versions see the same jobs.
+
+use std::collections::BTreeMap;
+
+use crate::manifest::{Document, Head, ManifestError, Stream};
+
+pub const LABEL_JOB: &str = "samza.apache.org/job";
+pub const LABEL_ROLE: &str = "samza.apache.org/role";
+pub const LABEL_STANDBY: &str = "samza.apache.org/standby-replica";
+pub const ANNOTATION_TEMPLATE: &str = "samza.apache.org/template";
+pub const ANNOTATION_MODEL_CONFIGMAP: &str = "samza.apache.org/model-configmap";
+pub const ANNOTATION_CHECKSUM: &str = "samza.apache.org/job-model-checksum";
+pub const ANNOTATION_SOURCE: &str = "samza.apache.org/partition-source";
+pub const ANNOTATION_SYSTEM: &str = "samza.apache.org/system";
+pub const ANNOTATION_ALLOW_UNSAFE: &str = "samza.apache.org/allow-unsafe";
+/// The data keys a config ConfigMap may hold the Samza config in.
+pub const CONFIG_KEY_PROPERTIES: &str = "job.properties";
+pub const CONFIG_KEY_YAML: &str = "job.yaml";
+pub const CONFIG_KEY_LOCK: &str = "samza.lock";
+pub const MODEL_KEY: &str = "job-model.json";
+pub const MODEL_KEY_COMPRESSED: &str = "job-model.json.gz";
+
+/// One worker StatefulSet of a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Worker {
+    pub index: usize,
+    /// `None` for the active workers; `Some(r)` for standby replica `r` (container ids `C-r`).
+    pub standby: Option<u32>,
+}
+
+/// The documents (by stream index) that make up one job.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobDocs {
+    pub name: String,
+    pub configs: Vec<usize>,
+    pub workers: Vec<Worker>,
+    pub coordinators: Vec<usize>,
+    pub templated: Vec<usize>,
+}
+
+/// A Strimzi KafkaTopic found in the same render: partition counts known without asking Kafka.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaTopicResource {
+    pub index: usize,
+    /// From the `samza.apache.org/system` annotation; `None` applies to every system.
+    pub system: Option<String>,
+    pub topic: String,
+    pub partitions: u32,
+}
+
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Parsed heads of the candidate documents, by stream index.
+    pub heads: BTreeMap<usize, Head>,
+    pub jobs: BTreeMap<String, JobDocs>,
+    pub kafka_topics: Vec<KafkaTopicResource>,
+    /// Templated resources without a job label (they get the only job's plan, or every job's by name).
+    pub templated_unowned: Vec<usize>,
+}
+
+/// Looks at every document once: a substring pre-filter, then a head parse of the few candidates.
+pub fn scan(stream: &Stream) -> Result<Scan, ManifestError> {
+    let mut scan = Scan::default();
+    for (index, doc) in stream.docs().iter().enumerate() {
+        let samza = doc.mentions("samza.apache.org/");
+        let strimzi = doc.mentions("KafkaTopic");
+        if !samza && !strimzi {
+            continue;
+        }
+        let Some(head) = doc.head()? else { continue };
+        if head.is_hook {
+            continue;
+        }
+        if head.kind == "KafkaTopic" && head.api_version.starts_with("kafka.strimzi.io/") {
+            if let Some(topic) = kafka_topic(index, doc, &head)? {
+                scan.kafka_topics.push(topic);
+            }
+        }
+        if samza {
+            classify(&mut scan, index, &head);
+        }
+        scan.heads.insert(index, head);
+    }
+    Ok(scan)
+}
+
+fn classify(scan: &mut Scan, index: usize, head: &Head) {
+    let templated = head
+        .annotations
+        .get(ANNOTATION_TEMPLATE)
+        .is_some_and(|v| v == "true");
+    let Some(job) = head.labels.get(LABEL_JOB) else {
+        if templated {
+            scan.templated_unowned.push(index);
+        }
+        return;
+    };
+    let entry = scan.jobs.entry(job.clone()).or_insert_with(|| JobDocs {
+        name: job.clone(),
+        ..JobDocs::default()
+    });
+    match (head.labels.get(LABEL_ROLE).map(String::as_str), head.kind.as_str()) {
+        (Some("config"), "ConfigMap") => entry.configs.push(index),
+        (Some("worker"), "StatefulSet") => entry.workers.push(Worker {
+            index,
+            standby: head.labels.get(LABEL_STANDBY).and_then(|r| r.parse().ok()),
+        }),
+        (Some("coordinator"), "Deployment" | "StatefulSet") => entry.coordinators.push(index),
+        _ => {}
+    }
+    if templated {
+        entry.templated.push(index);
+    }
+}
+
+/// `None` for a KafkaTopic whose partition count is itself a template (a topic sized by the model, not a fact).
+fn kafka_topic(index: usize, doc: &Document, head: &Head) -> Result<Option<KafkaTopicResource>, ManifestError> {
+    let value = doc.value()?;
+    let spec = value.get("spec");
+    if spec
+        .and_then(|s| s.get("partitions"))
+        .and_then(serde_json::Value::as_str)
+        .is_some_and(crate::template::TemplateEngine::is_template)
+    {
+        return Ok(None);
+    }
+    let topic = spec
+        .and_then(|s| s.get("topicName"))
+        .and_then(|t| t.as_str())
+        .unwrap_or(&head.name)
+        .to_string();
+    let partitions = spec
+        .and_then(|s| s.get("partitions"))
+        .and_then(serde_json::Value::as_u64)
+        .filter(|&p| p > 0 && p <= u64::from(u32::MAX))
+        .ok_or_else(|| ManifestError::FieldType {
+            doc: doc.doc_ref(),
+            field: "spec.partitions".into(),
+            expected: "a positive integer",
+        })?;
+    Ok(Some(KafkaTopicResource {
+        index,
+        system: head.annotations.get(ANNOTATION_SYSTEM).cloned(),
+        topic,
+        partitions: partitions as u32,
+    }))
+}

@@ -1,0 +1,254 @@
+//! `samza.lock`: the pinned facts of each job, so a render needs no Kafka and reproduces the same model.
+//!
+//! The lock plays the role of Samza's coordinator stream: it keeps the changelog mapping (never shrinking) and
+//! the task → container assignment of the last plan, plus the input partition counts and where they came from.
+//! It is JSON, keyed by job name (the `samza.apache.org/job` label). A render reads it from `--lock FILE` or
+//! from the `samza.lock` key of the job's config ConfigMap (the chart puts it there with `--set-file`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+/// Current format version; readers refuse newer ones.
+pub const LOCK_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lock {
+    pub version: u32,
+    /// Per job, by job name.
+    pub jobs: BTreeMap<String, LockedJob>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct LockedJob {
+    /// Partition count per input stream, `system.stream` → count.
+    #[serde(default)]
+    pub inputs: BTreeMap<String, u32>,
+    /// Full topic lists of systems matched by regex rewriters.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub topics: BTreeMap<String, BTreeSet<String>>,
+    /// Where the counts were discovered, per system.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub discovered: BTreeMap<String, Discovery>,
+    /// Samza's `set-changelog` mapping: task name → changelog partition. Entries are never removed.
+    #[serde(default)]
+    pub changelog: BTreeMap<String, u32>,
+    /// Samza's `set-task-container-assignment`: active task name → container id.
+    #[serde(default)]
+    pub assignment: BTreeMap<String, String>,
+    /// Active task → its input partitions as `[system, stream, partition]`, for Samza's partition-expansion
+    /// stickiness.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub task_inputs: BTreeMap<String, Vec<(String, String, u32)>>,
+    /// sha256 of the job model this lock reproduces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Discovery {
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub brokers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+}
+
+impl Lock {
+    /// Parses a lock file's text; the message names what is wrong, the caller names the file.
+    pub fn parse(text: &str) -> Result<Lock, String> {
+        let lock: Lock = serde_json::from_str(text).map_err(|e| format!("not a samza.lock file: {e}"))?;
+        if lock.version == 0 || lock.version > LOCK_VERSION {
+            return Err(format!(
+                "lock format version {} is not supported (this helm-samza reads version {LOCK_VERSION}); upgrade helm-samza",
+                lock.version
+            ));
+        }
+        Ok(lock)
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("lock serializes");
+        text.push('\n');
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_version_check() {
+        let mut lock = Lock {
+            version: 1,
+            ..Lock::default()
+        };
+        let job = LockedJob {
+            inputs: [("kafka.PageViewEvent".to_string(), 4)].into(),
+            changelog: [("Partition 0".to_string(), 0)].into(),
+            assignment: [("Partition 0".to_string(), "0".to_string())].into(),
+            ..LockedJob::default()
+        };
+        lock.jobs.insert("page-views".into(), job);
+        assert_eq!(Lock::parse(&lock.to_json()).unwrap(), lock);
+        let err = Lock::parse(r#"{"version": 9, "jobs": {}}"#).unwrap_err();
+        assert!(err.contains("version 9"), "{err}");
+        assert!(Lock::parse("nope").unwrap_err().contains("not a samza.lock"));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The `lock` command.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::{
+    cli::SourceArgs,
+    error::{Error, JobOrigin, Result},
+    exit_code,
+    helm::HelmArgs,
+    model::{parse_version, SourceInputs},
+    plan::release_and_chart,
+    render::{self, RenderOptions},
+    samza::job_model::TaskMode,
+};
+
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// `[RELEASE] CHART`: the chart to render (the release name only matters to the chart's templates).
+    #[arg(value_name = "[RELEASE] CHART", num_args = 1..=2, required = true)]
+    pub positional: Vec<String>,
+
+    #[command(flatten)]
+    pub helm: HelmArgs,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// The lock file to write (and whose mappings to keep). Default: samza.lock beside the chart.
+    #[arg(long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// Do not write: compare the lock's partition counts with Kafka and fail (exit 17) on any drift.
+    #[arg(long = "verify-live")]
+    pub verify_live: bool,
+
+    /// Samza version whose JSON shape the digest is computed over.
+    #[arg(long = "samza-version", value_name = "VERSION", default_value = "1.7")]
+    pub samza_version: String,
+}
+
+pub fn run(args: &LockArgs) -> Result<i32> {
+    let (release, chart) = release_and_chart(&args.positional);
+    let path = args.file.clone().unwrap_or_else(|| chart.join("samza.lock"));
+    let existing = match std::fs::read_to_string(&path) {
+        Ok(text) => Some(Lock::parse(&text).map_err(|message| Error::Previous {
+            path: path.clone(),
+            message,
+        })?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    if args.verify_live && existing.is_none() {
+        return Err(Error::Usage(format!("--verify-live: there is no lock at {}", path.display())));
+    }
+    let manifests = args.helm.template(&release, &chart)?;
+
+    // Counts come fresh from flags, KafkaTopic resources and Kafka; never from the lock being replaced. The
+    // mappings come from the old lock: re-locking must not move state (the lock is the coordinator stream).
+    let mut source = args.source.clone();
+    source.lock = None;
+    let inputs = SourceInputs::load(&source)?;
+    let mut sources = inputs.fact_sources();
+    let old_lock_for_mappings = existing.clone().map(|mut lock| {
+        for job in lock.jobs.values_mut() {
+            job.inputs.clear();
+            job.topics.clear();
+        }
+        lock
+    });
+    sources.lock = old_lock_for_mappings.as_ref();
+    let options = RenderOptions {
+        sources,
+        previous: Default::default(),
+        samza_version: parse_version(&args.samza_version)?,
+        allow_unsafe: true,
+    };
+    let (_, jobs) = render::post_render(&manifests, &options)?;
+
+    if args.verify_live {
+        let existing = existing.expect("checked above");
+        let mut drift = Vec::new();
+        for job in &jobs {
+            let locked = existing.jobs.get(&job.name).cloned().unwrap_or_default();
+            for (ss, count) in &job.facts.facts.counts {
+                let key = format!("{}.{}", ss.system, ss.stream);
+                match locked.inputs.get(&key) {
+                    Some(pinned) if pinned == count => {}
+                    Some(pinned) => drift.push(format!("job '{}': {key} has {count} partitions, the lock says {pinned}", job.name)),
+                    None => drift.push(format!("job '{}': {key} ({count} partitions) is not in the lock", job.name)),
+                }
+            }
+        }
+        if !drift.is_empty() {
+            return Err(Error::Drift {
+                origin: JobOrigin(path.display().to_string()),
+                message: format!(
+                    "the lock no longer matches Kafka: {}. Run `helm samza plan` to see the effect, then \
+                     `helm samza lock` to re-lock.",
+                    drift.join("; ")
+                ),
+            });
+        }
+        eprintln!("{}: matches Kafka for {} job(s)", path.display(), jobs.len());
+        return Ok(exit_code::OK);
+    }
+
+    let mut lock = Lock {
+        version: LOCK_VERSION,
+        jobs: BTreeMap::new(),
+    };
+    for job in &jobs {
+        let model = &job.plan.model;
+        let mut locked = LockedJob {
+            changelog: job.plan.changelog_mapping.clone(),
+            digest: Some(job.digest.clone()),
+            ..LockedJob::default()
+        };
+        for (ss, count) in &job.facts.facts.counts {
+            locked.inputs.insert(format!("{}.{}", ss.system, ss.stream), *count);
+        }
+        locked.topics = job.facts.facts.topics.clone();
+        for (system, records) in &job.facts.records {
+            let live = records.iter().find(|r| !r.brokers.is_empty()).or(records.first());
+            if let Some(record) = live {
+                locked.discovered.insert(
+                    system.clone(),
+                    Discovery {
+                        source: record.kind.as_str().to_string(),
+                        brokers: record.brokers.clone(),
+                        at: record.at.clone(),
+                    },
+                );
+            }
+        }
+        for container in &model.containers {
+            for task in container.tasks.iter().filter(|t| t.mode == TaskMode::Active) {
+                locked.assignment.insert(task.name.clone(), container.id.clone());
+                locked.task_inputs.insert(
+                    task.name.clone(),
+                    task.ssps.iter().map(|s| (s.system.to_string(), s.stream.to_string(), s.partition)).collect(),
+                );
+            }
+        }
+        lock.jobs.insert(job.name.clone(), locked);
+    }
+    std::fs::write(&path, lock.to_json()).map_err(|e| Error::io(&path, e))?;
+    eprintln!("wrote {} ({} job(s))", path.display(), lock.jobs.len());
+    Ok(exit_code::OK)
+}

@@ -1,0 +1,131 @@
+//! The `model` command: one job's model from a config file, for people and for tests; plus the loading of
+//! partition sources and previous models that every planning command shares.
+
+use std::path::Path;
+
+use crate::{
+    cli::{ModelArgs, ModelOutput, SourceArgs},
+    error::{Error, JobOrigin, Result},
+    facts::{self, FactSources},
+    kafka::{KnownCounts, Overrides, Scoped},
+    lock::Lock,
+    samza::{self, Config, JobModel, Previous, SamzaVersion},
+};
+
+/// Partition sources loaded from the command line, owned, so `FactSources` can borrow them.
+pub struct SourceInputs {
+    pub flags: KnownCounts,
+    pub lock: Option<Lock>,
+    pub offline: bool,
+    pub overrides: Overrides,
+}
+
+impl SourceInputs {
+    pub fn load(args: &SourceArgs) -> Result<SourceInputs> {
+        let flags = KnownCounts::from_flags(&args.partitions).map_err(|e| Error::Usage(e.to_string()))?;
+        let lock = match &args.lock {
+            None => None,
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+                Some(Lock::parse(&text).map_err(|message| Error::Previous {
+                    path: path.clone(),
+                    message,
+                })?)
+            }
+        };
+        let parse_scoped = |values: &[String], flag: &str| -> Result<Vec<Scoped>> {
+            values
+                .iter()
+                .map(|v| v.parse::<Scoped>().map_err(|e| Error::Usage(format!("{flag}: {e}"))))
+                .collect()
+        };
+        let overrides = Overrides {
+            bootstrap_servers: parse_scoped(&args.bootstrap_servers, "--bootstrap-servers")?,
+            kafka_config: parse_scoped(&args.kafka_config, "--kafka-config")?,
+            timeout: Some(args.kafka_timeout),
+            ..Overrides::default()
+        }
+        .with_process_env();
+        Ok(SourceInputs {
+            flags,
+            lock,
+            offline: args.offline,
+            overrides,
+        })
+    }
+
+    pub fn fact_sources(&self) -> FactSources<'_> {
+        FactSources {
+            flags: &self.flags,
+            lock: self.lock.as_ref(),
+            offline: self.offline,
+            overrides: &self.overrides,
+        }
+    }
+}
+
+pub fn parse_version(text: &str) -> Result<SamzaVersion> {
+    text.parse::<SamzaVersion>()
+        .map_err(|e| Error::Usage(format!("--samza-version: {e}")))
+}
+
+/// Reads a job-model JSON file of any Samza version's shape.
+pub fn read_model_file(path: &Path) -> Result<JobModel> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    JobModel::from_json(&text).map_err(|e| Error::Previous {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Reads a Samza config: `.properties` by default, a YAML/JSON map for `.yaml`, `.yml` and `.json`.
+pub fn read_config_file(path: &Path) -> Result<Config> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let origin = JobOrigin(path.display().to_string());
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("yaml" | "yml" | "json") => {
+            crate::render::config_from_yaml(&text).map_err(|message| Error::Job { origin, message })
+        }
+        _ => Config::from_properties(&text).map_err(|source| Error::Samza { origin, source }),
+    }
+}
+
+pub fn run(args: &ModelArgs) -> Result<String> {
+    let config = read_config_file(&args.config)?;
+    let origin = JobOrigin(args.config.display().to_string());
+    let version = parse_version(&args.samza_version)?;
+    let previous = match &args.previous {
+        Some(path) => Some(Previous::from_model(&read_model_file(path)?)),
+        None => None,
+    };
+    let inputs = SourceInputs::load(&args.source)?;
+    let job_name = config.job_name().unwrap_or_default().to_string();
+    let locked = inputs.lock.as_ref().and_then(|l| l.jobs.get(&job_name));
+    let request = samza::required_inputs(&config).map_err(|source| Error::Samza {
+        origin: origin.clone(),
+        source,
+    })?;
+    let gathered = facts::gather(&config, &request, &inputs.fact_sources(), locked, &[], &origin)?;
+    let plan = samza::plan(&config, &gathered.facts, previous.as_ref()).map_err(|source| Error::Samza {
+        origin: origin.clone(),
+        source,
+    })?;
+    let mut text = match args.output {
+        ModelOutput::Json if args.pretty => plan.model.to_json_pretty(version),
+        ModelOutput::Json => plan.model.to_json(version),
+        ModelOutput::Yaml => {
+            let value: serde_json::Value =
+                serde_json::from_str(&plan.model.to_json(version)).expect("our own JSON parses");
+            crate::manifest::write_document(&value)?
+        }
+        ModelOutput::Summary => {
+            let mut text = plan.model.summary();
+            text.push_str(&format!("partition counts from: {}\n", gathered.describe()));
+            text
+        }
+    };
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(text)
+}

@@ -1,0 +1,542 @@
+//! What a deploy will do to a job's model: the difference between the previous model and the new one, and the
+//! safety gate that refuses changes which would endanger a stateful job's state.
+//!
+//! Pure: both models come in as values. `helm samza plan` prints the difference; the post-renderer runs the
+//! gate whenever it knows the previous model (a lock file or `--previous`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::{
+    lock::LockedJob,
+    samza::{job_model::TaskMode, JobModel},
+};
+
+/// One input stream's partition count, before and after (`None`: not an input then).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputChange {
+    pub stream: String,
+    pub before: Option<u32>,
+    pub after: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskMove {
+    pub task: String,
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangelogChange {
+    pub task: String,
+    pub before: u32,
+    pub after: u32,
+}
+
+/// The difference between two models of one job.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ModelDiff {
+    pub inputs: Vec<InputChange>,
+    pub containers_before: usize,
+    pub containers_after: usize,
+    pub containers_added: Vec<String>,
+    pub containers_removed: Vec<String>,
+    pub tasks_added: Vec<String>,
+    pub tasks_removed: Vec<String>,
+    pub tasks_moved: Vec<TaskMove>,
+    /// New tasks and the changelog partition each gets.
+    pub changelog_added: BTreeMap<String, u32>,
+    /// Tasks whose changelog partition changed: their state would be read from another task's partition.
+    pub changelog_changed: Vec<ChangelogChange>,
+    pub changelog_partitions_before: u32,
+    pub changelog_partitions_after: u32,
+    pub standby_before: usize,
+    pub standby_after: usize,
+}
+
+impl ModelDiff {
+    pub fn has_changes(&self) -> bool {
+        self.inputs.iter().any(|i| i.before != i.after)
+            || self.containers_before != self.containers_after
+            || !self.tasks_added.is_empty()
+            || !self.tasks_removed.is_empty()
+            || !self.tasks_moved.is_empty()
+            || !self.changelog_changed.is_empty()
+            || self.changelog_partitions_before != self.changelog_partitions_after
+            || self.standby_before != self.standby_after
+    }
+}
+
+/// What a plan compares: a job's inputs and where each task runs and keeps its state. Built from a job model,
+/// or from a lock file (which holds the same facts without the model itself).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Partition count per input stream, `system.stream`.
+    pub inputs: BTreeMap<String, u32>,
+    /// Task name → (container id, changelog partition, mode).
+    pub tasks: BTreeMap<String, (String, u32, TaskMode)>,
+    /// Samza never forgets a changelog number; tasks that left keep theirs.
+    pub changelog_mapping: BTreeMap<String, u32>,
+    pub active_containers: usize,
+    pub standby_containers: usize,
+}
+
+impl Snapshot {
+    pub fn from_model(model: &JobModel) -> Snapshot {
+        let mut partitions: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
+        let mut tasks = BTreeMap::new();
+        for container in &model.containers {
+            for task in &container.tasks {
+                if task.mode == TaskMode::Active {
+                    for ssp in &task.ssps {
+                        partitions
+                            .entry(format!("{}.{}", ssp.system, ssp.stream))
+                            .or_default()
+                            .insert(ssp.partition);
+                    }
+                }
+                tasks.insert(task.name.clone(), (container.id.clone(), task.changelog_partition, task.mode));
+            }
+        }
+        let active = model.active_container_count();
+        Snapshot {
+            inputs: partitions.into_iter().map(|(s, ids)| (s, ids.len() as u32)).collect(),
+            changelog_mapping: tasks.iter().map(|(t, (_, p, _))| (t.clone(), *p)).collect(),
+            tasks,
+            active_containers: active,
+            standby_containers: model.containers.len() - active,
+        }
+    }
+
+    pub fn from_lock(lock: &LockedJob) -> Snapshot {
+        let tasks = lock
+            .assignment
+            .iter()
+            .map(|(task, container)| {
+                let partition = lock.changelog.get(task).copied().unwrap_or_default();
+                (task.clone(), (container.clone(), partition, TaskMode::Active))
+            })
+            .collect();
+        let containers: BTreeSet<&String> = lock.assignment.values().collect();
+        Snapshot {
+            inputs: lock.inputs.clone(),
+            tasks,
+            changelog_mapping: lock.changelog.clone(),
+            active_containers: containers.len(),
+            standby_containers: 0,
+        }
+    }
+
+    /// `max-change-log-stream-partitions` of this state: what the changelog topics were created with.
+    pub fn changelog_partitions(&self) -> u32 {
+        self.changelog_mapping.values().map(|p| p + 1).max().unwrap_or(0)
+    }
+}
+
+pub fn diff(before: &Snapshot, after: &Snapshot) -> ModelDiff {
+    let mut diff = ModelDiff::default();
+    let streams: BTreeSet<&String> = before.inputs.keys().chain(after.inputs.keys()).collect();
+    diff.inputs = streams
+        .into_iter()
+        .map(|s| InputChange {
+            stream: s.clone(),
+            before: before.inputs.get(s).copied(),
+            after: after.inputs.get(s).copied(),
+        })
+        .collect();
+    diff.containers_before = before.active_containers;
+    diff.containers_after = after.active_containers;
+    diff.standby_before = before.standby_containers;
+    diff.standby_after = after.standby_containers;
+    let ids = |s: &Snapshot| -> BTreeSet<String> { s.tasks.values().map(|(c, _, _)| c.clone()).collect() };
+    let (ids_before, ids_after) = (ids(before), ids(after));
+    diff.containers_added = ids_after.difference(&ids_before).cloned().collect();
+    diff.containers_removed = ids_before.difference(&ids_after).cloned().collect();
+
+    for (task, (container, partition, mode)) in &after.tasks {
+        match before.tasks.get(task) {
+            None => {
+                diff.tasks_added.push(task.clone());
+                diff.changelog_added.insert(task.clone(), *partition);
+            }
+            Some((old_container, old_partition, _)) => {
+                if old_container != container && *mode == TaskMode::Active {
+                    diff.tasks_moved.push(TaskMove {
+                        task: task.clone(),
+                        from: old_container.clone(),
+                        to: container.clone(),
+                    });
+                }
+                if old_partition != partition {
+                    diff.changelog_changed.push(ChangelogChange {
+                        task: task.clone(),
+                        before: *old_partition,
+                        after: *partition,
+                    });
+                }
+            }
+        }
+    }
+    diff.tasks_removed = before.tasks.keys().filter(|t| !after.tasks.contains_key(*t)).cloned().collect();
+    diff.changelog_partitions_before = before.changelog_partitions();
+    diff.changelog_partitions_after = after.changelog_partitions();
+    diff
+}
+
+/// A reason the gate refuses a change, with what would happen to the state and how to proceed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hazard {
+    pub id: &'static str,
+    pub message: String,
+}
+
+/// The safety gate for a job with changelogged stores (`stateful`): changes that would lose or corrupt state.
+pub fn hazards(diff: &ModelDiff, stateful: bool) -> Vec<Hazard> {
+    let mut found = Vec::new();
+    if !stateful {
+        return found;
+    }
+    if !diff.changelog_changed.is_empty() {
+        let examples: Vec<String> = diff
+            .changelog_changed
+            .iter()
+            .take(3)
+            .map(|c| format!("'{}' {} → {}", c.task, c.before, c.after))
+            .collect();
+        found.push(Hazard {
+            id: "changelog-partition-changed",
+            message: format!(
+                "{} task(s) would restore their state from another changelog partition ({}{}): their state would be \
+                 mixed with another task's. Deploy with the previous model's mapping (a samza.lock file or --previous) \
+                 so Samza's stored changelog mapping is kept.",
+                diff.changelog_changed.len(),
+                examples.join(", "),
+                if diff.changelog_changed.len() > 3 { ", ..." } else { "" }
+            ),
+        });
+    }
+    if diff.changelog_partitions_after > diff.changelog_partitions_before && diff.changelog_partitions_before > 0 {
+        found.push(Hazard {
+            id: "changelog-partitions-grow",
+            message: format!(
+                "the changelog topics would need {} partitions but have {}: Samza refuses to start ('Mismatch of \
+                 partitions for stream'). Add partitions to every changelog topic first (the new tasks start with \
+                 empty state), then deploy with the gate allowed.",
+                diff.changelog_partitions_after, diff.changelog_partitions_before
+            ),
+        });
+    }
+    for input in &diff.inputs {
+        if let (Some(before), Some(after)) = (input.before, input.after) {
+            if before != after && after % before != 0 {
+                found.push(Hazard {
+                    id: "input-partitions-unmappable",
+                    message: format!(
+                        "input {} goes from {before} to {after} partitions; Samza's partition expansion can map new \
+                         partitions onto old tasks only when the new count is a multiple of the old one, so keyed \
+                         state would be split across tasks. Choose a multiple of {before}.",
+                        input.stream
+                    ),
+                });
+            }
+        }
+    }
+    found
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The `plan` command.
+
+use std::{io::IsTerminal, path::PathBuf};
+
+use clap::{Args, ValueEnum};
+
+use crate::{
+    cli::SourceArgs,
+    error::{Error, JobOrigin, Result},
+    exit_code,
+    helm::HelmArgs,
+    lock::Lock,
+    model::{parse_version, SourceInputs},
+    render::{self, RenderOptions},
+};
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// `[RELEASE] CHART`: the release to compare with (default: none deployed) and the chart to render.
+    #[arg(value_name = "[RELEASE] CHART", num_args = 1..=2, required = true)]
+    pub positional: Vec<String>,
+
+    #[command(flatten)]
+    pub helm: HelmArgs,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Compare with this instead of the deployed release: a job-model JSON (`[JOB=]FILE`) or a saved manifest
+    /// stream (e.g. `helm get manifest` output); repeatable.
+    #[arg(long, value_name = "[JOB=]FILE")]
+    pub previous: Vec<String>,
+
+    #[arg(long, value_enum, default_value_t = PlanOutput::Table)]
+    pub output: PlanOutput,
+
+    /// Exit with 2 when the plan has changes (helm-diff's convention).
+    #[arg(long = "detailed-exitcode")]
+    pub detailed_exitcode: bool,
+
+    /// No colors, even on a terminal (also: NO_COLOR).
+    #[arg(long = "no-color")]
+    pub no_color: bool,
+
+    /// Report hazards without failing (the post-renderer's gate is opened the same way).
+    #[arg(long = "allow-unsafe", env = "HELM_SAMZA_ALLOW_UNSAFE")]
+    pub allow_unsafe: bool,
+
+    /// Samza version whose JSON shape the models are written in.
+    #[arg(long = "samza-version", value_name = "VERSION", default_value = "1.7")]
+    pub samza_version: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanOutput {
+    Table,
+    Json,
+    Yaml,
+}
+
+/// One job's plan, as printed.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobPlan {
+    pub job: String,
+    /// What the new model was compared with.
+    pub baseline: String,
+    pub first_deploy: bool,
+    pub stateful: bool,
+    pub containers: usize,
+    pub tasks: usize,
+    pub model_digest: String,
+    pub partition_source: String,
+    pub diff: ModelDiff,
+    pub hazards: Vec<Hazard>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanReport {
+    pub jobs: Vec<JobPlan>,
+    pub summary: String,
+    pub changed: bool,
+    pub refused: bool,
+}
+
+/// `[RELEASE] CHART` → (release name, chart path); Helm's own default release name when none is given.
+pub fn release_and_chart(positional: &[String]) -> (String, PathBuf) {
+    match positional {
+        [chart] => ("release-name".to_string(), PathBuf::from(chart)),
+        [release, chart, ..] => (release.clone(), PathBuf::from(chart)),
+        [] => unreachable!("clap requires the chart"),
+    }
+}
+
+/// The lock given, or `samza.lock` beside the chart.
+pub fn default_lock(source: &SourceArgs, chart: &std::path::Path) -> SourceArgs {
+    let mut source = source.clone();
+    if source.lock.is_none() {
+        let beside = chart.join("samza.lock");
+        if beside.is_file() {
+            source.lock = Some(beside);
+        }
+    }
+    source
+}
+
+pub fn run(args: &PlanArgs) -> Result<i32> {
+    let (release, chart) = release_and_chart(&args.positional);
+    let manifests = args.helm.template(&release, &chart)?;
+    let source = default_lock(&args.source, &chart);
+    let inputs = SourceInputs::load(&source)?;
+    let mut previous_models = BTreeMap::new();
+    for entry in &args.previous {
+        previous_models.extend(render::read_previous_arg(entry)?);
+    }
+    // The new models are computed exactly as the post-renderer will compute them at deploy time: with the lock,
+    // not with the deployed model (which the post-renderer does not see).
+    let options = RenderOptions {
+        sources: inputs.fact_sources(),
+        previous: BTreeMap::new(),
+        samza_version: parse_version(&args.samza_version)?,
+        allow_unsafe: true,
+    };
+    let (_, jobs) = render::post_render(&manifests, &options)?;
+
+    let deployed = if previous_models.is_empty() && inputs.lock.is_none() && args.positional.len() == 2 {
+        match args.helm.deployed_manifest(&release) {
+            Ok(stream) => Some(render::models_in_stream(&stream)?),
+            Err(reason) => {
+                eprintln!("note: no deployed release to compare with ({})", first_line(&reason));
+                None
+            }
+        }
+    } else {
+        None
+    };
+
+    let mut report = Vec::new();
+    for job in &jobs {
+        let (baseline, label) = baseline_for(&job.name, &previous_models, inputs.lock.as_ref(), deployed.as_ref(), &release);
+        let after = Snapshot::from_model(&job.plan.model);
+        let first_deploy = baseline.is_none();
+        let diff = diff(&baseline.unwrap_or_default(), &after);
+        let stateful = render::is_stateful(&job.plan);
+        let hazards = if first_deploy { Vec::new() } else { hazards(&diff, stateful) };
+        report.push(JobPlan {
+            job: job.name.clone(),
+            baseline: label,
+            first_deploy,
+            stateful,
+            containers: job.plan.model.active_container_count(),
+            tasks: job.plan.model.tasks().count(),
+            model_digest: job.digest.clone(),
+            partition_source: job.facts.describe(),
+            diff,
+            hazards,
+        });
+    }
+    let report = summarize(report);
+    let text = match args.output {
+        PlanOutput::Table => render_table(&report, use_color(args.no_color)),
+        PlanOutput::Json => serde_json::to_string_pretty(&report).expect("plan serializes") + "\n",
+        PlanOutput::Yaml => crate::manifest::write_document(&report)?,
+    };
+    crate::write_stdout(text.as_bytes())?;
+    if report.refused && !args.allow_unsafe {
+        let job = report.jobs.iter().find(|j| !j.hazards.is_empty()).expect("refused means a hazard");
+        return Err(Error::Unsafe {
+            origin: JobOrigin(format!("job '{}'", job.job)),
+            message: format!(
+                "{} (pass --allow-unsafe to plan and deploy anyway)",
+                job.hazards.iter().map(|h| h.message.as_str()).collect::<Vec<_>>().join("; ")
+            ),
+        });
+    }
+    Ok(if args.detailed_exitcode && report.changed { exit_code::CHANGES } else { exit_code::OK })
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or(text)
+}
+
+fn baseline_for(
+    job: &str,
+    previous: &BTreeMap<Option<String>, JobModel>,
+    lock: Option<&Lock>,
+    deployed: Option<&BTreeMap<String, JobModel>>,
+    release: &str,
+) -> (Option<Snapshot>, String) {
+    if let Some(model) = previous.get(&Some(job.to_string())).or_else(|| previous.get(&None)) {
+        return (Some(Snapshot::from_model(model)), "--previous".into());
+    }
+    if let Some(locked) = lock.and_then(|l| l.jobs.get(job)) {
+        return (Some(Snapshot::from_lock(locked)), "lock file".into());
+    }
+    if let Some(model) = deployed.and_then(|d| d.get(job)) {
+        return (Some(Snapshot::from_model(model)), format!("release {release}"));
+    }
+    (None, "none (first deploy)".into())
+}
+
+fn summarize(jobs: Vec<JobPlan>) -> PlanReport {
+    let changed_jobs = jobs.iter().filter(|j| j.first_deploy || j.diff.has_changes()).count();
+    let added: usize = jobs.iter().map(|j| j.diff.tasks_added.len()).sum();
+    let removed: usize = jobs.iter().map(|j| j.diff.tasks_removed.len()).sum();
+    let moved: usize = jobs.iter().map(|j| j.diff.tasks_moved.len()).sum();
+    let c_added: usize = jobs.iter().map(|j| j.diff.containers_added.len()).sum();
+    let c_removed: usize = jobs.iter().map(|j| j.diff.containers_removed.len()).sum();
+    let refused = jobs.iter().any(|j| !j.hazards.is_empty());
+    let summary = format!(
+        "Plan: {changed_jobs} of {} job(s) to change; {added} task(s) to add, {removed} to remove, {moved} to move; \
+         {c_added} container(s) to add, {c_removed} to remove{}.",
+        jobs.len(),
+        if refused { "; REFUSED by the safety gate" } else { "" }
+    );
+    PlanReport {
+        changed: changed_jobs > 0,
+        refused,
+        summary,
+        jobs,
+    }
+}
+
+fn use_color(no_color: bool) -> bool {
+    !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+}
+
+fn render_table(report: &PlanReport, color: bool) -> String {
+    let paint = |code: &str, text: &str| if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() };
+    let mut out = String::new();
+    for job in &report.jobs {
+        let d = &job.diff;
+        out.push_str(&format!("job {} (compared with {})\n", paint("1", &job.job), job.baseline));
+        for input in &d.inputs {
+            let line = match (input.before, input.after) {
+                (Some(b), Some(a)) if b == a => format!("  input   {}: {a} partitions", input.stream),
+                (Some(b), Some(a)) => paint("33", &format!("~ input   {}: {b} → {a} partitions", input.stream)),
+                (None, Some(a)) => paint("32", &format!("+ input   {}: {a} partitions", input.stream)),
+                (Some(b), None) => paint("31", &format!("- input   {}: was {b} partitions", input.stream)),
+                (None, None) => continue,
+            };
+            out.push_str(&line);
+            out.push('\n');
+        }
+        let containers = if job.first_deploy || d.containers_before == d.containers_after {
+            format!("  containers: {}", d.containers_after)
+        } else {
+            paint("33", &format!("~ containers: {} → {}", d.containers_before, d.containers_after))
+        };
+        out.push_str(&containers);
+        if d.standby_after > 0 || d.standby_before > 0 {
+            out.push_str(&format!(" (+{} standby, was {})", d.standby_after, d.standby_before));
+        }
+        out.push('\n');
+        if job.first_deploy {
+            out.push_str(&format!(
+                "  tasks: {} (first deploy), changelog partitions: {}\n",
+                job.tasks, d.changelog_partitions_after
+            ));
+        } else {
+            for task in &d.tasks_added {
+                out.push_str(&paint(
+                    "32",
+                    &format!("+ task {task} (changelog partition {})\n", d.changelog_added[task]),
+                ));
+            }
+            for task in &d.tasks_removed {
+                out.push_str(&paint("31", &format!("- task {task}\n")));
+            }
+            for m in &d.tasks_moved {
+                out.push_str(&paint("33", &format!("~ task {}: container {} → {}\n", m.task, m.from, m.to)));
+            }
+            for c in &d.changelog_changed {
+                out.push_str(&paint("31", &format!("! task {}: changelog partition {} → {}\n", c.task, c.before, c.after)));
+            }
+            if d.changelog_partitions_before != d.changelog_partitions_after {
+                out.push_str(&paint(
+                    "33",
+                    &format!(
+                        "~ changelog partitions: {} → {}\n",
+                        d.changelog_partitions_before, d.changelog_partitions_after
+                    ),
+                ));
+            }
+        }
+        for hazard in &job.hazards {
+            out.push_str(&paint("31;1", &format!("✗ unsafe [{}]: {}\n", hazard.id, hazard.message)));
+        }
+        out.push_str(&format!("  partition counts from: {}\n\n", job.partition_source));
+    }
+    out.push_str(&report.summary);
+    out.push('\n');
+    out
+}

@@ -1,0 +1,246 @@
+//! `helm-samza post-render` on rendered streams, without Helm: patching, the added model, errors, fidelity.
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::support::run::{fixture, Test};
+use helm_samza::manifest::Stream;
+
+/// Every document of a stream as Go-compatible JSON values (empty documents left out), with its raw text.
+fn documents(text: &str) -> Vec<(String, Value)> {
+    let stream = Stream::split(text);
+    stream
+        .documents()
+        .iter()
+        .filter_map(|doc| match doc.head().expect("head parses") {
+            None => None,
+            Some(_) => Some((doc.raw().to_string(), doc.value().expect("document parses"))),
+        })
+        .collect()
+}
+
+fn find<'a>(docs: &'a [(String, Value)], kind: &str, name: &str) -> &'a (String, Value) {
+    docs.iter()
+        .find(|(_, v)| v["kind"] == kind && v["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name} in output"))
+}
+
+const ONE_JOB_FLAGS: [&str; 3] = [
+    "post-render",
+    "--partitions=kafka.PageViewEvent=4",
+    "--partitions=kafka.AdClickEvent=2",
+];
+
+#[test]
+fn fills_in_replicas_model_and_checksums() {
+    let input = std::fs::read_to_string(fixture("post-render/one-job-helm3.yaml")).unwrap();
+    let out = Test::new().args(ONE_JOB_FLAGS).args(["--offline"]).stdin(input.clone()).run().success();
+    let output = out.stdout_str();
+    let before = documents(&input);
+    let after = documents(output);
+    assert_eq!(after.len(), before.len() + 1, "one model ConfigMap added, nothing lost");
+
+    let (raw, model_cm) = find(&after, "ConfigMap", "demo-page-views-model");
+    assert!(raw.contains("# Source: page-views/templates/config.yaml"), "{raw}");
+    assert_eq!(model_cm["metadata"]["labels"]["samza.apache.org/role"], "model");
+    let model_json = model_cm["data"]["job-model.json"].as_str().expect("model JSON");
+    let model: Value = serde_json::from_str(model_json).unwrap();
+    let digest = format!("sha256:{:x}", Sha256::digest(model_json.as_bytes()));
+    assert_eq!(model_cm["metadata"]["annotations"]["samza.apache.org/job-model-checksum"], digest);
+    assert_eq!(model_cm["metadata"]["annotations"]["samza.apache.org/partition-source"], "kafka: flags");
+
+    // The spec's example: PageViewEvent 4 partitions, AdClickEvent 2, two containers.
+    assert_eq!(model["config"]["job.container.count"], "2");
+    assert_eq!(model["max-change-log-stream-partitions"], 4);
+    let c0 = &model["containers"]["0"]["tasks"];
+    let c1 = &model["containers"]["1"]["tasks"];
+    assert_eq!(c0.as_object().unwrap().keys().collect::<Vec<_>>(), ["Partition 0", "Partition 2"]);
+    assert_eq!(c1.as_object().unwrap().keys().collect::<Vec<_>>(), ["Partition 1", "Partition 3"]);
+    assert_eq!(
+        c0["Partition 0"]["system-stream-partitions"],
+        json!([
+            {"system": "kafka", "partition": 0, "stream": "AdClickEvent", "keyBucket": -1},
+            {"system": "kafka", "partition": 0, "stream": "PageViewEvent", "keyBucket": -1}
+        ])
+    );
+
+    let (_, workers) = find(&after, "StatefulSet", "demo-page-views");
+    assert_eq!(workers["spec"]["replicas"], 2);
+    assert_eq!(workers["spec"]["template"]["metadata"]["annotations"]["samza.apache.org/job-model-checksum"], digest);
+    // A value that reads as a YAML 1.1 bool must stay a string.
+    assert_eq!(workers["spec"]["template"]["spec"]["containers"][0]["env"][1]["value"], "yes");
+    let (_, coordinator) = find(&after, "Deployment", "demo-page-views-coordinator");
+    let annotations = &coordinator["spec"]["template"]["metadata"]["annotations"];
+    assert_eq!(annotations["samza.apache.org/job-model-checksum"], digest);
+    assert_eq!(annotations["prometheus.io/scrape"], "true");
+
+    // Templated values: a single expression keeps its type; mixed text becomes a string; Go templates untouched.
+    let (_, topic) = find(&after, "KafkaTopic", "page-views-counts-changelog");
+    assert_eq!(topic["spec"]["partitions"], 4);
+    assert_eq!(topic["spec"]["config"]["note"], "page-views has 2 containers");
+    assert_eq!(topic["spec"]["config"]["unchanged"], "{{ not a go template here }}");
+
+    // Documents that are not part of a job come out byte for byte.
+    let (raw_sa, _) = find(&after, "ServiceAccount", "page-views");
+    assert_eq!(raw_sa, &find(&before, "ServiceAccount", "page-views").0);
+    let (raw_cfg, _) = find(&after, "ConfigMap", "demo-page-views-config");
+    assert_eq!(raw_cfg, &find(&before, "ConfigMap", "demo-page-views-config").0);
+}
+
+#[test]
+fn same_input_gives_same_bytes() {
+    let input = std::fs::read(fixture("post-render/one-job-helm3.yaml")).unwrap();
+    let a = Test::new().args(ONE_JOB_FLAGS).stdin(input.clone()).run().success();
+    let b = Test::new().args(ONE_JOB_FLAGS).stdin(input).run().success();
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn helm4_input_gets_the_filename_annotation_on_the_added_document() {
+    let input = std::fs::read_to_string(fixture("post-render/one-job-helm3.yaml")).unwrap();
+    // Helm 4 style: no `# Source:` comments, a filename annotation on every document.
+    let mut helm4 = String::new();
+    for (raw, _) in documents(&input) {
+        let source = raw.lines().find_map(|l| l.strip_prefix("# Source: ")).unwrap().to_string();
+        let body: String = raw.lines().filter(|l| !l.starts_with('#') && *l != "---").map(|l| format!("{l}\n")).collect();
+        let body = body.replacen(
+            "metadata:\n",
+            &format!("metadata:\n  annotations:\n    postrenderer.helm.sh/postrender-filename: {source}\n"),
+            1,
+        );
+        // Documents that already had annotations now have two `annotations:` keys; keep it simple by
+        // dropping the fixture's own annotations block for this test.
+        helm4.push_str("---\n");
+        helm4.push_str(&dedupe_annotations(&body));
+    }
+    let out = Test::new().args(ONE_JOB_FLAGS).stdin(helm4).run().success();
+    let after = documents(out.stdout_str());
+    let (raw, model_cm) = find(&after, "ConfigMap", "demo-page-views-model");
+    assert!(!raw.contains("# Source:"), "{raw}");
+    assert_eq!(
+        model_cm["metadata"]["annotations"]["postrenderer.helm.sh/postrender-filename"],
+        "page-views/templates/config.yaml"
+    );
+}
+
+/// Merges a second `  annotations:` block at metadata level into the first.
+fn dedupe_annotations(body: &str) -> String {
+    let mut out = String::new();
+    let mut seen = false;
+    for line in body.lines() {
+        if line == "  annotations:" {
+            if seen {
+                continue;
+            }
+            seen = true;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn missing_partition_count_offline_names_the_stream() {
+    Test::new()
+        .args(["post-render", "--offline", "--partitions=kafka.PageViewEvent=4"])
+        .stdin_file(fixture("post-render/one-job-helm3.yaml"))
+        .run()
+        .fails(12, &["page-views", "AdClickEvent", "kafka"]);
+}
+
+#[test]
+fn more_containers_than_tasks_is_refused_as_samza_refuses_it() {
+    let input = std::fs::read_to_string(fixture("post-render/one-job-helm3.yaml"))
+        .unwrap()
+        .replace("job.container.count=2", "job.container.count=5");
+    Test::new()
+        .args(["post-render", "--offline", "--partitions=kafka.PageViewEvent=4", "--partitions=kafka.AdClickEvent=2"])
+        .stdin(input)
+        .run()
+        .fails(11, &["container count (5) is larger than your task count (4)", "demo-page-views-config"]);
+}
+
+#[test]
+fn bad_config_value_names_the_key_and_the_document() {
+    let input = std::fs::read_to_string(fixture("post-render/one-job-helm3.yaml"))
+        .unwrap()
+        .replace("job.container.count=2", "job.container.count=0");
+    let out = Test::new().args(ONE_JOB_FLAGS).stdin(input).run();
+    out.fails(10, &["job.container.count", "page-views/templates/config.yaml"]);
+}
+
+#[test]
+fn unknown_grouper_names_the_key() {
+    let input = std::fs::read_to_string(fixture("post-render/one-job-helm3.yaml")).unwrap().replace(
+        "job.container.count=2",
+        "job.container.count=2\n    job.systemstreampartition.grouper.factory=com.example.NoSuchFactory",
+    );
+    Test::new()
+        .args(ONE_JOB_FLAGS)
+        .stdin(input)
+        .run()
+        .fails(10, &["job.systemstreampartition.grouper.factory", "com.example.NoSuchFactory"]);
+}
+
+#[test]
+fn undefined_template_name_names_resource_and_field() {
+    let input = std::fs::read_to_string(fixture("post-render/one-job-helm3.yaml"))
+        .unwrap()
+        .replace("[[ job.name ]] has", "[[ job.nmae ]] has");
+    Test::new()
+        .args(ONE_JOB_FLAGS)
+        .stdin(input)
+        .run()
+        .fails(14, &["KafkaTopic", "page-views-counts-changelog", "spec.config.note", "undefined"]);
+}
+
+#[test]
+fn a_job_without_workers_is_an_error_naming_the_job() {
+    let input = std::fs::read_to_string(fixture("post-render/one-job-helm3.yaml"))
+        .unwrap()
+        .replace("samza.apache.org/role: worker", "samza.apache.org/role: something-else");
+    Test::new()
+        .args(ONE_JOB_FLAGS)
+        .stdin(input)
+        .run()
+        .fails(13, &["job 'page-views'", "worker StatefulSet"]);
+}
+
+#[test]
+fn empty_input_is_refused_not_passed_on() {
+    Test::new().args(["post-render"]).stdin("\n---\n").run().fails(64, &["empty"]);
+}
+
+#[test]
+fn failure_is_kept_for_helm4_users() {
+    let input = std::fs::read_to_string(fixture("post-render/one-job-helm3.yaml"))
+        .unwrap()
+        .replace("job.container.count=2", "job.container.count=0");
+    let out = Test::new().args(ONE_JOB_FLAGS).stdin(input.clone()).run();
+    let tmp = out.tmp.path().to_path_buf();
+    let out = out.fails(10, &["helm samza last-error"]);
+    let log = std::fs::read_to_string(tmp.join("helm-samza/last-error.log")).expect("error log written");
+    assert!(log.contains("job.container.count"), "{log}");
+    assert_eq!(std::fs::read_to_string(tmp.join("helm-samza/last-input.yaml")).unwrap(), input);
+    drop(out);
+    let shown = Test::new().args(["last-error"]).env("TMPDIR", tmp.to_str().unwrap()).run().success();
+    assert!(shown.stdout_str().contains("job.container.count"));
+}
+
+#[test]
+fn corpus_charts_pass_through_byte_identical() {
+    let dir = crate::support::tools::shared_dir().join("corpus/charts");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e} (the shared corpus is required)", dir.display())) {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let input = std::fs::read(&path).unwrap();
+        let out = Test::new().args(["post-render", "--offline"]).stdin(input.clone()).run().success();
+        assert!(out.stdout == input, "{} changed in pass-through", path.display());
+        seen += 1;
+    }
+    assert!(seen >= 25, "expected the 25 corpus files, saw {seen}");
+}
