@@ -540,7 +540,7 @@ mod tests {
             scoped("other=x:1"),
         ];
 
-        let cases: Vec<(&str, &IndexMap<String, String>, Overrides, Vec<&str>, &str)> = vec![
+        let cases = [
             (
                 "per-system arg",
                 &job,
