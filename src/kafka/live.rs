@@ -28,6 +28,8 @@ use super::{
 
 /// How many librdkafka messages to keep for error reports; only the most recent one is quoted.
 const KEPT_MESSAGES: usize = 16;
+/// An upper bound on the events handed over per drain; a failing client queues a few per second.
+const QUEUED_EVENTS: usize = 256;
 
 /// Receives librdkafka's log lines and error events instead of stderr.
 #[derive(Default)]
@@ -108,7 +110,17 @@ impl LiveKafka {
         &self.settings
     }
 
+    /// Hands queued log lines and error events to `Messages`. They wait on the client's queue until it is
+    /// polled; without a group the consumer polls exactly that queue, one event per zero-timeout poll, and a
+    /// poll with no assignment never blocks.
+    fn drain_messages(&self) {
+        for _ in 0..QUEUED_EVENTS {
+            let _ = self.consumer.poll(Duration::ZERO);
+        }
+    }
+
     fn metadata(&self, system: &str, topic: Option<&str>) -> Result<Metadata, KafkaError> {
+        self.drain_messages();
         self.consumer.context().clear();
         self.consumer
             .fetch_metadata(topic, self.settings.timeout)
@@ -116,11 +128,7 @@ impl LiveKafka {
     }
 
     fn request_error(&self, system: &str, error: ClientError) -> KafkaError {
-        // Log lines and error events wait on the client's queue until it is polled; without a group the
-        // consumer polls exactly that queue, and a poll with no assignment returns at once.
-        for _ in 0..KEPT_MESSAGES {
-            let _ = self.consumer.poll(Duration::ZERO);
-        }
+        self.drain_messages();
         let cause = self
             .consumer
             .context()
@@ -511,6 +519,27 @@ mod tests {
         );
         assert!(
             message.contains("Connection refused"),
+            "the cause is quoted: {message}"
+        );
+    }
+
+    #[test]
+    fn an_unresolvable_name_fails_within_the_timeout_naming_it() {
+        let timeout = Duration::from_secs(2);
+        let kafka = client("no-such-broker.invalid:9092", timeout);
+        let error = bounded(timeout, || {
+            kafka
+                .fetch(&TopicQuery::counts("kafka", ["a"]))
+                .unwrap_err()
+        });
+        let message = error.to_string();
+        assert!(matches!(error, KafkaError::Unreachable { .. }), "{message}");
+        assert!(
+            message.contains("no broker answered within 2s: no-such-broker.invalid:9092"),
+            "{message}"
+        );
+        assert!(
+            message.contains("resolve"),
             "the cause is quoted: {message}"
         );
     }
