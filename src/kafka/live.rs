@@ -309,6 +309,8 @@ fn client_config(settings: &KafkaClientSettings) -> ClientConfig {
         .set("socket.timeout.ms", &beyond_ms)
         .set("socket.connection.setup.timeout.ms", &beyond_ms)
         .set("api.version.request.timeout.ms", &beyond_ms)
+        // Measured through an unreachable advertised address (the port-forward case): an idle client found its
+        // way back to the bootstrap address in 0.2–0.6 s with this cap and up to 1.7 s with the default 10 s.
         .set("reconnect.backoff.max.ms", "1000")
         .set("log.connection.close", "false")
         .set("client.id", "helm-samza");

@@ -445,7 +445,9 @@ fn insert_checked(
 }
 
 /// Reads `key=value` lines the way Java's `Properties` does for the cases client configs use: `#`/`!`
-/// comments, `=` or `:` separators, backslash line continuation. Escapes inside values are kept as written.
+/// comments, `=`, `:` or blank separators, backslash line continuation. Escapes inside values are kept as
+/// written. A line with a key and no value at all is refused rather than read as an empty value, since it is
+/// far more likely a mistake.
 pub fn read_properties_file(path: &Path) -> Result<Vec<(String, String)>, KafkaError> {
     let text =
         std::fs::read_to_string(path).map_err(|source| KafkaError::ConfigFileUnreadable {
@@ -474,20 +476,20 @@ fn parse_properties(text: &str) -> Result<Vec<(String, String)>, (usize, String)
                 None => break,
             }
         }
-        let Some(split) = logical.find(['=', ':']) else {
-            return Err((
-                index + 1,
-                format!(
-                    "`{}` is not KEY=VALUE",
-                    logical.split_whitespace().next().unwrap_or("")
-                ),
-            ));
+        // Java ends the key at the first `=`, `:` or blank; blanks around the separator are not part of either.
+        // The line itself is never quoted back: it may hold a secret.
+        let key_end = logical.find(['=', ':', ' ', '\t']).unwrap_or(logical.len());
+        let rest = logical[key_end..].trim_start();
+        let value = match rest.strip_prefix(['=', ':']) {
+            Some(value) => value,
+            None if !rest.is_empty() => rest,
+            None => return Err((index + 1, "the line is not KEY=VALUE".to_owned())),
         };
-        let key = logical[..split].trim();
+        let key = &logical[..key_end];
         if key.is_empty() {
             return Err((index + 1, "the key before `=` is empty".to_owned()));
         }
-        entries.push((key.to_owned(), logical[split + 1..].trim().to_owned()));
+        entries.push((key.to_owned(), value.trim().to_owned()));
     }
     Ok(entries)
 }
@@ -764,8 +766,9 @@ mod tests {
     fn properties_files_report_the_bad_line_and_missing_files() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("client.properties");
-        std::fs::write(&file, "a=1\n\n  just-a-word\n").unwrap();
+        std::fs::write(&file, "a=1\n\n  hunter2\n").unwrap();
         let error = read_properties_file(&file).unwrap_err();
+        assert!(!error.to_string().contains("hunter2"), "{error}");
         assert!(
             matches!(error, KafkaError::ConfigFileLine { line: 3, .. }),
             "{error}"
@@ -780,13 +783,15 @@ mod tests {
     #[test]
     fn properties_parse_like_java_for_client_configs() {
         let parsed =
-            parse_properties("! c\n# c\nk1=v1\nk2 : v2\nk3=a\\\n   b\nk4=ends\\\\\nk5=\n").unwrap();
+            parse_properties("! c\n# c\nk1=v1\nk2 : v2\nk3=a\\\n   b\nk4=ends\\\\\nk5=\nk6 v 6\n")
+                .unwrap();
         let expected = [
             ("k1", "v1"),
             ("k2", "v2"),
             ("k3", "ab"),
             ("k4", "ends\\\\"),
             ("k5", ""),
+            ("k6", "v 6"),
         ];
         let expected: Vec<(String, String)> = expected
             .iter()
