@@ -200,50 +200,47 @@ fn topic_safe(s: &str) -> String {
     s.replace('_', "-")
 }
 
-/// The coordinator stream and (with the Kafka checkpoint manager) the checkpoint topic, one partition each.
+/// The coordinator stream (when a coordinator system is configured) and, with the Kafka checkpoint manager,
+/// the checkpoint topic; one partition each.
 pub fn internal_topics(config: &Config) -> Result<Vec<TopicSpec>, SamzaError> {
     let name = topic_safe(config.job_name()?);
     let id = topic_safe(config.job_id());
     let mut out = Vec::new();
 
-    let system = config
-        .coordinator_system()
-        .ok_or_else(|| SamzaError::Config {
-            key: "job.coordinator.system".into(),
-            message:
-                "Missing job.coordinator.system configuration. Cannot proceed with job execution. \
-                  Set job.coordinator.system or job.default.system."
-                    .into(),
-        })?;
-    let sys_default = |p: &str| config.system_default_stream_property(system, p);
-    let mut props = IndexMap::new();
-    props.insert("cleanup.policy".to_string(), "compact".to_string());
-    let segment = config
-        .get("job.coordinator.segment.bytes")
-        .or_else(|| sys_default("segment.bytes"))
-        .unwrap_or("26214400");
-    props.insert("segment.bytes".to_string(), segment.to_string());
-    let max_bytes = config
-        .get("job.coordinator.max.message.bytes")
-        .or_else(|| sys_default("max.message.bytes"))
-        .unwrap_or("1000012");
-    props.insert("max.message.bytes".to_string(), max_bytes.to_string());
-    let rf = replication_factor(
-        config,
-        &[
-            "job.coordinator.replication.factor".to_string(),
-            format!("systems.{system}.default.stream.replication.factor"),
-        ],
-        3,
-    )?;
-    out.push(TopicSpec {
-        system: system.to_string(),
-        name: format!("__samza_coordinator_{name}_{id}"),
-        partitions: 1,
-        replication_factor: rf,
-        properties: props,
-        purpose: TopicPurpose::CoordinatorStream,
-    });
+    // Samza 0.10+ refuses to start without a coordinator system ("Missing job.coordinator.system
+    // configuration"), but 0.9 jobs never had one and the model does not need it: the topic is listed only
+    // when a system is configured, and the linter reports the missing key.
+    if let Some(system) = config.coordinator_system() {
+        let sys_default = |p: &str| config.system_default_stream_property(system, p);
+        let mut props = IndexMap::new();
+        props.insert("cleanup.policy".to_string(), "compact".to_string());
+        let segment = config
+            .get("job.coordinator.segment.bytes")
+            .or_else(|| sys_default("segment.bytes"))
+            .unwrap_or("26214400");
+        props.insert("segment.bytes".to_string(), segment.to_string());
+        let max_bytes = config
+            .get("job.coordinator.max.message.bytes")
+            .or_else(|| sys_default("max.message.bytes"))
+            .unwrap_or("1000012");
+        props.insert("max.message.bytes".to_string(), max_bytes.to_string());
+        let rf = replication_factor(
+            config,
+            &[
+                "job.coordinator.replication.factor".to_string(),
+                format!("systems.{system}.default.stream.replication.factor"),
+            ],
+            3,
+        )?;
+        out.push(TopicSpec {
+            system: system.to_string(),
+            name: format!("__samza_coordinator_{name}_{id}"),
+            partitions: 1,
+            replication_factor: rf,
+            properties: props,
+            purpose: TopicPurpose::CoordinatorStream,
+        });
+    }
 
     if config.get("task.checkpoint.factory") == Some(config::KAFKA_CHECKPOINT_FACTORY) {
         let system = config.checkpoint_system().ok_or_else(|| SamzaError::Config {
@@ -462,12 +459,15 @@ mod tests {
         assert_eq!(topics.len(), 1);
         assert_eq!(topics[0].name, "__samza_coordinator_j_1");
         assert_eq!(topics[0].replication_factor, 3);
-        let err = internal_topics(&cfg(&[("job.name", "j")]))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("Missing job.coordinator.system configuration"),
-            "{err}"
-        );
+        // No coordinator system (a 0.9-era job): no coordinator topic, no error.
+        assert!(internal_topics(&cfg(&[("job.name", "j")]))
+            .unwrap()
+            .is_empty());
+        let kafka_checkpoints = cfg(&[
+            ("job.name", "j"),
+            ("task.checkpoint.factory", config::KAFKA_CHECKPOINT_FACTORY),
+        ]);
+        let err = internal_topics(&kafka_checkpoints).unwrap_err().to_string();
+        assert!(err.contains("task.checkpoint.system"), "{err}");
     }
 }

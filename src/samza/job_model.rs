@@ -264,9 +264,11 @@ impl JobModel {
             let id = match (c.get("processor-id"), c.get("container-id")) {
                 (Some(Value::String(p)), _) => p.clone(),
                 (_, Some(Value::Number(n))) => n.to_string(),
-                _ => return Err(err(format!(
+                _ => {
+                    return Err(err(format!(
                     "container '{key}' has neither 'processor-id' nor an integer 'container-id'"
-                ))),
+                )))
+                }
             };
             let tasks_obj = c
                 .get("tasks")

@@ -538,13 +538,196 @@ mod tests {
         let no_inputs = cfg(&[("job.name", "j"), ("job.default.system", "kafka")]);
         let err = plan(&no_inputs, &facts(&[]), None).unwrap_err().to_string();
         assert!(err.contains("No tasks found"), "{err}");
-        let no_system = cfg(&[("job.name", "j"), ("task.inputs", "kafka.a")]);
-        let err = plan(&no_system, &facts(&[("kafka.a", 1)]), None)
+        let no_name = cfg(&[("task.inputs", "kafka.a")]);
+        let err = plan(&no_name, &facts(&[("kafka.a", 1)]), None)
             .unwrap_err()
             .to_string();
+        assert!(err.contains("job.name"), "{err}");
+    }
+
+    /// Spec 4.3: the complete HEAD example, compared with the JSON the real Samza classes produced.
+    #[test]
+    fn spec_example_reproduced() {
+        let expected_text = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/samza/example-4.3.json"
+        ));
+        let c = cfg(&[
+            ("job.name", "example-job"),
+            ("job.id", "1"),
+            ("job.container.count", "2"),
+            ("job.default.system", "kafka"),
+            ("task.inputs", "kafka.PageViewEvent,kafka.AdClickEvent"),
+        ]);
+        let p = plan(
+            &c,
+            &facts(&[("kafka.PageViewEvent", 4), ("kafka.AdClickEvent", 2)]),
+            None,
+        )
+        .unwrap();
+        let ours: serde_json::Value =
+            serde_json::from_str(&p.model.to_json(crate::samza::SamzaVersion::default())).unwrap();
+        let theirs: serde_json::Value = serde_json::from_str(expected_text).unwrap();
+        // Samza's SSP arrays come from HashSets: compare them as sets. Objects compare without order.
+        assert_eq!(normalize(&ours), normalize(&theirs));
+        // Key order of the objects whose order Samza fixes.
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            v.as_object().unwrap().keys().cloned().collect()
+        };
+        for (o, t) in [(&ours, &theirs)] {
+            assert_eq!(keys(o), keys(t), "JobModel keys");
+            let (oc, tc) = (&o["containers"]["1"], &t["containers"]["1"]);
+            assert_eq!(keys(oc), keys(tc), "ContainerModel keys");
+            let (ot, tt) = (&oc["tasks"]["Partition 3"], &tc["tasks"]["Partition 3"]);
+            assert_eq!(keys(ot), keys(tt), "TaskModel keys");
+            assert_eq!(
+                keys(&ot["system-stream-partitions"][0]),
+                keys(&tt["system-stream-partitions"][0]),
+                "SSP keys"
+            );
+        }
+        assert_eq!(p.model.max_changelog_partitions(), 4);
+        assert_eq!(
+            p.internal_topics[0].name,
+            "__samza_coordinator_example-job_1"
+        );
+    }
+
+    fn normalize(v: &serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match v {
+            Value::Object(m) => {
+                Value::Object(m.iter().map(|(k, v)| (k.clone(), normalize(v))).collect())
+            }
+            Value::Array(a) => {
+                let mut items: Vec<Value> = a.iter().map(normalize).collect();
+                items.sort_by_key(|x| x.to_string());
+                Value::Array(items)
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// The shared corpus: `HELM_SAMZA_SHARED`, else `<repo>/../shared`.
+    fn shared_dir() -> std::path::PathBuf {
+        let dir = std::env::var_os("HELM_SAMZA_SHARED")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
         assert!(
-            err.contains("Missing job.coordinator.system configuration"),
-            "{err}"
+            dir.join("corpus/hello-samza").is_dir(),
+            "the shared corpus is missing at {} (set HELM_SAMZA_SHARED to the folder holding corpus/hello-samza)",
+            dir.display()
+        );
+        dir
+    }
+
+    /// Inputs of hello-samza's high-level (app.class) jobs, which Samza's JobPlanner writes into task.inputs
+    /// from Java descriptors (spec section 9); the low-level jobs list their own.
+    fn generated_inputs(file: &str) -> Option<&'static str> {
+        Some(match file {
+            "filter-example.properties" => "kafka.pageview-filter-input",
+            "join-example.properties" => {
+                "kafka.pageview-join-input,kafka.adclick-join-input,\
+                 kafka.pageview-adclick-joiner-1-partition_by-pageview,kafka.pageview-adclick-joiner-1-partition_by-adclick"
+            }
+            "remote-table-join-example.properties" => "kafka.stock-symbol-input",
+            "session-window-example.properties" => {
+                "kafka.pageview-session-input,kafka.pageview-sessionizer-1-partition_by-pageview"
+            }
+            "stream-table-join-example.properties" => {
+                "kafka.profile-table-input,kafka.pageview-join-input,kafka.pageview-profile-table-joiner-1-partition_by-join"
+            }
+            "tumbling-window-example.properties" => {
+                "kafka.pageview-tumbling-input,kafka.tumbling-pageview-counter-1-partition_by-userId"
+            }
+            "wikipedia-application.properties" | "wikipedia-application-local-runner.properties" => {
+                "wikipedia.#en.wikipedia,wikipedia.#en.wiktionary,wikipedia.#en.wikinews"
+            }
+            "azure-application-local-runner.properties" => "eventhubs.input-stream",
+            _ => return None,
+        })
+    }
+
+    #[test]
+    fn legacy_hello_samza_configs_plan() {
+        let root = shared_dir().join("corpus/hello-samza");
+        let mut planned = 0;
+        for dir in std::fs::read_dir(&root).unwrap() {
+            let dir = dir.unwrap().path();
+            let is_legacy = dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("legacy-"));
+            if !is_legacy {
+                continue;
+            }
+            let mut files: Vec<_> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            files.sort();
+            for path in files
+                .into_iter()
+                .filter(|p| p.extension().is_some_and(|e| e == "properties"))
+            {
+                let file = path.file_name().unwrap().to_str().unwrap().to_string();
+                let text = std::fs::read_to_string(&path).unwrap();
+                let mut config =
+                    Config::from_properties(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+                if config.get("task.inputs").is_none() {
+                    let inputs = generated_inputs(&file)
+                        .unwrap_or_else(|| panic!("{file}: no inputs known"));
+                    config.set("task.inputs", inputs);
+                }
+                let request = required_inputs(&config).unwrap();
+                // Chosen counts: 8 partitions per stream, 1 for the wikipedia IRC channels (as Samza's
+                // WikipediaSystemAdmin reports).
+                let counts = request
+                    .streams
+                    .iter()
+                    .map(|s| (s.clone(), if &*s.system == "wikipedia" { 1 } else { 8 }))
+                    .collect();
+                let facts = PartitionFacts {
+                    counts,
+                    topics: BTreeMap::new(),
+                };
+                let p = plan(&config, &facts, None)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                // Every input SSP is in exactly one task.
+                let mut seen = BTreeSet::new();
+                for t in p.model.tasks() {
+                    for s in &t.ssps {
+                        assert!(seen.insert(s.clone()), "{file}: {s} twice");
+                    }
+                }
+                let total: u32 = facts.counts.values().sum();
+                assert_eq!(seen.len() as u32, total, "{file}");
+                assert_eq!(
+                    p.model.containers.len() as u32,
+                    config.container_count().unwrap(),
+                    "{file}"
+                );
+                if config.store_names().contains(&"wikipedia-stats") {
+                    let topic = &p.changelog_topics[0];
+                    assert_eq!(topic.name, "wikipedia-stats-changelog", "{file}");
+                    assert_eq!(
+                        topic.partitions,
+                        p.model.max_changelog_partitions(),
+                        "{file}"
+                    );
+                }
+                let back =
+                    JobModel::from_json(&p.model.to_json(crate::samza::SamzaVersion::default()))
+                        .unwrap();
+                assert_eq!(back, p.model, "{file}");
+                planned += 1;
+            }
+        }
+        assert_eq!(
+            planned,
+            15,
+            "expected 3 + 12 legacy configs under {}",
+            root.display()
         );
     }
 }
