@@ -731,3 +731,141 @@ mod tests {
         );
     }
 }
+
+/// Invariants over random jobs: partitions, tasks and changelog numbers are each accounted for exactly once,
+/// and a stored changelog mapping is never altered.
+#[cfg(test)]
+mod proptests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn job(
+        counts: &[u32],
+        containers: u32,
+        by_ssp: bool,
+        host_affinity: bool,
+        standby: u32,
+        broadcast: bool,
+    ) -> (Config, PartitionFacts) {
+        let mut c = Config::default();
+        c.set("job.name", "prop");
+        c.set("job.default.system", "kafka");
+        let names: Vec<String> = (0..counts.len()).map(|i| format!("kafka.s{i}")).collect();
+        c.set("task.inputs", names.join(","));
+        c.set("job.container.count", containers.to_string());
+        if by_ssp {
+            c.set("job.systemstreampartition.grouper.factory", config::GROUP_BY_SSP);
+        }
+        if host_affinity {
+            c.set("job.host-affinity.enabled", "true");
+        }
+        c.set("job.standbytasks.replication.factor", standby.to_string());
+        if broadcast {
+            c.set("task.broadcast.inputs", "kafka.s0#0");
+        }
+        let counts = names.iter().zip(counts).map(|(n, c)| (SystemStream::parse(n, "t").unwrap(), *c)).collect();
+        (c, PartitionFacts { counts, topics: BTreeMap::new() })
+    }
+
+    fn task_count(counts: &[u32], by_ssp: bool) -> u32 {
+        if by_ssp {
+            counts.iter().sum()
+        } else {
+            counts.iter().copied().max().unwrap_or(0)
+        }
+    }
+
+    fn check(p: &Plan, facts: &PartitionFacts, broadcast: bool) -> Result<(), TestCaseError> {
+        let broadcast_ssp = Ssp::new(&SystemStream::new("kafka", "s0"), 0);
+        let mut owner: BTreeMap<Ssp, usize> = BTreeMap::new();
+        let mut task_names = BTreeSet::new();
+        let mut numbers = BTreeSet::new();
+        for c in &p.model.containers {
+            for t in &c.tasks {
+                prop_assert!(task_names.insert(t.name.clone()), "task {} in two containers", t.name);
+                if t.mode != TaskMode::Active {
+                    continue;
+                }
+                prop_assert!(numbers.insert(t.changelog_partition), "changelog {} twice", t.changelog_partition);
+                for s in &t.ssps {
+                    if broadcast && *s == broadcast_ssp {
+                        continue;
+                    }
+                    *owner.entry(s.clone()).or_default() += 1;
+                }
+                if broadcast {
+                    prop_assert!(t.ssps.contains(&broadcast_ssp));
+                }
+            }
+        }
+        let expected: u32 = facts.counts.values().sum::<u32>() - u32::from(broadcast);
+        prop_assert_eq!(owner.len() as u32, expected);
+        prop_assert!(owner.values().all(|&n| n == 1), "an SSP is in more than one active task");
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+        #[test]
+        fn plans_account_for_everything_once(
+            counts in prop::collection::vec(1u32..30, 1..4),
+            containers_seed in 1u32..40,
+            by_ssp in any::<bool>(),
+            standby in 1u32..3,
+            broadcast in any::<bool>(),
+        ) {
+            // With a broadcast SSP, partition 0 of s0 creates a task only if another stream has a partition 0.
+            let tasks = task_count(&counts, by_ssp) - u32::from(broadcast && (by_ssp || counts.len() == 1));
+            prop_assume!(tasks > 0);
+            let containers = 1 + containers_seed % tasks;
+            let (c, facts) = job(&counts, containers, by_ssp, false, standby, broadcast);
+            let p = plan(&c, &facts, None).unwrap();
+            check(&p, &facts, broadcast)?;
+            prop_assert_eq!(p.model.containers.len() as u32, containers * standby);
+        }
+
+        #[test]
+        fn replans_keep_stored_changelog_and_balance(
+            counts in prop::collection::vec(1u32..30, 1..3),
+            grow in 0u32..20,
+            first_seed in 1u32..40,
+            second_seed in 1u32..40,
+            host_affinity in any::<bool>(),
+            extra in prop::collection::btree_map("[A-Z][a-z]{0,6}", 0u32..50, 0..4),
+        ) {
+            let tasks = task_count(&counts, false);
+            let (c1, f1) = job(&counts, 1 + first_seed % tasks, false, host_affinity, 1, false);
+            let first = plan(&c1, &f1, None).unwrap();
+            let mut previous = Previous::from_model(&first.model);
+            // Unrelated stored entries (tasks that disappeared) must survive too.
+            for (k, v) in &extra {
+                previous.changelog.entry(k.clone()).or_insert(*v + 1000);
+            }
+            let grown: Vec<u32> = counts.iter().map(|c| c + grow).collect();
+            let tasks2 = task_count(&grown, false);
+            let containers2 = 1 + second_seed % tasks2;
+            let (c2, f2) = job(&grown, containers2, false, host_affinity, 1, false);
+            let second = plan(&c2, &f2, Some(&previous)).unwrap();
+            check(&second, &f2, false)?;
+            for (k, v) in &previous.changelog {
+                prop_assert_eq!(second.changelog_mapping.get(k), Some(v), "stored entry {} changed", k);
+            }
+            for t in second.model.tasks() {
+                if let Some(v) = previous.changelog.get(&t.name) {
+                    prop_assert_eq!(t.changelog_partition, *v);
+                }
+            }
+            prop_assert_eq!(second.model.containers.len() as u32, containers2);
+            if host_affinity && grow == 0 {
+                // Balance keeps sizes within one of each other unless the old mapping is reused verbatim.
+                let sizes: Vec<usize> = second.model.containers.iter().map(|c| c.tasks.len()).collect();
+                let (min, max) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+                prop_assert!(max - min <= 1, "sizes {:?}", sizes);
+            }
+        }
+    }
+}
