@@ -56,10 +56,16 @@ pub fn merged_mapping<'a>(
     stored: &BTreeMap<String, u32>,
     tasks: impl Iterator<Item = (&'a str, u32)>,
 ) -> BTreeMap<String, u32> {
-    let mut out = stored.clone();
-    for (name, p) in tasks {
-        out.entry(name.to_string()).or_insert(p);
+    let fresh: Vec<(String, u32)> = tasks
+        .filter(|(name, _)| !stored.contains_key(*name))
+        .map(|(name, p)| (name.to_string(), p))
+        .collect();
+    if stored.is_empty() {
+        // Bulk-building a BTreeMap (sort, then load) is much faster than 100,000 single inserts.
+        return fresh.into_iter().collect();
     }
+    let mut out = stored.clone();
+    out.extend(fresh);
     out
 }
 

@@ -757,7 +757,10 @@ mod proptests {
         c.set("task.inputs", names.join(","));
         c.set("job.container.count", containers.to_string());
         if by_ssp {
-            c.set("job.systemstreampartition.grouper.factory", config::GROUP_BY_SSP);
+            c.set(
+                "job.systemstreampartition.grouper.factory",
+                config::GROUP_BY_SSP,
+            );
         }
         if host_affinity {
             c.set("job.host-affinity.enabled", "true");
@@ -766,8 +769,18 @@ mod proptests {
         if broadcast {
             c.set("task.broadcast.inputs", "kafka.s0#0");
         }
-        let counts = names.iter().zip(counts).map(|(n, c)| (SystemStream::parse(n, "t").unwrap(), *c)).collect();
-        (c, PartitionFacts { counts, topics: BTreeMap::new() })
+        let counts = names
+            .iter()
+            .zip(counts)
+            .map(|(n, c)| (SystemStream::parse(n, "t").unwrap(), *c))
+            .collect();
+        (
+            c,
+            PartitionFacts {
+                counts,
+                topics: BTreeMap::new(),
+            },
+        )
     }
 
     fn task_count(counts: &[u32], by_ssp: bool) -> u32 {
@@ -785,11 +798,19 @@ mod proptests {
         let mut numbers = BTreeSet::new();
         for c in &p.model.containers {
             for t in &c.tasks {
-                prop_assert!(task_names.insert(t.name.clone()), "task {} in two containers", t.name);
+                prop_assert!(
+                    task_names.insert(t.name.clone()),
+                    "task {} in two containers",
+                    t.name
+                );
                 if t.mode != TaskMode::Active {
                     continue;
                 }
-                prop_assert!(numbers.insert(t.changelog_partition), "changelog {} twice", t.changelog_partition);
+                prop_assert!(
+                    numbers.insert(t.changelog_partition),
+                    "changelog {} twice",
+                    t.changelog_partition
+                );
                 for s in &t.ssps {
                     if broadcast && *s == broadcast_ssp {
                         continue;
@@ -803,7 +824,10 @@ mod proptests {
         }
         let expected: u32 = facts.counts.values().sum::<u32>() - u32::from(broadcast);
         prop_assert_eq!(owner.len() as u32, expected);
-        prop_assert!(owner.values().all(|&n| n == 1), "an SSP is in more than one active task");
+        prop_assert!(
+            owner.values().all(|&n| n == 1),
+            "an SSP is in more than one active task"
+        );
         Ok(())
     }
 

@@ -12,16 +12,16 @@ use std::sync::Arc;
 
 use super::SamzaError;
 
-/// `String.compareTo`: lexicographic over UTF-16 code units. Equal to byte order except when a
-/// supplementary character (4-byte UTF-8) meets U+E000..U+FFFF, so ASCII takes the fast path.
+/// `String.compareTo`: lexicographic over UTF-16 code units. UTF-8 byte order is code-point order, which
+/// differs from UTF-16 order only when a supplementary character (4-byte UTF-8, a surrogate pair in Java)
+/// meets one of U+E000..U+FFFF. That needs non-ASCII text on both sides, so the common case is one
+/// `memcmp` plus two word-at-a-time ASCII checks.
 pub fn java_cmp(a: &str, b: &str) -> Ordering {
-    let (ab, bb) = (a.as_bytes(), b.as_bytes());
-    let common = ab.iter().zip(bb).position(|(x, y)| x != y);
-    match common {
-        None => ab.len().cmp(&bb.len()),
-        Some(i) if ab[i] < 0x80 && bb[i] < 0x80 => ab[i].cmp(&bb[i]),
-        Some(_) => a.encode_utf16().cmp(b.encode_utf16()),
+    let order = a.as_bytes().cmp(b.as_bytes());
+    if order == Ordering::Equal || a.is_ascii() || b.is_ascii() {
+        return order;
     }
+    a.encode_utf16().cmp(b.encode_utf16())
 }
 
 /// `org.apache.samza.system.SystemStream`.
@@ -130,8 +130,16 @@ impl Ssp {
 impl Ord for Ssp {
     /// `SystemStreamPartition.compareTo`: system, stream, partition id, key bucket.
     fn cmp(&self, other: &Self) -> Ordering {
-        java_cmp(&self.system, &other.system)
-            .then_with(|| java_cmp(&self.stream, &other.stream))
+        // SSPs of one stream share their name allocations; pointer equality skips the string compare.
+        let names = |a: &Arc<str>, b: &Arc<str>| {
+            if Arc::ptr_eq(a, b) {
+                Ordering::Equal
+            } else {
+                java_cmp(a, b)
+            }
+        };
+        names(&self.system, &other.system)
+            .then_with(|| names(&self.stream, &other.stream))
             .then_with(|| self.partition.cmp(&other.partition))
             .then_with(|| self.key_bucket.cmp(&other.key_bucket))
     }
