@@ -1,1 +1,611 @@
-//! TODO
+//! Task → container: the task-name groupers (`GroupByContainerCount` with its host-affinity `balance`,
+//! `GroupByContainerIds`, `SingleContainerGrouper`) and the processor-id order Samza hands them (spec 2.1–2.5).
+//!
+//! Tasks arrive sorted by Java `TaskName` order and are referred to by index, so a 100,000-task plan moves
+//! integers, not names. Where Samza's result depends on a Java `HashMap`'s iteration order over processor
+//! ids, that order is emulated exactly (`java_hashmap_order`); where it depends on a `HashSet` of task
+//! models (hash codes of whole SSP sets), sorted task order is used instead and the function says so.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use super::config::{self, Config};
+use super::stream::java_cmp;
+use super::SamzaError;
+
+/// Java's `String.hashCode` (over UTF-16 code units, wrapping 32-bit arithmetic).
+pub fn java_string_hash(s: &str) -> i32 {
+    s.encode_utf16()
+        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32))
+}
+
+/// The iteration order of a `java.util.HashMap` (default capacity 16, load factor 0.75) after inserting
+/// `keys` in the given order, as indices into `keys`. Buckets are visited in index order
+/// (`(h ^ (h >>> 16)) & (capacity - 1)`); inside a bucket entries keep insertion order, which resizing
+/// preserves. (Buckets of 8+ entries become trees in Java and may order differently; with small numeric
+/// ids that never happens.)
+pub fn java_hashmap_order<S: AsRef<str>>(keys: &[S]) -> Vec<usize> {
+    let mut capacity: usize = 16;
+    let mut threshold = 12;
+    for size in 1..=keys.len() {
+        if size > threshold {
+            capacity *= 2;
+            threshold = capacity / 4 * 3;
+        }
+    }
+    let bucket = |k: &str| {
+        let h = java_string_hash(k) as u32;
+        ((h ^ (h >> 16)) as usize) & (capacity - 1)
+    };
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_by_key(|&i| bucket(keys[i].as_ref()));
+    order
+}
+
+/// Cluster mode's processor ids: `"0".."N-1"` as the keys of `JobModelHelper`'s processor-locality
+/// `HashMap` (spec 2.5): 12 ids → 0,11,1,…,10.
+pub fn processor_ids(container_count: u32) -> Vec<String> {
+    let ids: Vec<String> = (0..container_count).map(|i| i.to_string()).collect();
+    java_hashmap_order(&ids)
+        .into_iter()
+        .map(|i| ids[i].clone())
+        .collect()
+}
+
+/// One container of the active assignment: its id and indices of its tasks (ascending = name order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assigned {
+    pub id: String,
+    pub tasks: Vec<usize>,
+}
+
+fn no_tasks() -> SamzaError {
+    SamzaError::Model {
+        message:
+            "No tasks found. Likely due to no input partitions. Can't run a job with no tasks. \
+                  Check task.inputs and the partition counts given to the planner."
+                .into(),
+    }
+}
+
+fn container_count_key(config: &Config) -> &'static str {
+    config
+        .container_count_key()
+        .unwrap_or("job.container.count")
+}
+
+/// `GroupByContainerCount#group(tasks)` validation (spec 2.2).
+fn validate_count(config: &Config, n: usize, t: usize) -> Result<(), SamzaError> {
+    if t == 0 {
+        return Err(no_tasks());
+    }
+    if t < n {
+        let key = container_count_key(config);
+        return Err(SamzaError::Config {
+            key: key.into(),
+            message: format!(
+                "Your container count ({n}) is larger than your task count ({t}). Can't have containers with nothing \
+                 to do, so aborting. Set {key} to at most {t}, or give the inputs more partitions."
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Round-robin of the sorted tasks over `ids` in list order (`GroupByContainerCount#group`,
+/// `GroupByContainerIds#group(tasks, ids)`).
+fn round_robin(ids: &[String], t: usize) -> Vec<Assigned> {
+    let n = ids.len();
+    let mut out: Vec<Assigned> = ids
+        .iter()
+        .map(|id| Assigned {
+            id: id.clone(),
+            tasks: Vec::with_capacity(t / n + 1),
+        })
+        .collect();
+    for i in 0..t {
+        out[i % n].tasks.push(i);
+    }
+    out
+}
+
+/// Runs the task-name grouper of `task.name.grouper.factory`.
+/// `tasks` are the active task names in Java order; `previous` is the stored task → container mapping
+/// (used only with host affinity); `processor_ids` are cluster mode's ids (see [`processor_ids`]).
+pub fn assign(
+    config: &Config,
+    tasks: &[&str],
+    previous: &BTreeMap<String, String>,
+    processor_ids: &[String],
+) -> Result<Vec<Assigned>, SamzaError> {
+    let host_affinity = config.host_affinity_enabled();
+    match config.task_grouper_factory() {
+        config::GROUP_BY_CONTAINER_COUNT => {
+            let n = config.container_count()? as usize;
+            validate_count(config, n, tasks.len())?;
+            // Without host affinity Samza calls group(tasks, processorIds), which this grouper does not
+            // override: it falls back to the plain group(tasks).
+            if host_affinity {
+                Ok(balance(n, tasks, previous))
+            } else {
+                let ids: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+                Ok(round_robin(&ids, tasks.len()))
+            }
+        }
+        config::GROUP_BY_CONTAINER_IDS => {
+            config.container_count()?;
+            if processor_ids.is_empty() {
+                return Err(SamzaError::Config {
+                    key: container_count_key(config).into(),
+                    message: "Must have at least one container. Set job.container.count to 1 or more.".into(),
+                });
+            }
+            if tasks.is_empty() {
+                return Err(no_tasks());
+            }
+            if host_affinity {
+                Ok(group_by_ids_with_locality(tasks.len(), processor_ids))
+            } else {
+                let mut ids = processor_ids.to_vec();
+                if ids.len() > tasks.len() {
+                    // Samza warns and keeps the lexicographically least ids.
+                    ids.sort_by(|a, b| java_cmp(a, b));
+                    ids.truncate(tasks.len());
+                }
+                Ok(round_robin(&ids, tasks.len()))
+            }
+        }
+        config::SINGLE_CONTAINER => {
+            let id = config.get("processor.id").ok_or_else(|| SamzaError::Config {
+                key: "processor.id".into(),
+                message: "SingleContainerGrouperFactory puts every task in the container named by processor.id, \
+                          which is not set. Set processor.id, or use GroupByContainerCountFactory."
+                    .into(),
+            })?;
+            if tasks.is_empty() {
+                return Err(no_tasks());
+            }
+            Ok(vec![Assigned { id: id.to_string(), tasks: (0..tasks.len()).collect() }])
+        }
+        other => Err(SamzaError::Config {
+            key: "task.name.grouper.factory".into(),
+            message: format!(
+                "unknown task name grouper factory '{other}'; the planner knows {}, {} and {}. Use one of them.",
+                config::GROUP_BY_CONTAINER_COUNT,
+                config::GROUP_BY_CONTAINER_IDS,
+                config::SINGLE_CONTAINER
+            ),
+        }),
+    }
+}
+
+/// `GroupByContainerCount#group(tasks, grouperMetadata)` — the balance path (spec 2.3), after validation.
+///
+/// Deviation: when the previous mapping has as many tasks as now but other names, Samza throws a
+/// `NullPointerException`; this falls back to the plain grouping instead, which is what a fresh mapping
+/// (Samza deletes the stored one when the task count changes) would give on the next plan.
+fn balance(n: usize, tasks: &[&str], previous: &BTreeMap<String, String>) -> Vec<Assigned> {
+    let t = tasks.len();
+    let plain = || round_robin(&(0..n).map(|i| i.to_string()).collect::<Vec<_>>(), t);
+    if previous.is_empty() || previous.len() != t {
+        return plain();
+    }
+    let index: std::collections::HashMap<&str, usize> =
+        tasks.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    if previous
+        .keys()
+        .any(|name| !index.contains_key(name.as_str()))
+    {
+        return plain();
+    }
+    // Old containers must be exactly "0".."k-1".
+    let mut by_id: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (name, id) in previous {
+        let numeric = id.parse::<usize>().ok().filter(|v| v.to_string() == *id);
+        let Some(num) = numeric else {
+            return plain();
+        };
+        by_id.entry(num).or_default().push(index[name.as_str()]);
+    }
+    let k = by_id.len();
+    if by_id.keys().copied().ne(0..k) {
+        return plain();
+    }
+    if k == 1 || n == 1 {
+        return plain();
+    }
+    // Task indices are in name order, so sorting indices sorts names (Samza sorts each old list by name).
+    let mut old: Vec<Vec<usize>> = by_id
+        .into_values()
+        .map(|mut v| {
+            v.sort_unstable();
+            v
+        })
+        .collect();
+    if k == n {
+        return old
+            .into_iter()
+            .enumerate()
+            .map(|(i, tasks)| Assigned {
+                id: i.to_string(),
+                tasks,
+            })
+            .collect();
+    }
+    let expected: Vec<usize> = (0..k.max(n))
+        .map(|i| {
+            if i < n {
+                t / n + usize::from(t % n > i)
+            } else {
+                0
+            }
+        })
+        .collect();
+    let mut queue: VecDeque<usize> = VecDeque::new();
+    for (i, c) in old.iter_mut().enumerate() {
+        while c.len() > expected[i] {
+            queue.push_back(c.pop().expect("non-empty"));
+        }
+    }
+    old.resize_with(n, Vec::new);
+    for (i, c) in old.iter_mut().enumerate() {
+        while c.len() < expected[i] {
+            match queue.pop_front() {
+                Some(task) => c.push(task),
+                None => break,
+            }
+        }
+    }
+    old.into_iter()
+        .enumerate()
+        .map(|(i, mut tasks)| {
+            tasks.sort_unstable();
+            Assigned {
+                id: i.to_string(),
+                tasks,
+            }
+        })
+        .collect()
+}
+
+/// `GroupByContainerIds#group(tasks, grouperMetadata)` without known task locations (the planner has no
+/// hosts): each task goes to the first processor (in the processor map's HashMap order) holding fewer than
+/// `T / P` tasks, else to the next processor of a cycle over the ids in that order.
+///
+/// Deviation: Samza iterates the tasks as a `HashSet<TaskModel>`, whose order depends on hash codes of
+/// whole SSP sets; tasks are taken in name order here. The number of tasks per processor is the same.
+fn group_by_ids_with_locality(t: usize, processor_ids: &[String]) -> Vec<Assigned> {
+    let mut ids: Vec<String> = processor_ids.to_vec();
+    if ids.len() > t {
+        // Sorted, limited, then collected into a new HashMap.
+        ids.sort_by(|a, b| java_cmp(a, b));
+        ids.truncate(t);
+        ids = java_hashmap_order(&ids)
+            .into_iter()
+            .map(|i| ids[i].clone())
+            .collect();
+    }
+    let q = t / ids.len();
+    let mut groups: Vec<Assigned> = ids
+        .iter()
+        .map(|id| Assigned {
+            id: id.clone(),
+            tasks: Vec::new(),
+        })
+        .collect();
+    let mut cycle = (0..ids.len()).cycle();
+    for task in 0..t {
+        let slot = match groups.iter().position(|g| g.tasks.len() < q) {
+            Some(i) => i,
+            None => cycle.next().expect("cycle over a non-empty list"),
+        };
+        groups[slot].tasks.push(task);
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Config {
+        Config::from_map(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    /// "Partition 0".."Partition n-1" sorted as Samza sorts task names.
+    fn partition_names(n: usize) -> Vec<String> {
+        let mut v: Vec<String> = (0..n).map(|i| format!("Partition {i}")).collect();
+        v.sort_by(|a, b| java_cmp(a, b));
+        v
+    }
+
+    fn names_of(tasks: &[String], a: &Assigned) -> Vec<String> {
+        a.tasks.iter().map(|&i| tasks[i].clone()).collect()
+    }
+
+    fn short(tasks: &[String], a: &Assigned) -> Vec<String> {
+        names_of(tasks, a)
+            .into_iter()
+            .map(|n| n.replace("Partition ", "P"))
+            .collect()
+    }
+
+    fn run(
+        pairs: &[(&str, &str)],
+        tasks: &[String],
+        previous: &BTreeMap<String, String>,
+    ) -> Result<Vec<Assigned>, SamzaError> {
+        let c = cfg(pairs);
+        let refs: Vec<&str> = tasks.iter().map(String::as_str).collect();
+        assign(
+            &c,
+            &refs,
+            previous,
+            &processor_ids(c.container_count().unwrap_or(1)),
+        )
+    }
+
+    fn mapping(tasks: &[String], groups: &[Assigned]) -> BTreeMap<String, String> {
+        groups
+            .iter()
+            .flat_map(|g| g.tasks.iter().map(|&i| (tasks[i].clone(), g.id.clone())))
+            .collect()
+    }
+
+    #[test]
+    fn hashmap_order_of_processor_ids_matches_samza() {
+        let cases: &[(u32, &str)] = &[
+            (3, "0,1,2"),
+            (11, "0,1,2,3,4,5,6,7,8,9,10"),
+            (12, "0,11,1,2,3,4,5,6,7,8,9,10"),
+            (13, "11,12,0,1,2,3,4,5,6,7,8,9,10"),
+            (16, "11,12,13,14,15,0,1,2,3,4,5,6,7,8,9,10"),
+            (20, "11,12,13,14,15,16,17,18,19,0,1,2,3,4,5,6,7,8,9,10"),
+        ];
+        for (n, want) in cases {
+            assert_eq!(processor_ids(*n).join(","), *want, "n={n}");
+        }
+        assert_eq!(java_string_hash("10"), 1567);
+        assert_eq!(java_string_hash("hello"), 99162322);
+    }
+
+    #[test]
+    fn plain_grouping_21_tasks_on_2_containers() {
+        let tasks = partition_names(21);
+        let g = run(&[("job.container.count", "2")], &tasks, &BTreeMap::new()).unwrap();
+        assert_eq!(g.len(), 2);
+        assert_eq!(
+            short(&tasks, &g[0]).join(","),
+            "P0,P10,P12,P14,P16,P18,P2,P3,P5,P7,P9"
+        );
+        assert_eq!(g[1].tasks.len(), 10);
+    }
+
+    #[test]
+    fn grouping_errors() {
+        let tasks = partition_names(2);
+        let err = run(&[("job.container.count", "3")], &tasks, &BTreeMap::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("Your container count (3) is larger than your task count (2). Can't have containers with nothing to do, so aborting."), "{err}");
+        assert!(err.contains("job.container.count"), "{err}");
+        let err = run(&[], &[], &BTreeMap::new()).unwrap_err().to_string();
+        assert!(
+            err.contains("No tasks found. Likely due to no input partitions."),
+            "{err}"
+        );
+        let err = run(
+            &[("task.name.grouper.factory", "x.Y")],
+            &tasks,
+            &BTreeMap::new(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("task.name.grouper.factory") && err.contains("GroupByContainerIdsFactory"),
+            "{err}"
+        );
+        let err = run(
+            &[("task.name.grouper.factory", config::SINGLE_CONTAINER)],
+            &tasks,
+            &BTreeMap::new(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("processor.id"), "{err}");
+        let err = run(
+            &[("task.name.grouper.factory", config::GROUP_BY_CONTAINER_IDS)],
+            &[],
+            &BTreeMap::new(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("No tasks found"), "{err}");
+    }
+
+    const HA: (&str, &str) = ("job.host-affinity.enabled", "true");
+
+    #[test]
+    fn balance_worked_examples() {
+        let tasks = partition_names(9);
+        let two = mapping(
+            &tasks,
+            &run(&[("job.container.count", "2")], &tasks, &BTreeMap::new()).unwrap(),
+        );
+        let four = run(&[("job.container.count", "4"), HA], &tasks, &two).unwrap();
+        let got: Vec<Vec<String>> = four.iter().map(|a| short(&tasks, a)).collect();
+        // 2 → 4: C2 = {P8, P6}, C3 = {P7, P5}; the first two keep what they can.
+        assert_eq!(
+            got,
+            [
+                vec!["P0", "P2", "P4"],
+                vec!["P1", "P3"],
+                vec!["P6", "P8"],
+                vec!["P5", "P7"]
+            ]
+        );
+
+        let four_plain = mapping(
+            &tasks,
+            &run(&[("job.container.count", "4")], &tasks, &BTreeMap::new()).unwrap(),
+        );
+        let back = run(&[("job.container.count", "2"), HA], &tasks, &four_plain).unwrap();
+        let got: Vec<Vec<String>> = back.iter().map(|a| short(&tasks, a)).collect();
+        // 4 → 2: C0 += P6, P2; C1 += P7, P3.
+        assert_eq!(
+            got,
+            [
+                vec!["P0", "P2", "P4", "P6", "P8"],
+                vec!["P1", "P3", "P5", "P7"]
+            ]
+        );
+
+        let three = run(&[("job.container.count", "3"), HA], &tasks, &four_plain).unwrap();
+        let got: Vec<Vec<String>> = three.iter().map(|a| short(&tasks, a)).collect();
+        // 4 → 3: C1 += P7, C2 += P3.
+        assert_eq!(
+            got,
+            [
+                vec!["P0", "P4", "P8"],
+                vec!["P1", "P5", "P7"],
+                vec!["P2", "P3", "P6"]
+            ]
+        );
+    }
+
+    #[test]
+    fn balance_uneven_previous_mapping() {
+        let tasks = partition_names(6);
+        let mut prev = BTreeMap::new();
+        prev.insert("Partition 0".to_string(), "0".to_string());
+        for i in 1..6 {
+            prev.insert(format!("Partition {i}"), "1".to_string());
+        }
+        let g = run(&[("job.container.count", "3"), HA], &tasks, &prev).unwrap();
+        let got: Vec<Vec<String>> = g.iter().map(|a| short(&tasks, a)).collect();
+        assert_eq!(got, [vec!["P0", "P5"], vec!["P1", "P2"], vec!["P3", "P4"]]);
+        // Same container count: the previous (unbalanced) mapping is reused verbatim.
+        let same = run(&[("job.container.count", "2"), HA], &tasks, &prev).unwrap();
+        assert_eq!(same[0].tasks.len(), 1);
+        assert_eq!(same[1].tasks.len(), 5);
+    }
+
+    #[test]
+    fn balance_falls_back_to_plain_grouping() {
+        let tasks = partition_names(4);
+        let plain = run(&[("job.container.count", "2")], &tasks, &BTreeMap::new()).unwrap();
+        let mk = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(t, c)| (t.to_string(), c.to_string()))
+                .collect()
+        };
+        let cases = [
+            // previous mapping of another size
+            mk(&[("Partition 0", "1"), ("Partition 1", "0")]),
+            // same size, other names (Samza: NullPointerException; here: plain grouping)
+            mk(&[
+                ("Partition 0", "1"),
+                ("Partition 1", "1"),
+                ("Partition 2", "0"),
+                ("Partition 9", "0"),
+            ]),
+            // ids not 0..k-1
+            mk(&[
+                ("Partition 0", "1"),
+                ("Partition 1", "2"),
+                ("Partition 2", "1"),
+                ("Partition 3", "2"),
+            ]),
+            // a single old container
+            mk(&[
+                ("Partition 0", "0"),
+                ("Partition 1", "0"),
+                ("Partition 2", "0"),
+                ("Partition 3", "0"),
+            ]),
+        ];
+        for prev in cases {
+            let g = run(&[("job.container.count", "2"), HA], &tasks, &prev).unwrap();
+            assert_eq!(g, plain, "{prev:?}");
+        }
+    }
+
+    #[test]
+    fn group_by_container_ids_cluster_order() {
+        let tasks = partition_names(12);
+        let g = run(
+            &[
+                ("job.container.count", "12"),
+                ("task.name.grouper.factory", config::GROUP_BY_CONTAINER_IDS),
+            ],
+            &tasks,
+            &BTreeMap::new(),
+        )
+        .unwrap();
+        let owner: BTreeMap<String, String> = mapping(&tasks, &g);
+        assert_eq!(owner["Partition 1"], "11");
+        assert_eq!(owner["Partition 0"], "0");
+        assert_eq!(owner["Partition 10"], "1");
+    }
+
+    #[test]
+    fn group_by_container_ids_more_ids_than_tasks_keeps_least_ids() {
+        let tasks = partition_names(3);
+        let c = cfg(&[("task.name.grouper.factory", config::GROUP_BY_CONTAINER_IDS)]);
+        let refs: Vec<&str> = tasks.iter().map(String::as_str).collect();
+        let ids: Vec<String> = ["4", "2", "10", "3"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let g = assign(&c, &refs, &BTreeMap::new(), &ids).unwrap();
+        let got: Vec<&str> = g.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(got, ["10", "2", "3"]);
+        // Fewer ids than tasks: list order is kept.
+        let ids: Vec<String> = ["4", "2"].iter().map(|s| s.to_string()).collect();
+        let g = assign(&c, &refs, &BTreeMap::new(), &ids).unwrap();
+        assert_eq!((g[0].id.as_str(), g[0].tasks.clone()), ("4", vec![0, 2]));
+    }
+
+    #[test]
+    fn group_by_container_ids_with_host_affinity_balances_counts() {
+        let tasks = partition_names(7);
+        let g = run(
+            &[
+                ("job.container.count", "3"),
+                ("task.name.grouper.factory", config::GROUP_BY_CONTAINER_IDS),
+                HA,
+            ],
+            &tasks,
+            &BTreeMap::new(),
+        )
+        .unwrap();
+        let counts: Vec<usize> = g.iter().map(|a| a.tasks.len()).collect();
+        assert_eq!(counts, [3, 2, 2]);
+    }
+
+    #[test]
+    fn single_container() {
+        let tasks = partition_names(3);
+        let g = run(
+            &[
+                ("task.name.grouper.factory", config::SINGLE_CONTAINER),
+                ("processor.id", "p-7"),
+            ],
+            &tasks,
+            &BTreeMap::new(),
+        )
+        .unwrap();
+        assert_eq!(
+            g,
+            vec![Assigned {
+                id: "p-7".into(),
+                tasks: vec![0, 1, 2]
+            }]
+        );
+    }
+}

@@ -1,1 +1,601 @@
-//! TODO
+//! SSP → task: the optional SSP matcher, the three built-in SSP groupers and the partition-expansion proxy
+//! (`SSPGrouperProxy`), as Samza's `JobModelCalculator` chains them (spec 1.3–1.9).
+//!
+//! Samza's groupers return hash maps; the only order that matters downstream is task-name order
+//! (`TreeMap<TaskName, …>`), so every function here returns tasks sorted by Java string order, each with its
+//! SSPs sorted and de-duplicated (they are sets in Samza). Sorting happens once, at the end of each step.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use fancy_regex::Regex;
+
+use super::config::{self, Config};
+use super::stream::{java_cmp, Ssp, SystemStream};
+use super::SamzaError;
+
+/// Tasks in Java `TaskName` order, each with its SSP set in `Ssp` order.
+pub type TaskGroups = Vec<(String, Vec<Ssp>)>;
+
+/// A Java `String.matches` / `Pattern.matches`: the whole text must match.
+pub fn whole_match_regex(pattern: &str, key: &str) -> Result<Regex, SamzaError> {
+    Regex::new(&format!("^(?:{pattern})$")).map_err(|e| SamzaError::Config {
+        key: key.to_string(),
+        message: format!("'{pattern}' is not a valid regular expression ({e}). Fix the pattern (Java regex syntax)."),
+    })
+}
+
+fn regex_is_match(re: &Regex, text: &str, key: &str) -> Result<bool, SamzaError> {
+    re.is_match(text).map_err(|e| SamzaError::Config {
+        key: key.to_string(),
+        message: format!("matching '{text}' failed ({e}). Simplify the pattern."),
+    })
+}
+
+/// `JobModelCalculator#getMatchedInputStreamPartitions`: the matcher runs only when
+/// `job.systemstreampartition.matcher.class` is set **and** `job.factory.class` fully matches
+/// `job.systemstreampartition.matcher.config.job.factory.regex` (by default only the local job factories).
+pub fn match_ssps(config: &Config, ssps: Vec<Ssp>) -> Result<Vec<Ssp>, SamzaError> {
+    const CLASS_KEY: &str = "job.systemstreampartition.matcher.class";
+    const FACTORY_REGEX_KEY: &str = "job.systemstreampartition.matcher.config.job.factory.regex";
+    let Some(class) = config.get(CLASS_KEY) else {
+        return Ok(ssps);
+    };
+    let Some(factory) = config.get("job.factory.class") else {
+        return Ok(ssps);
+    };
+    let factory_regex = config
+        .get(FACTORY_REGEX_KEY)
+        .unwrap_or(config::DEFAULT_MATCHER_JOB_FACTORY_REGEX);
+    let re = whole_match_regex(factory_regex, FACTORY_REGEX_KEY)?;
+    if !regex_is_match(&re, factory, FACTORY_REGEX_KEY)? {
+        return Ok(ssps);
+    }
+    match class {
+        config::RANGE_MATCHER => {
+            const KEY: &str = "job.systemstreampartition.matcher.config.ranges";
+            let value = config.get(KEY).ok_or_else(|| SamzaError::Config {
+                key: KEY.into(),
+                message: format!(
+                    "Missing required configuration: '{KEY}'. Set it to partition ids or ranges, e.g. 0,2-5."
+                ),
+            })?;
+            let mut ranges = Vec::new();
+            let invalid = || {
+                SamzaError::Config {
+                key: KEY.into(),
+                message: format!(
+                    "Invalid partition range configuration '{KEY}': {value}. Use comma-separated ids or ranges without spaces, e.g. 0,2-5."
+                ),
+            }
+            };
+            let number = |s: &str| {
+                (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| s.parse::<i64>().ok())
+                    .flatten()
+            };
+            for piece in value.split(',') {
+                let range = match piece.split_once('-') {
+                    None => number(piece).map(|n| (n, n)),
+                    Some((lo, hi)) => number(lo).zip(number(hi)),
+                };
+                ranges.push(range.ok_or_else(invalid)?);
+            }
+            Ok(ssps
+                .into_iter()
+                .filter(|s| {
+                    ranges
+                        .iter()
+                        .any(|&(lo, hi)| lo <= s.partition as i64 && s.partition as i64 <= hi)
+                })
+                .collect())
+        }
+        config::REGEX_MATCHER => {
+            const KEY: &str = "job.systemstreampartition.matcher.config.regex";
+            let pattern = config.get(KEY).ok_or_else(|| SamzaError::Config {
+                key: KEY.into(),
+                message: format!("Missing required configuration: '{KEY}'. Set it to a regex over partition ids, e.g. [0-3]."),
+            })?;
+            let re = whole_match_regex(pattern, KEY)?;
+            let mut out = Vec::with_capacity(ssps.len());
+            for s in ssps {
+                if regex_is_match(&re, &s.partition.to_string(), KEY)? {
+                    out.push(s);
+                }
+            }
+            Ok(out)
+        }
+        other => Err(SamzaError::Config {
+            key: CLASS_KEY.into(),
+            message: format!(
+                "unknown SSP matcher class '{other}'. Use {} or {}, or remove the key.",
+                config::RANGE_MATCHER,
+                config::REGEX_MATCHER
+            ),
+        }),
+    }
+}
+
+fn sort_groups(mut groups: TaskGroups) -> TaskGroups {
+    for (_, ssps) in groups.iter_mut() {
+        ssps.sort_unstable();
+        ssps.dedup();
+    }
+    groups.sort_unstable_by(|a, b| java_cmp(&a.0, &b.0));
+    groups
+}
+
+/// Runs the SSP grouper named by `job.systemstreampartition.grouper.factory`.
+/// `processor_ids` is what Samza injects as `processor.list` (cluster mode: "0".."N-1" in HashMap order).
+pub fn group(
+    config: &Config,
+    ssps: &[Ssp],
+    broadcast: &BTreeSet<Ssp>,
+    processor_ids: &[String],
+) -> Result<TaskGroups, SamzaError> {
+    let is_broadcast = |s: &Ssp| !broadcast.is_empty() && broadcast.contains(s);
+    let with_broadcast = |mut groups: TaskGroups| {
+        if !broadcast.is_empty() {
+            for (_, v) in groups.iter_mut() {
+                v.extend(broadcast.iter().cloned());
+            }
+        }
+        sort_groups(groups)
+    };
+    match config.ssp_grouper_factory() {
+        config::GROUP_BY_PARTITION => {
+            let factor = config.elasticity_factor()?;
+            // Keyed by (partition, bucket); task names are built once per task, not per SSP.
+            let mut by_key: HashMap<(u32, i32), Vec<Ssp>> = HashMap::new();
+            for s in ssps.iter().filter(|s| !is_broadcast(s)) {
+                if factor == 1 {
+                    by_key.entry((s.partition, -1)).or_default().push(s.clone());
+                } else {
+                    for i in 0..factor as i32 {
+                        by_key.entry((s.partition, i)).or_default().push(s.with_key_bucket(i));
+                    }
+                }
+            }
+            let groups = by_key
+                .into_iter()
+                .map(|((p, bucket), v)| {
+                    let name =
+                        if bucket == -1 { format!("Partition {p}") } else { format!("Partition {p} {bucket}") };
+                    (name, v)
+                })
+                .collect();
+            Ok(with_broadcast(groups))
+        }
+        config::GROUP_BY_SSP => {
+            let factor = config.elasticity_factor()?;
+            let mut groups: TaskGroups = Vec::with_capacity(ssps.len() * factor as usize);
+            for s in ssps.iter().filter(|s| !is_broadcast(s)) {
+                if factor == 1 {
+                    groups.push((s.to_string(), vec![s.clone()]));
+                } else {
+                    for i in 0..factor as i32 {
+                        let b = s.with_key_bucket(i);
+                        groups.push((b.to_string(), vec![b]));
+                    }
+                }
+            }
+            // Duplicate input SSPs would be one map entry in Samza.
+            groups.sort_unstable_by(|a, b| java_cmp(&a.0, &b.0));
+            groups.dedup_by(|a, b| a.0 == b.0);
+            Ok(with_broadcast(groups))
+        }
+        config::ALL_SSP_TO_SINGLE_TASK => {
+            if config.contains_key("task.broadcast.inputs") {
+                return Err(SamzaError::Config {
+                    key: "task.broadcast.inputs".into(),
+                    message: "The job configured with AllSspToSingleTaskGrouper cannot have broadcast streams. \
+                              Remove task.broadcast.inputs or choose another SSP grouper."
+                        .into(),
+                });
+            }
+            if ssps.is_empty() {
+                return Err(SamzaError::Model {
+                    message: "Cannot process stream task with no input system stream partitions. \
+                              Give the job at least one input stream with partitions (task.inputs)."
+                        .into(),
+                });
+            }
+            let mut all = ssps.to_vec();
+            all.sort_unstable();
+            all.dedup();
+            let groups = processor_ids.iter().map(|p| (format!("Task-{p}"), all.clone())).collect();
+            Ok(sort_groups(groups))
+        }
+        other => Err(SamzaError::Config {
+            key: "job.systemstreampartition.grouper.factory".into(),
+            message: format!(
+                "unknown SSP grouper factory '{other}'; the planner knows {}, {} and {}. Use one of them \
+                 (a custom grouper cannot be planned outside the JVM).",
+                config::GROUP_BY_PARTITION,
+                config::GROUP_BY_SSP,
+                config::ALL_SSP_TO_SINGLE_TASK
+            ),
+        }),
+    }
+}
+
+const MAPPER_KEY: &str = "job.system.stream.partition.mapper.factory";
+const HASH_MAPPER: &str =
+    "org.apache.samza.container.grouper.stream.HashSystemStreamPartitionMapperFactory";
+
+fn stream_counts<'a>(lists: impl Iterator<Item = &'a Ssp>) -> HashMap<SystemStream, usize> {
+    let mut counts: HashMap<SystemStream, usize> = HashMap::new();
+    for s in lists {
+        *counts.entry(s.system_stream()).or_default() += 1;
+    }
+    counts
+}
+
+/// `SSPGrouperProxy#group` (spec 1.9): keeps SSPs with the task that had them before, and after a partition
+/// count change sends partition `p` to the previous owner of partition `p % previousCount`.
+/// Like Samza, stream partition counts are counted over (task, SSP) pairs, broadcast SSPs included.
+pub fn expansion_proxy(
+    config: &Config,
+    groups: TaskGroups,
+    previous: &BTreeMap<String, BTreeSet<Ssp>>,
+    broadcast: &BTreeSet<Ssp>,
+) -> Result<TaskGroups, SamzaError> {
+    if previous.is_empty() {
+        return Ok(groups);
+    }
+    if let Some(mapper) = config.get(MAPPER_KEY).filter(|m| *m != HASH_MAPPER) {
+        return Err(SamzaError::Config {
+            key: MAPPER_KEY.into(),
+            message: format!(
+                "unknown partition mapper factory '{mapper}'. Remove the key to use {HASH_MAPPER}."
+            ),
+        });
+    }
+    let mut prev_owner: HashMap<&Ssp, &str> = HashMap::new();
+    for (task, ssps) in previous {
+        for s in ssps.iter().filter(|s| !broadcast.contains(s)) {
+            prev_owner.insert(s, task);
+        }
+    }
+    let prev_counts = stream_counts(previous.values().flatten());
+    let cur_counts = stream_counts(groups.iter().flat_map(|(_, v)| v.iter()));
+    let index: HashMap<&str, usize> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| (n.as_str(), i))
+        .collect();
+
+    let mut moved: Vec<Vec<Ssp>> = vec![Vec::new(); groups.len()];
+    for (i, (task, ssps)) in groups.iter().enumerate() {
+        for s in ssps {
+            let target = if broadcast.contains(s) {
+                None
+            } else {
+                let stream = s.system_stream();
+                let prev = prev_counts.get(&stream).copied().unwrap_or(0);
+                let cur = cur_counts.get(&stream).copied().unwrap_or(0);
+                if prev > 0 && cur != prev {
+                    // HashSystemStreamPartitionMapper.
+                    if cur % prev != 0 {
+                        return Err(SamzaError::Model {
+                            message: format!(
+                                "New partition count: {cur} should be a multiple of previous partition count: {prev} \
+                                 (stream {}). Samza only supports growing an input stream by a whole multiple when \
+                                 the job has persistent stores; choose such a count or set \
+                                 job.systemstreampartition.input.expansion.enabled=false.",
+                                stream.name()
+                            ),
+                        });
+                    }
+                    let prev_ssp = Ssp::new(&stream, s.partition % prev as u32);
+                    prev_owner.get(&prev_ssp).copied()
+                } else {
+                    prev_owner.get(s).copied()
+                }
+            };
+            let dest = match target {
+                Some(t) if t != task => *index.get(t).ok_or_else(|| SamzaError::Model {
+                    message: format!(
+                        "{s} belonged to task '{t}' before, but that task no longer exists (Samza fails here with a \
+                         NullPointerException). Restore the previous input partitions, or disable partition-expansion \
+                         stickiness with job.systemstreampartition.input.expansion.enabled=false."
+                    ),
+                })?,
+                _ => i,
+            };
+            moved[dest].push(s.clone());
+        }
+    }
+    let regrouped: TaskGroups = groups
+        .into_iter()
+        .zip(moved)
+        .filter(|(_, v)| !v.is_empty())
+        .map(|((name, _), v)| (name, v))
+        .collect();
+    Ok(sort_groups(regrouped))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Config {
+        Config::from_map(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    fn ssps(stream: &str, n: u32) -> Vec<Ssp> {
+        let s = SystemStream::new("kafka", stream);
+        (0..n).map(|p| Ssp::new(&s, p)).collect()
+    }
+
+    fn names(g: &TaskGroups) -> Vec<&str> {
+        g.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    #[test]
+    fn group_by_partition_names_and_order() {
+        let mut input = ssps("a", 12);
+        input.extend(ssps("b", 2));
+        let g = group(&cfg(&[]), &input, &BTreeSet::new(), &[]).unwrap();
+        assert_eq!(
+            names(&g)[..4],
+            ["Partition 0", "Partition 1", "Partition 10", "Partition 11"]
+        );
+        assert_eq!(g[0].1.len(), 2);
+        assert_eq!(g[2].1.len(), 1);
+    }
+
+    #[test]
+    fn elasticity_task_names_and_buckets() {
+        let g = group(
+            &cfg(&[("job.elasticity.factor", "2")]),
+            &ssps("a", 2),
+            &BTreeSet::new(),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            names(&g),
+            [
+                "Partition 0 0",
+                "Partition 0 1",
+                "Partition 1 0",
+                "Partition 1 1"
+            ]
+        );
+        assert_eq!(g[1].1[0].key_bucket, 1);
+        let g = group(
+            &cfg(&[
+                ("job.elasticity.factor", "2"),
+                (
+                    "job.systemstreampartition.grouper.factory",
+                    config::GROUP_BY_SSP,
+                ),
+            ]),
+            &ssps("a", 1),
+            &BTreeSet::new(),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            names(&g),
+            [
+                "SystemStreamPartition [kafka, a, 0, 0]",
+                "SystemStreamPartition [kafka, a, 0, 1]"
+            ]
+        );
+    }
+
+    #[test]
+    fn broadcast_partition_only_in_broadcast_creates_no_task() {
+        // Stream b is broadcast (#[0-2]) and also in the inputs; partition 2 exists only in b.
+        let mut input = ssps("a", 2);
+        input.extend(ssps("b", 3));
+        let broadcast: BTreeSet<Ssp> = ssps("b", 3).into_iter().collect();
+        let g = group(
+            &cfg(&[("task.broadcast.inputs", "kafka.b#[0-2]")]),
+            &input,
+            &broadcast,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(names(&g), ["Partition 0", "Partition 1"]);
+        for (_, v) in &g {
+            assert_eq!(
+                v.len(),
+                4,
+                "own partition of a plus all three broadcast SSPs"
+            );
+        }
+    }
+
+    #[test]
+    fn group_by_ssp_names() {
+        let c = cfg(&[(
+            "job.systemstreampartition.grouper.factory",
+            config::GROUP_BY_SSP,
+        )]);
+        let g = group(&c, &ssps("PageViewEvent", 11), &BTreeSet::new(), &[]).unwrap();
+        assert_eq!(g[0].0, "SystemStreamPartition [kafka, PageViewEvent, 0]");
+        assert_eq!(g[1].0, "SystemStreamPartition [kafka, PageViewEvent, 10]");
+    }
+
+    #[test]
+    fn all_ssp_to_single_task() {
+        let c = cfg(&[(
+            "job.systemstreampartition.grouper.factory",
+            config::ALL_SSP_TO_SINGLE_TASK,
+        )]);
+        let ids = vec!["0".to_string(), "1".to_string()];
+        let g = group(&c, &ssps("k", 3), &BTreeSet::new(), &ids).unwrap();
+        assert_eq!(names(&g), ["Task-0", "Task-1"]);
+        assert!(g.iter().all(|(_, v)| v.len() == 3));
+        let err = group(&c, &[], &BTreeSet::new(), &ids)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("Cannot process stream task with no input system stream partitions"),
+            "{err}"
+        );
+        let mut c2 = c.clone();
+        c2.set("task.broadcast.inputs", "kafka.x#0");
+        let err = group(&c2, &ssps("k", 1), &BTreeSet::new(), &ids)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cannot have broadcast streams"), "{err}");
+    }
+
+    #[test]
+    fn unknown_grouper_lists_known_ones() {
+        let c = cfg(&[(
+            "job.systemstreampartition.grouper.factory",
+            "com.example.Mine",
+        )]);
+        let err = group(&c, &ssps("a", 1), &BTreeSet::new(), &[]).unwrap_err();
+        let SamzaError::Config { key, message } = err else {
+            panic!()
+        };
+        assert_eq!(key, "job.systemstreampartition.grouper.factory");
+        assert!(
+            message.contains("com.example.Mine") && message.contains(config::GROUP_BY_SSP),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn matcher_activation_and_filters() {
+        let base = [
+            (
+                "job.systemstreampartition.matcher.class",
+                config::RANGE_MATCHER,
+            ),
+            ("job.systemstreampartition.matcher.config.ranges", "1,3-4"),
+        ];
+        // Not active without a local job factory.
+        assert_eq!(match_ssps(&cfg(&base), ssps("a", 6)).unwrap().len(), 6);
+        let mut with_local = base.to_vec();
+        with_local.push((
+            "job.factory.class",
+            "org.apache.samza.job.local.ProcessJobFactory",
+        ));
+        let kept: Vec<u32> = match_ssps(&cfg(&with_local), ssps("a", 6))
+            .unwrap()
+            .iter()
+            .map(|s| s.partition)
+            .collect();
+        assert_eq!(kept, [1, 3, 4]);
+        // A YARN/Kubernetes factory ignores the matcher unless the factory regex is overridden.
+        let mut yarn = base.to_vec();
+        yarn.push((
+            "job.factory.class",
+            "org.apache.samza.job.yarn.YarnJobFactory",
+        ));
+        assert_eq!(match_ssps(&cfg(&yarn), ssps("a", 6)).unwrap().len(), 6);
+        yarn.push((
+            "job.systemstreampartition.matcher.config.job.factory.regex",
+            ".*Yarn.*",
+        ));
+        assert_eq!(match_ssps(&cfg(&yarn), ssps("a", 6)).unwrap().len(), 3);
+
+        let regex = [
+            (
+                "job.systemstreampartition.matcher.class",
+                config::REGEX_MATCHER,
+            ),
+            ("job.systemstreampartition.matcher.config.regex", "1.?"),
+            (
+                "job.factory.class",
+                "org.apache.samza.job.local.ThreadJobFactory",
+            ),
+        ];
+        let kept: Vec<u32> = match_ssps(&cfg(&regex), ssps("a", 12))
+            .unwrap()
+            .iter()
+            .map(|s| s.partition)
+            .collect();
+        assert_eq!(kept, [1, 10, 11]);
+    }
+
+    #[test]
+    fn matcher_errors() {
+        let local = (
+            "job.factory.class",
+            "org.apache.samza.job.local.ProcessJobFactory",
+        );
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("job.systemstreampartition.matcher.class", config::RANGE_MATCHER), local], "Missing required configuration: 'job.systemstreampartition.matcher.config.ranges'"),
+            (
+                &[
+                    ("job.systemstreampartition.matcher.class", config::RANGE_MATCHER),
+                    ("job.systemstreampartition.matcher.config.ranges", "1, 2"),
+                    local,
+                ],
+                "Invalid partition range configuration 'job.systemstreampartition.matcher.config.ranges': 1, 2",
+            ),
+            (&[("job.systemstreampartition.matcher.class", config::REGEX_MATCHER), local], "Missing required configuration: 'job.systemstreampartition.matcher.config.regex'"),
+            (&[("job.systemstreampartition.matcher.class", "x.Y"), local], "unknown SSP matcher class"),
+        ];
+        for (pairs, text) in cases {
+            let err = match_ssps(&cfg(pairs), ssps("a", 2))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(text), "{err}");
+        }
+    }
+
+    fn prev(entries: &[(&str, &[(&str, u32)])]) -> BTreeMap<String, BTreeSet<Ssp>> {
+        entries
+            .iter()
+            .map(|(t, s)| {
+                (
+                    t.to_string(),
+                    s.iter()
+                        .map(|(st, p)| Ssp::new(&SystemStream::new("kafka", st), *p))
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn expansion_proxy_doubles_partitions_onto_previous_owners() {
+        let c = cfg(&[]);
+        let g = group(&c, &ssps("a", 4), &BTreeSet::new(), &[]).unwrap();
+        let previous = prev(&[("Partition 0", &[("a", 0)]), ("Partition 1", &[("a", 1)])]);
+        let out = expansion_proxy(&c, g, &previous, &BTreeSet::new()).unwrap();
+        assert_eq!(names(&out), ["Partition 0", "Partition 1"]);
+        let parts: Vec<u32> = out[0].1.iter().map(|s| s.partition).collect();
+        assert_eq!(parts, [0, 2]);
+        let parts: Vec<u32> = out[1].1.iter().map(|s| s.partition).collect();
+        assert_eq!(parts, [1, 3]);
+    }
+
+    #[test]
+    fn expansion_proxy_keeps_unchanged_assignment_and_rejects_non_multiples() {
+        let c = cfg(&[]);
+        let g = group(&c, &ssps("a", 2), &BTreeSet::new(), &[]).unwrap();
+        // Previous model had the SSPs swapped between tasks: stickiness wins.
+        let previous = prev(&[("Partition 0", &[("a", 1)]), ("Partition 1", &[("a", 0)])]);
+        let out = expansion_proxy(&c, g.clone(), &previous, &BTreeSet::new()).unwrap();
+        assert_eq!(out[0].1[0].partition, 1);
+        let g3 = group(&c, &ssps("a", 3), &BTreeSet::new(), &[]).unwrap();
+        let err = expansion_proxy(
+            &c,
+            g3,
+            &prev(&[("Partition 0", &[("a", 0)]), ("Partition 1", &[("a", 1)])]),
+            &BTreeSet::new(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains(
+                "New partition count: 3 should be a multiple of previous partition count: 2"
+            ),
+            "{err}"
+        );
+    }
+}

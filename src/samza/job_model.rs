@@ -1,1 +1,768 @@
-//! TODO
+//! The job model (`JobModel`, `ContainerModel`, `TaskModel`) and its JSON as every Samza version's
+//! `SamzaObjectMapper` wrote it (spec section 4), plus a short human summary.
+//!
+//! Samza writes maps and sets from Java `HashMap`s/`HashSet`s, so its byte order is hash order and its readers
+//! do not care. Here the order is fixed instead, so the same model always gives the same bytes: containers by
+//! numeric id (standby `<id>-<r>` after their active container's ids, other ids last), tasks by Java
+//! `TaskName` order, SSPs by `SystemStreamPartition` order, config in insertion order. Key order inside each
+//! object follows the version table of spec 4.2.
+
+use std::cmp::Ordering;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use serde_json::{json, Map, Value};
+
+use super::config::Config;
+use super::stream::{java_cmp, Ssp};
+use super::SamzaError;
+
+/// `TaskMode` (1.1+).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaskMode {
+    Active,
+    Standby,
+}
+
+impl TaskMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskMode::Active => "Active",
+            TaskMode::Standby => "Standby",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskModel {
+    pub name: String,
+    /// Sorted, no duplicates (a set in Samza).
+    pub ssps: Vec<Ssp>,
+    pub changelog_partition: u32,
+    pub mode: TaskMode,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerModel {
+    /// The processor id (`"0"`, `"1"`, standby `"0-0"`).
+    pub id: String,
+    /// Sorted by Java task-name order.
+    pub tasks: Vec<TaskModel>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobModel {
+    pub config: Config,
+    /// Sorted by [`container_order`].
+    pub containers: Vec<ContainerModel>,
+}
+
+/// The order containers are listed in: numeric ids ascending, then standby ids `<n>-<r>` by (n, r), then
+/// any other id in Java string order.
+pub fn container_order(a: &str, b: &str) -> Ordering {
+    fn key(id: &str) -> (u8, u64, u64) {
+        if let Ok(n) = id.parse::<u64>() {
+            if n.to_string() == id {
+                return (0, n, 0);
+            }
+        }
+        if let Some((c, r)) = id.rsplit_once('-') {
+            if let (Ok(c), Ok(r)) = (c.parse::<u64>(), r.parse::<u64>()) {
+                return (1, c, r);
+            }
+        }
+        (2, 0, 0)
+    }
+    key(a).cmp(&key(b)).then_with(|| java_cmp(a, b))
+}
+
+/// Which Samza release's JSON shape to write (spec 4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SamzaVersion {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+}
+
+impl Default for SamzaVersion {
+    /// 1.7+ (HEAD) shape.
+    fn default() -> Self {
+        SamzaVersion {
+            major: 1,
+            minor: 7,
+            patch: 0,
+        }
+    }
+}
+
+impl std::str::FromStr for SamzaVersion {
+    type Err = SamzaError;
+
+    /// `"1.6"`, `"1.8.0"`, `"0.14.1"`, `"1.9.0-SNAPSHOT"`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let core = s.trim().split(['-', '+']).next().unwrap_or("");
+        let parts: Vec<&str> = core.split('.').collect();
+        let num = |i: usize| -> Option<u32> {
+            match parts.get(i) {
+                None => Some(0),
+                Some(p) => p.parse().ok(),
+            }
+        };
+        match (parts.len(), num(0), num(1), num(2)) {
+            (2..=3, Some(major), Some(minor), Some(patch)) => Ok(SamzaVersion {
+                major,
+                minor,
+                patch,
+            }),
+            _ => Err(SamzaError::Model {
+                message: format!(
+                    "'{s}' is not a Samza version. Write it as <major>.<minor>, e.g. 1.8 or 0.14."
+                ),
+            }),
+        }
+    }
+}
+
+impl SamzaVersion {
+    pub fn parse(s: &str) -> Result<SamzaVersion, SamzaError> {
+        s.parse()
+    }
+
+    fn at_least(self, major: u32, minor: u32, patch: u32) -> bool {
+        (self.major, self.minor, self.patch) >= (major, minor, patch)
+    }
+}
+
+impl std::fmt::Display for SamzaVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+fn int_container_id(id: &str) -> Value {
+    // Only 0.x wrote an integer id; there all ids were numeric. Anything else gets -1 so old readers fail loudly.
+    id.parse::<i64>().map_or(json!(-1), Value::from)
+}
+
+impl JobModel {
+    /// Builds a model, putting containers, tasks and SSPs in the documented order.
+    pub fn new(config: Config, mut containers: Vec<ContainerModel>) -> JobModel {
+        for c in containers.iter_mut() {
+            for t in c.tasks.iter_mut() {
+                t.ssps.sort_unstable();
+                t.ssps.dedup();
+            }
+            c.tasks.sort_by(|a, b| java_cmp(&a.name, &b.name));
+        }
+        containers.sort_by(|a, b| container_order(&a.id, &b.id));
+        JobModel { config, containers }
+    }
+
+    pub fn container(&self, id: &str) -> Option<&ContainerModel> {
+        self.containers.iter().find(|c| c.id == id)
+    }
+
+    pub fn tasks(&self) -> impl Iterator<Item = &TaskModel> {
+        self.containers.iter().flat_map(|c| c.tasks.iter())
+    }
+
+    /// `JobModel#maxChangeLogStreamPartitions`: max changelog partition + 1 over all tasks, 0 without tasks.
+    pub fn max_changelog_partitions(&self) -> u32 {
+        self.tasks()
+            .map(|t| t.changelog_partition + 1)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Number of active containers (what a StatefulSet's replicas should be, standby excluded).
+    pub fn active_container_count(&self) -> usize {
+        self.containers
+            .iter()
+            .filter(|c| c.tasks.iter().all(|t| t.mode == TaskMode::Active))
+            .count()
+    }
+
+    fn to_value(&self, v: SamzaVersion) -> Value {
+        let mut root = Map::new();
+        let config: Map<String, Value> = self
+            .config
+            .iter()
+            .map(|(k, val)| (k.to_string(), Value::String(val.to_string())))
+            .collect();
+        root.insert("config".into(), Value::Object(config));
+        let mut containers = Map::new();
+        for c in &self.containers {
+            containers.insert(c.id.clone(), container_value(c, v));
+        }
+        root.insert("containers".into(), Value::Object(containers));
+        if v.at_least(0, 10, 0) {
+            root.insert(
+                "max-change-log-stream-partitions".into(),
+                json!(self.max_changelog_partitions()),
+            );
+        }
+        // 0.10.1–1.5 also serialized the (auto-detected) locality getter; hosts are unknown here.
+        if v.at_least(0, 10, 1) && !v.at_least(1, 6, 0) {
+            let locality: Map<String, Value> = self
+                .containers
+                .iter()
+                .map(|c| (c.id.clone(), Value::Null))
+                .collect();
+            root.insert("all-container-locality".into(), Value::Object(locality));
+        }
+        Value::Object(root)
+    }
+
+    /// Compact JSON in the shape `version` wrote.
+    pub fn to_json(&self, version: SamzaVersion) -> String {
+        serde_json::to_string(&self.to_value(version)).expect("a JSON value always serializes")
+    }
+
+    pub fn to_json_pretty(&self, version: SamzaVersion) -> String {
+        serde_json::to_string_pretty(&self.to_value(version))
+            .expect("a JSON value always serializes")
+    }
+
+    /// Reads any shape Samza ever wrote: `processor-id` or integer `container-id`, with or without
+    /// `task-mode` (missing or `""` = Active) and `keyBucket`; unknown fields are ignored.
+    pub fn from_json(text: &str) -> Result<JobModel, SamzaError> {
+        let err = |message: String| SamzaError::Previous { message };
+        let root: Value = serde_json::from_str(text).map_err(|e| err(format!("not JSON ({e})")))?;
+        let root = root
+            .as_object()
+            .ok_or_else(|| err("the document is not a JSON object".into()))?;
+        let config_obj = root
+            .get("config")
+            .and_then(Value::as_object)
+            .ok_or_else(|| err("missing object 'config'".into()))?;
+        let mut config = IndexMap::new();
+        for (k, val) in config_obj {
+            let s = val
+                .as_str()
+                .ok_or_else(|| err(format!("config value of '{k}' is not a string")))?;
+            config.insert(k.clone(), s.to_string());
+        }
+        let containers_obj = root
+            .get("containers")
+            .and_then(Value::as_object)
+            .ok_or_else(|| err("missing object 'containers'".into()))?;
+        // One Arc per distinct name keeps a large model's SSPs cheap.
+        let mut names: std::collections::HashMap<String, Arc<str>> =
+            std::collections::HashMap::new();
+        let mut intern = |s: &str| {
+            names
+                .entry(s.to_string())
+                .or_insert_with(|| Arc::from(s))
+                .clone()
+        };
+        let mut containers = Vec::with_capacity(containers_obj.len());
+        for (key, c) in containers_obj {
+            let c = c
+                .as_object()
+                .ok_or_else(|| err(format!("container '{key}' is not an object")))?;
+            let id = match (c.get("processor-id"), c.get("container-id")) {
+                (Some(Value::String(p)), _) => p.clone(),
+                (_, Some(Value::Number(n))) => n.to_string(),
+                _ => {
+                    return Err(err(format!(
+                    "container '{key}' has neither 'processor-id' nor an integer 'container-id'"
+                )))
+                }
+            };
+            let tasks_obj = c
+                .get("tasks")
+                .and_then(Value::as_object)
+                .ok_or_else(|| err(format!("container '{key}' has no object 'tasks'")))?;
+            let mut tasks = Vec::with_capacity(tasks_obj.len());
+            for (tkey, t) in tasks_obj {
+                let where_ = || format!("task '{tkey}' of container '{key}'");
+                let t = t
+                    .as_object()
+                    .ok_or_else(|| err(format!("{} is not an object", where_())))?;
+                let name = t
+                    .get("task-name")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| err(format!("{} has no string 'task-name'", where_())))?;
+                let changelog = t
+                    .get("changelog-partition")
+                    .and_then(Value::as_u64)
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| {
+                        err(format!("{} has no integer 'changelog-partition'", where_()))
+                    })?;
+                let mode = match t.get("task-mode") {
+                    None | Some(Value::Null) => TaskMode::Active,
+                    Some(Value::String(s)) if s.is_empty() || s == "Active" => TaskMode::Active,
+                    Some(Value::String(s)) if s == "Standby" => TaskMode::Standby,
+                    Some(other) => {
+                        return Err(err(format!("{} has unknown task-mode {other}", where_())))
+                    }
+                };
+                let list = t
+                    .get("system-stream-partitions")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| {
+                        err(format!(
+                            "{} has no array 'system-stream-partitions'",
+                            where_()
+                        ))
+                    })?;
+                let mut ssps = Vec::with_capacity(list.len());
+                for s in list {
+                    let field = |f: &str| s.get(f);
+                    let (Some(system), Some(stream), Some(partition)) = (
+                        field("system").and_then(Value::as_str),
+                        field("stream").and_then(Value::as_str),
+                        field("partition")
+                            .and_then(Value::as_u64)
+                            .and_then(|p| u32::try_from(p).ok()),
+                    ) else {
+                        return Err(err(format!(
+                            "an SSP of {} lacks string 'system', string 'stream' or integer 'partition': {s}",
+                            where_()
+                        )));
+                    };
+                    let key_bucket = match field("keyBucket") {
+                        None | Some(Value::Null) => -1,
+                        Some(v) => {
+                            v.as_i64()
+                                .and_then(|b| i32::try_from(b).ok())
+                                .ok_or_else(|| {
+                                    err(format!(
+                                        "an SSP of {} has a non-integer keyBucket",
+                                        where_()
+                                    ))
+                                })?
+                        }
+                    };
+                    ssps.push(Ssp {
+                        system: intern(system),
+                        stream: intern(stream),
+                        partition,
+                        key_bucket,
+                    });
+                }
+                tasks.push(TaskModel {
+                    name: name.to_string(),
+                    ssps,
+                    changelog_partition: changelog,
+                    mode,
+                });
+            }
+            containers.push(ContainerModel { id, tasks });
+        }
+        Ok(JobModel::new(Config::from_map(config), containers))
+    }
+
+    /// A short table for people: per container its tasks, input partitions and changelog partitions.
+    pub fn summary(&self) -> String {
+        let mut rows: Vec<[String; 4]> = Vec::new();
+        let (mut tasks, mut ssps) = (0usize, 0usize);
+        for c in &self.containers {
+            let standby = c.tasks.iter().any(|t| t.mode == TaskMode::Standby);
+            let n_ssps: usize = c.tasks.iter().map(|t| t.ssps.len()).sum();
+            let mut parts: Vec<u32> = c.tasks.iter().map(|t| t.changelog_partition).collect();
+            parts.sort_unstable();
+            let id = if standby {
+                format!("{} (standby)", c.id)
+            } else {
+                c.id.clone()
+            };
+            rows.push([
+                id,
+                c.tasks.len().to_string(),
+                n_ssps.to_string(),
+                ranges(&parts),
+            ]);
+            tasks += c.tasks.len();
+            ssps += n_ssps;
+        }
+        rows.push([
+            "total".into(),
+            tasks.to_string(),
+            ssps.to_string(),
+            format!("{} changelog partitions", self.max_changelog_partitions()),
+        ]);
+        let header = ["container", "tasks", "partitions", "changelog partitions"];
+        let width = |i: usize| {
+            rows.iter()
+                .map(|r| r[i].len())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        };
+        let (w0, w1, w2) = (width(0), width(1), width(2));
+        let mut out = String::new();
+        let mut line = |a: &str, b: &str, c: &str, d: &str| {
+            let _ = writeln!(out, "{a:<w0$}  {b:>w1$}  {c:>w2$}  {d}");
+        };
+        line(header[0], header[1], header[2], header[3]);
+        for r in &rows {
+            line(&r[0], &r[1], &r[2], &r[3]);
+        }
+        out
+    }
+}
+
+/// `0-3,7,9-10`: sorted numbers as compact ranges.
+fn ranges(sorted: &[u32]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let start = sorted[i];
+        let mut end = start;
+        while i + 1 < sorted.len() && sorted[i + 1] <= end + 1 {
+            i += 1;
+            end = sorted[i];
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if end == start {
+            let _ = write!(out, "{start}");
+        } else {
+            let _ = write!(out, "{start}-{end}");
+        }
+        i += 1;
+    }
+    out
+}
+
+fn ssp_value(s: &Ssp, v: SamzaVersion) -> Value {
+    // Samza builds this object from a HashMap, whose order for these keys is system, partition, stream, keyBucket.
+    let mut m = Map::new();
+    m.insert("system".into(), Value::String(s.system.to_string()));
+    m.insert("partition".into(), json!(s.partition));
+    m.insert("stream".into(), Value::String(s.stream.to_string()));
+    if v.at_least(1, 7, 0) {
+        m.insert("keyBucket".into(), json!(s.key_bucket));
+    }
+    Value::Object(m)
+}
+
+fn task_value(t: &TaskModel, v: SamzaVersion) -> Value {
+    let mut m = Map::new();
+    m.insert("task-name".into(), Value::String(t.name.clone()));
+    m.insert(
+        "system-stream-partitions".into(),
+        Value::Array(t.ssps.iter().map(|s| ssp_value(s, v)).collect()),
+    );
+    m.insert("changelog-partition".into(), json!(t.changelog_partition));
+    if v.at_least(1, 1, 0) {
+        m.insert("task-mode".into(), Value::String(t.mode.as_str().into()));
+    }
+    Value::Object(m)
+}
+
+fn container_value(c: &ContainerModel, v: SamzaVersion) -> Value {
+    let tasks: Map<String, Value> = c
+        .tasks
+        .iter()
+        .map(|t| (t.name.clone(), task_value(t, v)))
+        .collect();
+    let mut m = Map::new();
+    if v.at_least(1, 7, 0) {
+        m.insert("processor-id".into(), Value::String(c.id.clone()));
+        m.insert("tasks".into(), Value::Object(tasks));
+    } else if v.at_least(1, 0, 0) {
+        m.insert("tasks".into(), Value::Object(tasks));
+        m.insert("processor-id".into(), Value::String(c.id.clone()));
+    } else if v.at_least(0, 13, 0) {
+        m.insert("tasks".into(), Value::Object(tasks));
+        m.insert("container-id".into(), int_container_id(&c.id));
+        m.insert("processor-id".into(), Value::String(c.id.clone()));
+    } else {
+        m.insert("container-id".into(), int_container_id(&c.id));
+        m.insert("tasks".into(), Value::Object(tasks));
+    }
+    Value::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::samza::stream::SystemStream;
+
+    fn model() -> JobModel {
+        let s = SystemStream::new("kafka", "PV");
+        let task = |name: &str, p: u32, c: u32, mode| TaskModel {
+            name: name.into(),
+            ssps: vec![Ssp::new(&s, p)],
+            changelog_partition: c,
+            mode,
+        };
+        let mut config = Config::default();
+        config.set("job.name", "j");
+        JobModel::new(
+            config,
+            vec![
+                ContainerModel {
+                    id: "0-0".into(),
+                    tasks: vec![task("Standby-Partition 0-0", 0, 0, TaskMode::Standby)],
+                },
+                ContainerModel {
+                    id: "10".into(),
+                    tasks: vec![],
+                },
+                ContainerModel {
+                    id: "0".into(),
+                    tasks: vec![
+                        task("Partition 2", 2, 2, TaskMode::Active),
+                        task("Partition 0", 0, 0, TaskMode::Active),
+                    ],
+                },
+                ContainerModel {
+                    id: "2".into(),
+                    tasks: vec![task("Partition 1", 1, 1, TaskMode::Active)],
+                },
+            ],
+        )
+    }
+
+    #[test]
+    fn container_and_task_order() {
+        let m = model();
+        let ids: Vec<&str> = m.containers.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["0", "2", "10", "0-0"]);
+        assert_eq!(m.containers[0].tasks[0].name, "Partition 0");
+        assert_eq!(m.max_changelog_partitions(), 3);
+        assert_eq!(m.active_container_count(), 3);
+    }
+
+    fn keys(v: &Value) -> Vec<String> {
+        v.as_object().unwrap().keys().cloned().collect()
+    }
+
+    #[test]
+    fn version_shapes() {
+        let m = model();
+        let cases: &[(&str, &[&str], &[&str], &[&str], &[&str])] = &[
+            (
+                "0.9",
+                &["config", "containers"],
+                &["container-id", "tasks"],
+                &[
+                    "task-name",
+                    "system-stream-partitions",
+                    "changelog-partition",
+                ],
+                &["system", "partition", "stream"],
+            ),
+            (
+                "0.10.0",
+                &["config", "containers", "max-change-log-stream-partitions"],
+                &["container-id", "tasks"],
+                &[
+                    "task-name",
+                    "system-stream-partitions",
+                    "changelog-partition",
+                ],
+                &["system", "partition", "stream"],
+            ),
+            (
+                "0.12",
+                &[
+                    "config",
+                    "containers",
+                    "max-change-log-stream-partitions",
+                    "all-container-locality",
+                ],
+                &["container-id", "tasks"],
+                &[
+                    "task-name",
+                    "system-stream-partitions",
+                    "changelog-partition",
+                ],
+                &["system", "partition", "stream"],
+            ),
+            (
+                "0.14",
+                &[
+                    "config",
+                    "containers",
+                    "max-change-log-stream-partitions",
+                    "all-container-locality",
+                ],
+                &["tasks", "container-id", "processor-id"],
+                &[
+                    "task-name",
+                    "system-stream-partitions",
+                    "changelog-partition",
+                ],
+                &["system", "partition", "stream"],
+            ),
+            (
+                "1.0",
+                &[
+                    "config",
+                    "containers",
+                    "max-change-log-stream-partitions",
+                    "all-container-locality",
+                ],
+                &["tasks", "processor-id"],
+                &[
+                    "task-name",
+                    "system-stream-partitions",
+                    "changelog-partition",
+                ],
+                &["system", "partition", "stream"],
+            ),
+            (
+                "1.5",
+                &[
+                    "config",
+                    "containers",
+                    "max-change-log-stream-partitions",
+                    "all-container-locality",
+                ],
+                &["tasks", "processor-id"],
+                &[
+                    "task-name",
+                    "system-stream-partitions",
+                    "changelog-partition",
+                    "task-mode",
+                ],
+                &["system", "partition", "stream"],
+            ),
+            (
+                "1.6",
+                &["config", "containers", "max-change-log-stream-partitions"],
+                &["tasks", "processor-id"],
+                &[
+                    "task-name",
+                    "system-stream-partitions",
+                    "changelog-partition",
+                    "task-mode",
+                ],
+                &["system", "partition", "stream"],
+            ),
+            (
+                "1.7",
+                &["config", "containers", "max-change-log-stream-partitions"],
+                &["processor-id", "tasks"],
+                &[
+                    "task-name",
+                    "system-stream-partitions",
+                    "changelog-partition",
+                    "task-mode",
+                ],
+                &["system", "partition", "stream", "keyBucket"],
+            ),
+            (
+                "1.9.0-SNAPSHOT",
+                &["config", "containers", "max-change-log-stream-partitions"],
+                &["processor-id", "tasks"],
+                &[
+                    "task-name",
+                    "system-stream-partitions",
+                    "changelog-partition",
+                    "task-mode",
+                ],
+                &["system", "partition", "stream", "keyBucket"],
+            ),
+        ];
+        for (ver, root, container, task, ssp) in cases {
+            let v: Value =
+                serde_json::from_str(&m.to_json(SamzaVersion::parse(ver).unwrap())).unwrap();
+            assert_eq!(keys(&v), *root, "{ver} root");
+            let c = &v["containers"]["0"];
+            assert_eq!(keys(c), *container, "{ver} container");
+            let t = &c["tasks"]["Partition 0"];
+            assert_eq!(keys(t), *task, "{ver} task");
+            assert_eq!(keys(&t["system-stream-partitions"][0]), *ssp, "{ver} ssp");
+            // Every shape reads back to the same model (modulo standby modes before 1.1).
+            let back = JobModel::from_json(&m.to_json(SamzaVersion::parse(ver).unwrap())).unwrap();
+            assert_eq!(back.containers.len(), m.containers.len(), "{ver}");
+            assert_eq!(back.containers[0].tasks, m.containers[0].tasks, "{ver}");
+        }
+        assert_eq!(SamzaVersion::default(), SamzaVersion::parse("1.7").unwrap());
+        assert!(SamzaVersion::parse("x").is_err());
+        assert!(SamzaVersion::parse("1").is_err());
+    }
+
+    #[test]
+    fn round_trip_head() {
+        let m = model();
+        assert_eq!(
+            JobModel::from_json(&m.to_json(SamzaVersion::default())).unwrap(),
+            m
+        );
+        assert_eq!(
+            JobModel::from_json(&m.to_json_pretty(SamzaVersion::default())).unwrap(),
+            m
+        );
+    }
+
+    #[test]
+    fn reads_portable_and_legacy_documents() {
+        let portable = r#"{"config":{"a":"b"},"containers":{"0":{"container-id":0,"processor-id":"0","tasks":{"Partition 0":{"task-name":"Partition 0","system-stream-partitions":[{"system":"kafka","stream":"PageViewEvent","partition":0}],"changelog-partition":0}}}},"extra":1}"#;
+        let m = JobModel::from_json(portable).unwrap();
+        assert_eq!(m.containers[0].id, "0");
+        assert_eq!(m.containers[0].tasks[0].mode, TaskMode::Active);
+        assert_eq!(m.containers[0].tasks[0].ssps[0].key_bucket, -1);
+        let legacy = r#"{"config":{},"containers":{"1":{"container-id":1,"tasks":{"T":{"task-name":"T","system-stream-partitions":[],"changelog-partition":3,"task-mode":""}}}}}"#;
+        let m = JobModel::from_json(legacy).unwrap();
+        assert_eq!(
+            (m.containers[0].id.as_str(), m.max_changelog_partitions()),
+            ("1", 4)
+        );
+    }
+
+    #[test]
+    fn read_errors_name_what_is_missing() {
+        let cases = [
+            ("nope", "not JSON"),
+            ("[]", "not a JSON object"),
+            (r#"{"containers":{}}"#, "missing object 'config'"),
+            (r#"{"config":{}}"#, "missing object 'containers'"),
+            (
+                r#"{"config":{},"containers":{"0":{"id":"0","tasks":{}}}}"#,
+                "neither 'processor-id' nor an integer 'container-id'",
+            ),
+            (
+                r#"{"config":{},"containers":{"0":{"processor-id":"0"}}}"#,
+                "no object 'tasks'",
+            ),
+            (
+                r#"{"config":{},"containers":{"0":{"processor-id":"0","tasks":{"T":{"task-name":"T","system-stream-partitions":[]}}}}}"#,
+                "'changelog-partition'",
+            ),
+            (
+                r#"{"config":{},"containers":{"0":{"processor-id":"0","tasks":{"T":{"task-name":"T","changelog-partition":0,"system-stream-partitions":[{"system":"k"}]}}}}}"#,
+                "lacks string 'system'",
+            ),
+            (
+                r#"{"config":{},"containers":{"0":{"processor-id":"0","tasks":{"T":{"task-name":"T","changelog-partition":0,"task-mode":"Passive","system-stream-partitions":[]}}}}}"#,
+                "unknown task-mode",
+            ),
+            (
+                r#"{"config":{"a":1},"containers":{}}"#,
+                "config value of 'a' is not a string",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = JobModel::from_json(text).unwrap_err().to_string();
+            assert!(err.contains(want), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn summary_lists_containers_and_totals() {
+        let s = model().summary();
+        let lines: Vec<&str> = s.lines().collect();
+        assert_eq!(lines.len(), 6, "{s}");
+        assert!(lines[0].starts_with("container"), "{s}");
+        assert!(
+            lines[1].starts_with("0 ") && lines[1].ends_with("0,2"),
+            "{s}"
+        );
+        assert!(lines[4].starts_with("0-0 (standby)"), "{s}");
+        assert!(
+            lines[5].starts_with("total") && lines[5].contains("3 changelog partitions"),
+            "{s}"
+        );
+        assert_eq!(ranges(&[0, 1, 2, 3, 7, 9, 10]), "0-3,7,9-10");
+        assert_eq!(ranges(&[]), "");
+    }
+}

@@ -13,8 +13,9 @@ pub mod planner;
 pub mod properties;
 pub mod stream;
 
+pub use changelog::{TopicPurpose, TopicSpec};
 pub use config::Config;
-pub use job_model::{JobModel, SamzaVersion};
+pub use job_model::{ContainerModel, JobModel, SamzaVersion, TaskMode, TaskModel};
 pub use planner::{plan, required_inputs, InputRequest, PartitionFacts, Plan, Previous};
 pub use stream::{Ssp, SystemStream};
 
@@ -30,7 +31,13 @@ pub enum SamzaError {
     /// An input stream whose partition count the planner was not given.
     #[error("no partition count for input stream '{stream}' (from {key})")]
     MissingPartitions { stream: String, key: String },
+    /// A regex rewriter whose system's topic list the planner was not given.
+    #[error("no topic list for system '{system}' (needed by {key})")]
+    MissingTopics { system: String, key: String },
     /// A previous job model that cannot be read.
     #[error("previous job model: {message}")]
     Previous { message: String },
+    /// Properties text that `java.util.Properties#load` would reject.
+    #[error("properties line {line}: {message}")]
+    Properties { line: usize, message: String },
 }
