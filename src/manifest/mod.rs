@@ -15,6 +15,8 @@ mod patch;
 mod stream;
 
 #[cfg(test)]
+mod corpus_tests;
+#[cfg(test)]
 mod oracle_tests;
 
 use std::fmt;

@@ -126,9 +126,16 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, String> {
                 None
             }
             Event::Scalar(value, style, _, tag) => {
-                let mut node_start = start;
+                let (mut node_start, mut end) = (start, end);
+                if start == end && matches!(text.as_bytes().get(start), Some(b':' | b'-')) {
+                    // An empty value (`key:`) is reported at the indicator before it.
+                    node_start += 1;
+                    end += 1;
+                }
                 if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
                     node_start = block_header(text, prev_end, start);
+                    // The content span runs on to the next token, over its indentation.
+                    end = text[..end].trim_end_matches([' ', '\t']).len();
                 }
                 if let Some(tag_start) = span.tag_start {
                     node_start = node_start.min(offset(&tag_start, text));

@@ -308,7 +308,8 @@ fn replace_scalar(text: &str, node: &Node, place: Place, value: &Value) -> Resul
     if value.is_object() || value.is_array() {
         return Err("an existing scalar can only be replaced by a scalar".to_string());
     }
-    let line_rest = text[node.end..].split('\n').next().unwrap_or("");
+    let ends_line = text[node.start..node.end].ends_with('\n');
+    let line_rest = if ends_line { "" } else { text[node.end..].split('\n').next().unwrap_or("") };
     let mut new = if place.flow {
         flow_scalar(value)
     } else {
@@ -323,7 +324,7 @@ fn replace_scalar(text: &str, node: &Node, place: Place, value: &Value) -> Resul
     if node.start == node.end && text[..node.start].ends_with([':', '-']) {
         new.insert(0, ' ');
     }
-    if text[node.start..node.end].ends_with('\n') {
+    if ends_line {
         new.push('\n');
     }
     Ok(Edit {
@@ -523,4 +524,202 @@ fn double_quoted(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::Stream;
+    use serde_json::json;
+
+    fn patched(input: &str, patch: &Patch) -> String {
+        let stream = Stream::split(input);
+        apply(&stream.documents()[0], patch).unwrap()
+    }
+
+    fn set(path: &[&str], value: Value) -> Patch {
+        let mut patch = Patch::new();
+        patch.set(path.iter().copied(), value);
+        patch
+    }
+
+    #[test]
+    fn replaces_scalars_in_place() {
+        // (input, path, value, expected output)
+        let cases: &[(&str, &[&str], Value, &str)] = &[
+            (
+                "---\n# Source: a.yaml\nspec:\n  replicas: 1 # keep\n",
+                &["spec", "replicas"],
+                json!(3),
+                "---\n# Source: a.yaml\nspec:\n  replicas: 3 # keep\n",
+            ),
+            ("a: \"old\"\nb: 1\n", &["a"], json!("yes"), "a: \"yes\"\nb: 1\n"),
+            ("a: 'x'\n", &["a"], json!("0755"), "a: \"0755\"\n"),
+            ("a: x\n", &["a"], json!("1e3"), "a: \"1e3\"\n"),
+            ("a: x\n", &["a"], json!(true), "a: true\n"),
+            ("a: !!str 12\n", &["a"], json!(12), "a: 12\n"),
+            ("a:\nb: 1\n", &["a"], json!("v"), "a: v\nb: 1\n"),
+            (
+                "data:\n  x: |\n    a\n    b\n  y: z\n",
+                &["data", "x"],
+                json!("c\nd\n"),
+                "data:\n  x: |\n    c\n    d\n  y: z\n",
+            ),
+            (
+                "data:\n  x: old\n  y: z\n",
+                &["data", "x"],
+                json!("c\nd"),
+                "data:\n  x: |-\n    c\n    d\n  y: z\n",
+            ),
+            (
+                "data:\n  x: old # comment\n",
+                &["data", "x"],
+                json!("c\nd"),
+                "data:\n  x: \"c\\nd\" # comment\n",
+            ),
+            ("a: {b: 1, c: x}\n", &["a", "c"], json!("y: z"), "a: {b: 1, c: \"y: z\"}\n"),
+            (
+                "metadata:\n  annotations:\n    samza.apache.org/model-checksum: abc\n",
+                &["metadata", "annotations", "samza.apache.org/model-checksum"],
+                json!("def"),
+                "metadata:\n  annotations:\n    samza.apache.org/model-checksum: def\n",
+            ),
+        ];
+        for (input, path, value, expected) in cases {
+            assert_eq!(&patched(input, &set(path, value.clone())), expected, "{input:?} {path:?}");
+        }
+    }
+
+    #[test]
+    fn inserts_missing_keys_and_parents() {
+        let key = "samza.apache.org/model-checksum";
+        let cases: &[(&str, &[&str], &str)] = &[
+            (
+                "metadata:\n  name: x\n  annotations:\n    a: b\n",
+                &["metadata", "annotations", key],
+                "metadata:\n  name: x\n  annotations:\n    samza.apache.org/model-checksum: \"0755\"\n    a: b\n",
+            ),
+            (
+                "spec:\n  template:\n    metadata:\n      labels:\n        app: x\n    spec: {}\n",
+                &["spec", "template", "metadata", "annotations", key],
+                "spec:\n  template:\n    metadata:\n      annotations:\n        samza.apache.org/model-checksum: \"0755\"\n      labels:\n        app: x\n    spec: {}\n",
+            ),
+            (
+                "spec:\n  template:\n    spec: {}\n",
+                &["spec", "template", "metadata", "annotations", key],
+                "spec:\n  template:\n    metadata:\n      annotations:\n        samza.apache.org/model-checksum: \"0755\"\n    spec: {}\n",
+            ),
+            (
+                "metadata:\n  annotations: {}\n  name: x\n",
+                &["metadata", "annotations", key],
+                "metadata:\n  annotations:\n    samza.apache.org/model-checksum: \"0755\"\n  name: x\n",
+            ),
+            (
+                "metadata:\n  annotations:\n  name: x\n",
+                &["metadata", "annotations", key],
+                "metadata:\n  annotations:\n    samza.apache.org/model-checksum: \"0755\"\n  name: x\n",
+            ),
+            (
+                "metadata:\n  annotations: ~\n",
+                &["metadata", "annotations", key],
+                "metadata:\n  annotations:\n    samza.apache.org/model-checksum: \"0755\"\n",
+            ),
+            (
+                "metadata: {annotations: {a: b}}\n",
+                &["metadata", "annotations", key],
+                "metadata: {annotations: {\"samza.apache.org/model-checksum\": \"0755\", a: b}}\n",
+            ),
+            (
+                "containers:\n- name: c\n  image: i\n",
+                &["containers"],
+                "containers:\n- name: c\n  image: i\n",
+            ),
+        ];
+        for (input, path, expected) in &cases[..cases.len() - 1] {
+            assert_eq!(&patched(input, &set(path, json!("0755"))), expected, "{input:?}");
+        }
+        let mut patch = Patch::new();
+        patch.set([Seg::from("containers"), Seg::from(0), Seg::from("env")], json!([{"name": "A", "value": "on"}]));
+        assert_eq!(
+            patched("containers:\n- name: c\n  image: i\n", &patch),
+            "containers:\n- env:\n  - name: A\n    value: \"on\"\n  name: c\n  image: i\n"
+        );
+    }
+
+    #[test]
+    fn several_operations_share_created_parents() {
+        let mut patch = Patch::new();
+        patch
+            .set(["metadata", "annotations", "a/x"], json!("1"))
+            .set(["metadata", "annotations", "a/y"], json!(2))
+            .set(["metadata", "name"], json!("n2"));
+        assert_eq!(
+            patched("---\r\nmetadata:\r\n  name: n\r\n", &patch),
+            "---\r\nmetadata:\r\n  annotations:\r\n    a/y: 2\r\n    a/x: \"1\"\r\n  name: n2\r\n"
+        );
+    }
+
+    #[test]
+    fn removes_keys() {
+        let cases: &[(&str, &str)] = &[
+            ("m:\n  a: 1\n  b: 2\n  c: 3\n", "m:\n  a: 1\n  c: 3\n"),
+            ("m:\n  a: 1\n  c: 3\n  b: |\n    x\n", "m:\n  a: 1\n  c: 3\n"),
+            ("m:\n  a: 1\n  b: 2\nz: 1\n", "m:\n  a: 1\nz: 1\n"),
+            ("m:\n  b: 2\nz: 1\n", "m:\n  {}\nz: 1\n"),
+            ("m:\n  a: 1\n", "m:\n  a: 1\n"),
+        ];
+        for (input, expected) in cases {
+            let mut patch = Patch::new();
+            patch.remove(["m", "b"]);
+            assert_eq!(&patched(input, &patch), expected, "{input:?}");
+        }
+        let mut patch = Patch::new();
+        patch.remove(["m", "b"]);
+        let doc = Stream::split("m:\n- b: 2\n").documents()[0];
+        assert!(apply(&doc, &patch).unwrap_err().to_string().contains("`m` is not a mapping"));
+    }
+
+    #[test]
+    fn errors_name_document_and_path() {
+        let input = "---\n# Source: c/templates/ss.yaml\nkind: StatefulSet\nmetadata:\n  name: w\nbase: &b {x: 1}\nspec:\n  replicas: [1]\n  other: *b\n";
+        let doc = Stream::split(input).documents()[0];
+        for (path, reason) in [
+            (&["spec", "replicas"][..], "only scalars"),
+            (&["spec", "other", "x"][..], "alias"),
+            (&["metadata", "name", "x"][..], "not a mapping"),
+        ] {
+            let err = apply(&doc, &set(path, json!(1))).unwrap_err().to_string();
+            assert!(err.starts_with("document 0 (StatefulSet w) from c/templates/ss.yaml: cannot patch `"), "{err}");
+            assert!(err.contains(reason), "{err}");
+        }
+        let mut patch = Patch::new();
+        patch.set([Seg::from("spec"), Seg::from("replicas"), Seg::from(3)], json!(1));
+        let err = apply(&doc, &patch).unwrap_err().to_string();
+        assert!(err.contains("`spec.replicas[3]`") && err.contains("only 1 items"), "{err}");
+    }
+
+    #[test]
+    fn string_scalars_have_go_paths() {
+        let input = "a: yes\nb: \"yes\"\nc:\n- x\n- 1\n- !!str 2\non: k\nd: |\n  t\n";
+        let doc = Stream::split(input).documents()[0];
+        let found: Vec<(String, &str, String)> = doc
+            .string_scalars()
+            .unwrap()
+            .iter()
+            .map(|s| (PathDisplay(&s.path).to_string(), &input[s.span.clone()], s.value.clone()))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|(p, span, v)| (p, span, v))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("b".to_string(), "\"yes\"", "yes".to_string()),
+                ("c[0]".to_string(), "x", "x".to_string()),
+                ("c[2]".to_string(), "!!str 2", "2".to_string()),
+                ("true".to_string(), "k", "k".to_string()),
+                ("d".to_string(), "|\n  t\n", "t\n".to_string()),
+            ]
+        );
+    }
 }

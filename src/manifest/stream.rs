@@ -91,6 +91,16 @@ impl<'a> Stream<'a> {
         &self.docs
     }
 
+    /// The template document `index` came from. Under Helm 3 a template file that holds several
+    /// documents gets one `# Source:` line, before the first; the documents after it inherit it.
+    pub fn source_of(&self, index: usize) -> Option<String> {
+        let own = self.docs[index].source();
+        if own.is_some() || self.flavor != Flavor::Helm3 {
+            return own;
+        }
+        self.docs[..index].iter().rev().find_map(Document::source)
+    }
+
     /// Replaces document `index` with `text` on write (e.g. the result of [`super::apply`]).
     /// The text should carry its own separator line, as the original did.
     ///
