@@ -7,7 +7,13 @@ use std::path::PathBuf;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use helm_samza::manifest::Stream;
 
-const CANDIDATE_KINDS: [&str; 5] = ["ConfigMap", "StatefulSet", "KafkaTopic", "Deployment", "Service"];
+const CANDIDATE_KINDS: [&str; 5] = [
+    "ConfigMap",
+    "StatefulSet",
+    "KafkaTopic",
+    "Deployment",
+    "Service",
+];
 
 fn big_yaml() -> String {
     let shared = std::env::var_os("HELM_SAMZA_SHARED")
@@ -24,7 +30,9 @@ fn pass_through(input: &str, out: &mut Vec<u8>) -> usize {
     let mut parsed = 0;
     for doc in stream.documents() {
         let candidate = doc.mentions("samza.apache.org/")
-            && doc.kind_hint().is_none_or(|kind| CANDIDATE_KINDS.contains(&kind));
+            && doc
+                .kind_hint()
+                .is_none_or(|kind| CANDIDATE_KINDS.contains(&kind));
         if candidate && doc.head().expect("corpus documents parse").is_some() {
             parsed += 1;
         }

@@ -15,7 +15,10 @@ fn shared_dir() -> PathBuf {
 fn corpus() -> Vec<(String, Vec<u8>)> {
     let dir = shared_dir().join("corpus/charts");
     let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
-        panic!("the chart corpus is missing at {} ({e}); set HELM_SAMZA_SHARED", dir.display())
+        panic!(
+            "the chart corpus is missing at {} ({e}); set HELM_SAMZA_SHARED",
+            dir.display()
+        )
     });
     let mut files: Vec<(String, Vec<u8>)> = entries
         .map(|entry| entry.unwrap().path())
@@ -26,7 +29,11 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
         })
         .collect();
     files.sort();
-    assert!(files.len() >= 20, "expected the full chart corpus in {}", dir.display());
+    assert!(
+        files.len() >= 20,
+        "expected the full chart corpus in {}",
+        dir.display()
+    );
     files
 }
 
@@ -58,13 +65,23 @@ fn corpus_documents_know_their_template_and_kind() {
                 continue;
             }
             let source = stream.source_of(doc.index());
-            assert!(source.as_deref().is_some_and(|s| s.contains("/templates/") || s.contains("/crds/") || s.contains("/charts/")),
-                "{name} document {}: source {source:?}", doc.index());
+            assert!(
+                source.as_deref().is_some_and(|s| s.contains("/templates/")
+                    || s.contains("/crds/")
+                    || s.contains("/charts/")),
+                "{name} document {}: source {source:?}",
+                doc.index()
+            );
             // Full parses are slow in debug builds; Helm 4 inputs are small and cover kyaml's
             // re-serialized form, the least regular of the two.
             if expected == Flavor::Helm4 {
                 let head = doc.head().unwrap().unwrap();
-                assert_eq!(doc.kind_hint(), Some(head.kind.as_str()), "{name} document {}", doc.index());
+                assert_eq!(
+                    doc.kind_hint(),
+                    Some(head.kind.as_str()),
+                    "{name} document {}",
+                    doc.index()
+                );
                 assert_eq!(head.source, doc.source(), "{name} document {}", doc.index());
             }
         }

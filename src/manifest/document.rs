@@ -127,7 +127,7 @@ impl<'a> Document<'a> {
         let raw: Option<RawHead> = serde_saphyr::from_str_with_options(self.yaml(), go_options())
             .map_err(|e| self.parse_error(e))?;
         let Some(raw) = raw else { return Ok(None) };
-        let doc = || self.describe();
+        let doc = || Box::new(self.describe());
         let api_version = raw.api_version.ok_or_else(|| ManifestError::MissingField {
             doc: doc(),
             field: "apiVersion",
@@ -194,7 +194,7 @@ impl<'a> Document<'a> {
 
     fn parse_error(&self, e: serde_saphyr::Error) -> ManifestError {
         ManifestError::Parse {
-            doc: self.describe(),
+            doc: self.describe().into(),
             message: e.to_string(),
         }
     }
@@ -253,7 +253,9 @@ fn scalar_text(value: &str) -> &str {
             return inner.rfind(quote).map_or(inner, |end| &inner[..end]);
         }
     }
-    value.find(" #").map_or(value, |comment| value[..comment].trim_end())
+    value
+        .find(" #")
+        .map_or(value, |comment| value[..comment].trim_end())
 }
 
 /// Like [`scalar_text`], also undoing single-quote doubling (`''` → `'`), which Helm 4's kyaml
@@ -308,12 +310,21 @@ mod tests {
             postrenderer.helm.sh/postrender-filename: 'c/templates/it''s.yaml'\n";
         let doc = Stream::split(text).documents()[0];
         assert_eq!(doc.source().as_deref(), Some("c/templates/it's.yaml"));
-        assert_eq!(doc.head().unwrap().unwrap().source.as_deref(), Some("c/templates/it's.yaml"));
+        assert_eq!(
+            doc.head().unwrap().unwrap().source.as_deref(),
+            Some("c/templates/it's.yaml")
+        );
     }
 
     #[test]
     fn blank_documents_have_no_head() {
-        for text in ["---\n", "---\n# Source: x\n", "--- # c\n\n# c\n", "\u{feff}\n", "---\r\n"] {
+        for text in [
+            "---\n",
+            "---\n# Source: x\n",
+            "--- # c\n\n# c\n",
+            "\u{feff}\n",
+            "---\r\n",
+        ] {
             let doc = Stream::split(text).documents()[0];
             assert!(doc.is_blank(), "{text:?}");
             assert_eq!(doc.head().unwrap(), None, "{text:?}");
@@ -326,7 +337,10 @@ mod tests {
     fn missing_kind_is_named() {
         let doc = Stream::split("apiVersion: v1\nmetadata:\n  name: x\n").documents()[0];
         let err = doc.head().unwrap_err();
-        assert!(matches!(err, ManifestError::MissingField { field: "kind", .. }), "{err}");
+        assert!(
+            matches!(err, ManifestError::MissingField { field: "kind", .. }),
+            "{err}"
+        );
     }
 
     #[test]

@@ -63,20 +63,17 @@ pub enum ManifestError {
     #[error("the manifest stream is not UTF-8: invalid byte at offset {offset}")]
     NotUtf8 { offset: usize },
     #[error("{doc}: invalid YAML: {message}")]
-    Parse { doc: DocRef, message: String },
+    Parse { doc: Box<DocRef>, message: String },
     #[error("{doc}: is not a YAML mapping, so it cannot be a Kubernetes resource")]
-    NotAMapping { doc: DocRef },
+    NotAMapping { doc: Box<DocRef> },
     #[error("{doc}: missing `{field}`")]
-    MissingField { doc: DocRef, field: &'static str },
-    #[error("{doc}: field `{field}` must be {expected}")]
-    FieldType {
-        doc: DocRef,
-        field: String,
-        expected: &'static str,
+    MissingField {
+        doc: Box<DocRef>,
+        field: &'static str,
     },
     #[error("{doc}: cannot patch `{path}`: {reason}")]
     Patch {
-        doc: DocRef,
+        doc: Box<DocRef>,
         path: String,
         reason: String,
     },

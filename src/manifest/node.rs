@@ -157,7 +157,9 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, String> {
             }),
             Event::MappingStart(style, ..) => {
                 stack.push(Frame::Map {
-                    start: span.tag_start.map_or(start, |t| offset(&t, text).min(start)),
+                    start: span
+                        .tag_start
+                        .map_or(start, |t| offset(&t, text).min(start)),
                     flow: style == serde_saphyr::granit_parser::StructureStyle::Flow,
                     entries: Vec::new(),
                     key: None,
@@ -166,7 +168,9 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, String> {
             }
             Event::SequenceStart(style, ..) => {
                 stack.push(Frame::Seq {
-                    start: span.tag_start.map_or(start, |t| offset(&t, text).min(start)),
+                    start: span
+                        .tag_start
+                        .map_or(start, |t| offset(&t, text).min(start)),
                     flow: style == serde_saphyr::granit_parser::StructureStyle::Flow,
                     items: Vec::new(),
                 });

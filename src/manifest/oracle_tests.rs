@@ -31,7 +31,12 @@ fn go_read(stream: &str) -> Vec<Value> {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stream.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stream.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
@@ -176,7 +181,11 @@ spec:
 
 fn run_case(name: &str, input: &str, changes: &[Change]) {
     let stream = Stream::split(input);
-    let docs: Vec<_> = stream.documents().iter().filter(|d| !d.is_blank()).collect();
+    let docs: Vec<_> = stream
+        .documents()
+        .iter()
+        .filter(|d| !d.is_blank())
+        .collect();
     assert_eq!(docs.len(), 1, "{name}: one document per case");
     let mut patch = Patch::new();
     for change in changes {
@@ -194,7 +203,10 @@ fn run_case(name: &str, input: &str, changes: &[Change]) {
         eprintln!("{output}");
     }
     let got = go_read(&output);
-    assert_eq!(got, expected, "{name}: Go reads something else from\n{output}");
+    assert_eq!(
+        got, expected,
+        "{name}: Go reads something else from\n{output}"
+    );
     // Nothing outside the edits moved: the untouched head of the document is kept verbatim.
     let keep = input.find("metadata:").unwrap();
     assert_eq!(&output[..keep], &input[..keep], "{name}");
@@ -212,8 +224,14 @@ fn go_reads_patched_tricky_configmap_as_intended() {
         "tricky",
         TRICKY,
         &[
-            set(&["metadata", "annotations", "samza.apache.org/model-checksum"], json!("0755")),
-            set(&["metadata", "labels", "samza.apache.org/planned"], json!("yes")),
+            set(
+                &["metadata", "annotations", "samza.apache.org/model-checksum"],
+                json!("0755"),
+            ),
+            set(
+                &["metadata", "labels", "samza.apache.org/planned"],
+                json!("yes"),
+            ),
             set(&["data", "quoted-yes"], json!("no")),
             set(&["data", "plain-yes"], json!("on")),
             set(&["data", "octal"], json!("0644")),
@@ -233,7 +251,11 @@ fn go_reads_patched_tricky_configmap_as_intended() {
             set(&["data", "eq"], json!("null")),
             set(&["data", "merged", "new"], json!("1_0")),
             Change::Remove(vec![Seg::from("data"), Seg::from("hashes")]),
-            Change::Remove(vec![Seg::from("data"), Seg::from("merged"), Seg::from("own")]),
+            Change::Remove(vec![
+                Seg::from("data"),
+                Seg::from("merged"),
+                Seg::from("own"),
+            ]),
         ],
     );
 }
@@ -241,15 +263,42 @@ fn go_reads_patched_tricky_configmap_as_intended() {
 #[test]
 fn go_reads_patched_statefulset_as_intended() {
     let mut env_value = vec![Seg::from("spec"), Seg::from("template"), Seg::from("spec")];
-    env_value.extend([Seg::from("containers"), Seg::from(0), Seg::from("env"), Seg::from(1), Seg::from("value")]);
+    env_value.extend([
+        Seg::from("containers"),
+        Seg::from(0),
+        Seg::from("env"),
+        Seg::from(1),
+        Seg::from("value"),
+    ]);
     run_case(
         "statefulset",
         STATEFUL_SET,
         &[
             set(&["spec", "replicas"], json!(4)),
-            set(&["spec", "template", "metadata", "annotations", "samza.apache.org/model-checksum"], json!("sha256:00ff")),
-            set(&["spec", "template", "metadata", "annotations", "samza.apache.org/containers"], json!("4")),
-            set(&["metadata", "labels", "samza.apache.org/planned"], json!("false")),
+            set(
+                &[
+                    "spec",
+                    "template",
+                    "metadata",
+                    "annotations",
+                    "samza.apache.org/model-checksum",
+                ],
+                json!("sha256:00ff"),
+            ),
+            set(
+                &[
+                    "spec",
+                    "template",
+                    "metadata",
+                    "annotations",
+                    "samza.apache.org/containers",
+                ],
+                json!("4"),
+            ),
+            set(
+                &["metadata", "labels", "samza.apache.org/planned"],
+                json!("false"),
+            ),
             Change::Set(env_value, json!("on")),
         ],
     );
@@ -263,7 +312,10 @@ fn go_reads_patched_crlf_and_helm4_documents_as_intended() {
         &crlf,
         &[
             set(&["spec", "replicas"], json!(2)),
-            set(&["spec", "template", "metadata", "annotations", "a/b"], json!("multi\nline\n")),
+            set(
+                &["spec", "template", "metadata", "annotations", "a/b"],
+                json!("multi\nline\n"),
+            ),
         ],
     );
     let helm4 = "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n  annotations:\n    \
@@ -272,7 +324,10 @@ fn go_reads_patched_crlf_and_helm4_documents_as_intended() {
         "helm4",
         helm4,
         &[
-            set(&["metadata", "annotations", "samza.apache.org/model-checksum"], json!("1e3")),
+            set(
+                &["metadata", "annotations", "samza.apache.org/model-checksum"],
+                json!("1e3"),
+            ),
             Change::Remove(vec![
                 Seg::from("metadata"),
                 Seg::from("annotations"),

@@ -181,7 +181,10 @@ fn with_filename_annotation(value: &Value, source: &str) -> Result<Value, Manife
     let mut value = value.clone();
     let annotations = value
         .as_object_mut()
-        .map(|root| root.entry("metadata").or_insert_with(|| Value::Object(Default::default())))
+        .map(|root| {
+            root.entry("metadata")
+                .or_insert_with(|| Value::Object(Default::default()))
+        })
         .and_then(Value::as_object_mut)
         .map(|metadata| {
             metadata
@@ -221,10 +224,7 @@ mod tests {
             ("", &[]),
             ("a: 1", &["a: 1"]),
             ("---\na: 1\n---\nb: 2", &["---\na: 1\n", "---\nb: 2"]),
-            (
-                "# lead\n---\na: 1\n",
-                &["# lead\n", "---\na: 1\n"],
-            ),
+            ("# lead\n---\na: 1\n", &["# lead\n", "---\na: 1\n"]),
             (
                 "a: |\n  x\n  ---\n  --- y\n---\nb: 2\n",
                 &["a: |\n  x\n  ---\n  --- y\n", "---\nb: 2\n"],
@@ -255,6 +255,24 @@ mod tests {
     }
 
     #[test]
+    fn helm3_documents_after_the_first_of_a_template_inherit_its_source() {
+        let stream = Stream::split(
+            "---\n# Source: c/crds/a.yaml\n# upstream header\n---\nkind: A\n---\n# Source: c/templates/b.yaml\nkind: B\n",
+        );
+        let sources: Vec<_> = (0..3).map(|i| stream.source_of(i)).collect();
+        assert_eq!(
+            sources,
+            [
+                Some("c/crds/a.yaml"),
+                Some("c/crds/a.yaml"),
+                Some("c/templates/b.yaml")
+            ]
+            .map(|s| s.map(String::from))
+        );
+        assert_eq!(stream.documents()[1].source(), None);
+    }
+
+    #[test]
     fn non_utf8_input_names_the_offset() {
         let err = Stream::from_bytes(b"a: 1\nb: \xff\n").unwrap_err();
         assert!(matches!(err, ManifestError::NotUtf8 { offset: 8 }), "{err}");
@@ -272,7 +290,8 @@ mod tests {
 
     #[test]
     fn replaced_and_appended_documents_stay_on_their_own_lines() {
-        let value = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "m"}});
+        let value =
+            serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "m"}});
         let mut helm3 = Stream::split("---\n# Source: c/templates/a.yaml\na: 1");
         helm3.append("c/templates/model.yaml", &value).unwrap();
         assert_eq!(
