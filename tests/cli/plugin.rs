@@ -89,6 +89,26 @@ fn helm4_installs_both_plugins_and_runs_our_binary() {
     assert_helm_samza_help_runs(&home);
 }
 
+#[test]
+fn helm4_native_cli_plugin_runs_our_binary() {
+    let home = HelmHome::bare(4);
+    let cli = home.plugin_sources().join("plugins/samza-cli");
+    home.install_plugin(&cli);
+    let list = stdout(&run_ok(&mut home.cmd(["plugin", "list"])));
+    assert!(
+        list.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>().starts_with(&[
+                "samza",
+                env!("CARGO_PKG_VERSION"),
+                "cli/v1",
+                "v1"
+            ])),
+        "samza (cli/v1, apiVersion v1) is not in `helm plugin list`:\n{list}"
+    );
+    assert_links_our_binary(&home, &cli.join("bin/helm-samza"));
+    assert_helm_samza_help_runs(&home);
+}
+
 fn assert_post_renderer_passes_a_chart_through(version: u8) {
     let home = HelmHome::new(version);
     let chart = tiny_chart(&home);
@@ -170,7 +190,11 @@ fn install_hook_names_a_missing_binary() {
 
 #[test]
 fn plugin_versions_match_the_crate() {
-    for file in ["plugin.yaml", "plugins/samza-postrender/plugin.yaml"] {
+    for file in [
+        "plugin.yaml",
+        "plugins/samza-cli/plugin.yaml",
+        "plugins/samza-postrender/plugin.yaml",
+    ] {
         let text = fs::read_to_string(repo_root().join(file)).unwrap();
         let version = text
             .lines()

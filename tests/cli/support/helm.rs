@@ -139,7 +139,8 @@ impl HelmHome {
         source
     }
 
-    fn install_plugin(&self, dir: &Path) {
+    /// `helm plugin install <dir>` with the install hook linking the binary under test.
+    pub fn install_plugin(&self, dir: &Path) {
         let mut cmd = self.cmd([OsStr::new("plugin"), OsStr::new("install"), dir.as_os_str()]);
         cmd.env("HELM_SAMZA_BINARY", env!("CARGO_BIN_EXE_helm-samza"));
         run_ok(&mut cmd);
