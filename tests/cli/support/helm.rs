@@ -60,6 +60,7 @@ impl HelmHome {
             .prefix(&format!("helm{version}-home-"))
             .tempdir()
             .expect("create a temporary Helm home");
+        fs::create_dir(dir.path().join("tmp")).expect("create the Helm home's TMPDIR");
         HelmHome { version, helm, dir }
     }
 
@@ -97,10 +98,19 @@ impl HelmHome {
             .env("HELM_PLUGINS", self.plugins_dir())
             // A kubeconfig that does not exist: nothing a test runs may reach a developer's cluster.
             .env("KUBECONFIG", home.join("no-kubeconfig"))
+            // helm-samza writes its last error under $TMPDIR: one per home keeps parallel tests apart.
+            .env("TMPDIR", home.join("tmp"))
             .env_remove("HELM_NAMESPACE")
             .env_remove("HELM_KUBECONTEXT")
-            .env_remove("HELM_DEBUG")
-            .env_remove("HELM_SAMZA_BINARY");
+            .env_remove("HELM_DEBUG");
+        // The post-renderer inherits Helm's environment, and every helm-samza flag has a HELM_SAMZA_* variable:
+        // a developer's settings must not leak into tests. The tools location is not a flag.
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            if key.starts_with("HELM_SAMZA_") && key != "HELM_SAMZA_TOOLS" {
+                cmd.env_remove(&*key);
+            }
+        }
         cmd
     }
 
