@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell functions shared by scripts/demo and anyone driving helm-samza by hand: a Tansu broker on a free loopback
 # port, project-local Helm homes for Helm 3 and Helm 4 with our plugins installed, and the post-renderer flags for
 # each version. Source it from bash (`source scripts/lib.sh`); it needs the tools from scripts/setup.
@@ -45,8 +46,7 @@ start_broker() {
         --storage-engine memory://tansu/ \
         >"$log" 2>&1 &
     BROKER_PID=$!
-    local tries
-    for tries in $(seq 100); do
+    for _ in $(seq 100); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$BROKER_PORT") 2>/dev/null; then
             return 0
         fi
