@@ -3,7 +3,8 @@
 //! Helm reads its config, data, cache and plugin folders from `HELM_*_HOME`/`HELM_PLUGINS`; each `HelmHome` points
 //! all of them into its own temporary folder so tests never see the developer's plugins or each other's. Helm 4
 //! installs plugins under `$HELM_DATA_HOME/plugins` whatever `HELM_PLUGINS` says, so `HELM_PLUGINS` is set to that
-//! same folder; Helm 3 warns about Helm 4 plugins, so each version gets its own home.
+//! same folder; Helm 3 cannot read Helm 4 plugin.yaml files and then loads no plugin at all, so each version
+//! gets its own home.
 //!
 //! The plugins are installed the way users install them (`helm plugin install <dir>`) from a copy of the
 //! repository's plugin files, not from the checkout itself: Helm links a local plugin directory and our install
@@ -54,7 +55,7 @@ impl HelmHome {
         let helm = match version {
             3 => tool("helm3"),
             4 => tool("helm4"),
-            other => panic!("HelmHome::new({other}): only Helm 3 and Helm 4 are supported"),
+            other => panic!("HelmHome for Helm {other}: only Helm 3 and Helm 4 are supported"),
         };
         let dir = tempfile::Builder::new()
             .prefix(&format!("helm{version}-home-"))
@@ -104,10 +105,13 @@ impl HelmHome {
             .env_remove("HELM_KUBECONTEXT")
             .env_remove("HELM_DEBUG");
         // The post-renderer inherits Helm's environment, and every helm-samza flag has a HELM_SAMZA_* variable:
-        // a developer's settings must not leak into tests. The tools location is not a flag.
+        // a developer's settings must not leak into tests. The tools and corpus locations are not flags.
         for (key, _) in std::env::vars_os() {
             let key = key.to_string_lossy();
-            if key.starts_with("HELM_SAMZA_") && key != "HELM_SAMZA_TOOLS" {
+            if key.starts_with("HELM_SAMZA_")
+                && key != "HELM_SAMZA_TOOLS"
+                && key != "HELM_SAMZA_SHARED"
+            {
                 cmd.env_remove(&*key);
             }
         }
