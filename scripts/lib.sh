@@ -126,3 +126,22 @@ post_renderer_flags() {
     *) samza_die "post_renderer_flags: Helm $1? only 3 and 4" ;;
     esac
 }
+
+# validate_manifests FILE [KUBE_VERSION]: checks every document against the official Kubernetes schemas
+# (kubernetes-validate --strict: unknown fields fail too). Prints only failures; returns non-zero on any.
+validate_manifests() {
+    local out
+    if ! out=$("$(samza_tool kubernetes-validate)" --strict -k "${2:-1.34.0}" "$1" 2>&1); then
+        echo "$out" | grep -v '^INFO' >&2
+        return 1
+    fi
+}
+
+# checkov_summary FILE -> "checkov: N passed, M failed" for the CKV_K8S_* checks on FILE.
+checkov_summary() {
+    "$(samza_tool checkov)" -f "$1" --framework kubernetes -o json --quiet 2>/dev/null |
+        python3 -c 'import json, sys
+report = json.load(sys.stdin)
+summary = (report[0] if isinstance(report, list) else report)["summary"]
+print("checkov: %d passed, %d failed" % (summary["passed"], summary["failed"]))'
+}
