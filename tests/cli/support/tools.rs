@@ -1,0 +1,49 @@
+//! Where the tests find the repository, the real tools `scripts/setup` installs, and the shared corpus.
+//!
+//! Tools live in `<repo>/.tools` (override: `HELM_SAMZA_TOOLS`), the corpus in `<repo>/../shared` (override:
+//! `HELM_SAMZA_SHARED`). A missing tool is a failed test with the command that fixes it, never a skipped one:
+//! a green run must mean Helm and the broker were really exercised.
+
+use std::path::PathBuf;
+
+/// The checkout this test binary was built from.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The folder `scripts/setup` installs into.
+pub fn tools_dir() -> PathBuf {
+    match std::env::var_os("HELM_SAMZA_TOOLS") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => repo_root().join(".tools"),
+    }
+}
+
+/// An installed tool such as `helm3`, `helm4`, `kubectl`, `tansu`, `kubernetes-validate`, `checkov` or
+/// `go-yaml2json`. Panics with the fix when it is absent.
+pub fn tool(name: &str) -> PathBuf {
+    let path = tools_dir().join("bin").join(name);
+    if !path.is_file() {
+        panic!(
+            "missing {name}: run scripts/setup (looked for {})",
+            path.display()
+        );
+    }
+    path
+}
+
+/// The shared reference corpus (rendered charts, Samza configs). Panics when it is not there.
+#[allow(dead_code, reason = "used by the feature tests that read the corpus")]
+pub fn shared_dir() -> PathBuf {
+    let dir = match std::env::var_os("HELM_SAMZA_SHARED") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => repo_root().join("../shared"),
+    };
+    if !dir.is_dir() {
+        panic!(
+            "missing the shared corpus at {}: check it out beside the repository or set HELM_SAMZA_SHARED",
+            dir.display()
+        );
+    }
+    dir
+}
