@@ -44,7 +44,7 @@ pub enum Error {
     Kafka {
         origin: JobOrigin,
         #[source]
-        source: KafkaError,
+        source: Box<KafkaError>,
     },
 
     /// A job's resources in the stream do not fit together (missing config, two workers, ...).
@@ -80,9 +80,9 @@ impl Error {
             Error::Usage(_) => exit_code::USAGE,
             Error::Io { .. } => exit_code::IO,
             Error::Samza { source, .. } => match source {
-                SamzaError::Config { .. } => exit_code::CONFIG,
+                SamzaError::Config { .. } | SamzaError::Properties { .. } => exit_code::CONFIG,
                 SamzaError::Model { .. } => exit_code::MODEL,
-                SamzaError::MissingPartitions { .. } => exit_code::PARTITIONS,
+                SamzaError::MissingPartitions { .. } | SamzaError::MissingTopics { .. } => exit_code::PARTITIONS,
                 SamzaError::Previous { .. } => exit_code::PREVIOUS,
             },
             Error::Manifest(_) | Error::Job { .. } => exit_code::MANIFEST,

@@ -5,14 +5,17 @@
 //! contacted only when offline facts fall short, once per system. What each source contributed is recorded
 //! for the `samza.apache.org/partition-source` annotation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::{
     error::{Error, JobOrigin, Result},
     job::KafkaTopicResource,
-    kafka::{Chain, KnownCounts, LiveKafkaSystems, Overrides, PartitionSource, SourceKind, SourceRecord, TopicQuery},
+    kafka::{
+        Chain, KnownCounts, LiveKafkaSystems, Overrides, PartitionSource, SourceKind, SourceRecord, SystemFacts,
+        TopicQuery,
+    },
     lock::{Lock, LockedJob},
-    samza::{Config, InputRequest, PartitionFacts, SystemStream},
+    samza::{self, Config, InputRequest, PartitionFacts, SystemStream},
 };
 
 /// The sources a render may use, decided once from the command line.
@@ -61,6 +64,8 @@ impl GatheredFacts {
     }
 }
 
+/// Gathers what the planner needs. Regex inputs take two steps, as in Samza's coordinator: first the topic
+/// lists of their systems, then (after the rewriters have added the matched topics to `task.inputs`) the counts.
 pub fn gather(
     config: &Config,
     request: &InputRequest,
@@ -69,24 +74,9 @@ pub fn gather(
     kafka_topics: &[KafkaTopicResource],
     origin: &JobOrigin,
 ) -> Result<GatheredFacts> {
-    let mut queries: BTreeMap<String, TopicQuery> = BTreeMap::new();
-    for ss in &request.streams {
-        queries
-            .entry(ss.system.to_string())
-            .or_insert_with(|| TopicQuery::counts(&ss.system, Vec::<String>::new()))
-            .topics
-            .insert(ss.stream.to_string());
-    }
-    for system in &request.topic_lists {
-        queries
-            .entry(system.clone())
-            .or_insert_with(|| TopicQuery::counts(system, Vec::<String>::new()))
-            .list_all = true;
-    }
-
     let kafka_error = |source| Error::Kafka {
         origin: origin.clone(),
-        source,
+        source: Box::new(source),
     };
     let mut locked = KnownCounts::new(SourceKind::Lock);
     if let Some(lock) = lock {
@@ -98,20 +88,21 @@ pub fn gather(
             locked.set_topic_list(system, topics.clone());
         }
     }
+    let systems: BTreeSet<&str> = request
+        .streams
+        .iter()
+        .map(|ss| &*ss.system)
+        .chain(request.topic_lists.iter().map(String::as_str))
+        .collect();
     let mut declared = KnownCounts::new(SourceKind::KafkaTopic);
     for resource in kafka_topics {
-        for system in queries.keys() {
-            if resource.system.as_deref().is_none_or(|s| s == system) {
-                declared
-                    .insert(system, &resource.topic, resource.partitions)
-                    .map_err(kafka_error)?;
+        for system in &systems {
+            if resource.system.as_deref().is_none_or(|s| s == *system) {
+                declared.insert(system, &resource.topic, resource.partitions).map_err(kafka_error)?;
             }
         }
     }
-    let live = (!sources.offline).then(|| {
-        let map = config.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        LiveKafkaSystems::new(map, sources.overrides.clone())
-    });
+    let live = (!sources.offline).then(|| LiveKafkaSystems::new(config.as_map().clone(), sources.overrides.clone()));
     let mut chain = Chain::new().then(sources.flags);
     if lock.is_some() {
         chain = chain.then(&locked);
@@ -124,20 +115,47 @@ pub fn gather(
     }
 
     let mut gathered = GatheredFacts::default();
-    for (system, query) in &queries {
-        let answers = chain.fetch(query).map_err(kafka_error)?;
-        for answer in answers {
-            for (topic, count) in answer.counts {
-                gathered
-                    .facts
-                    .counts
-                    .insert(SystemStream::new(system, &topic), count);
-            }
-            if let Some(all) = answer.all_topics {
-                gathered.facts.topics.insert(system.clone(), all);
-            }
-            gathered.records.entry(system.clone()).or_default().push(answer.source);
+    let mut streams = request.streams.clone();
+    if !request.topic_lists.is_empty() {
+        for system in &request.topic_lists {
+            let query = TopicQuery {
+                system: system.clone(),
+                topics: BTreeSet::new(),
+                list_all: true,
+            };
+            gathered.absorb(system, chain.fetch(&query).map_err(kafka_error)?);
         }
+        let samza_error = |source| Error::Samza {
+            origin: origin.clone(),
+            source,
+        };
+        let rewritten = samza::planner::apply_rewriters(config, &gathered.facts.topics).map_err(samza_error)?;
+        streams = samza::required_inputs(&rewritten).map_err(samza_error)?.streams;
+    }
+    let mut queries: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for ss in &streams {
+        queries.entry(ss.system.to_string()).or_default().insert(ss.stream.to_string());
+    }
+    for (system, topics) in queries {
+        let query = TopicQuery::counts(&system, topics);
+        gathered.absorb(&system, chain.fetch(&query).map_err(kafka_error)?);
     }
     Ok(gathered)
+}
+
+impl GatheredFacts {
+    fn absorb(&mut self, system: &str, answers: Vec<SystemFacts>) {
+        for answer in answers {
+            for (topic, count) in answer.counts {
+                self.facts.counts.insert(SystemStream::new(system, &topic), count);
+            }
+            if let Some(all) = answer.all_topics {
+                self.facts.topics.insert(system.to_string(), all);
+            }
+            let records = self.records.entry(system.to_string()).or_default();
+            if !records.contains(&answer.source) {
+                records.push(answer.source);
+            }
+        }
+    }
 }

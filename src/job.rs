@@ -10,7 +10,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::manifest::{Document, Head, ManifestError, Stream};
+use crate::{
+    error::{Error, JobOrigin, Result},
+    manifest::{Document, Head, Stream},
+};
 
 pub const LABEL_JOB: &str = "samza.apache.org/job";
 pub const LABEL_ROLE: &str = "samza.apache.org/role";
@@ -67,9 +70,9 @@ pub struct Scan {
 }
 
 /// Looks at every document once: a substring pre-filter, then a head parse of the few candidates.
-pub fn scan(stream: &Stream) -> Result<Scan, ManifestError> {
+pub fn scan(stream: &Stream) -> Result<Scan> {
     let mut scan = Scan::default();
-    for (index, doc) in stream.docs().iter().enumerate() {
+    for (index, doc) in stream.documents().iter().enumerate() {
         let samza = doc.mentions("samza.apache.org/");
         let strimzi = doc.mentions("KafkaTopic");
         if !samza && !strimzi {
@@ -122,7 +125,7 @@ fn classify(scan: &mut Scan, index: usize, head: &Head) {
 }
 
 /// `None` for a KafkaTopic whose partition count is itself a template (a topic sized by the model, not a fact).
-fn kafka_topic(index: usize, doc: &Document, head: &Head) -> Result<Option<KafkaTopicResource>, ManifestError> {
+fn kafka_topic(index: usize, doc: &Document, head: &Head) -> Result<Option<KafkaTopicResource>> {
     let value = doc.value()?;
     let spec = value.get("spec");
     if spec
@@ -141,10 +144,9 @@ fn kafka_topic(index: usize, doc: &Document, head: &Head) -> Result<Option<Kafka
         .and_then(|s| s.get("partitions"))
         .and_then(serde_json::Value::as_u64)
         .filter(|&p| p > 0 && p <= u64::from(u32::MAX))
-        .ok_or_else(|| ManifestError::FieldType {
-            doc: doc.doc_ref(),
-            field: "spec.partitions".into(),
-            expected: "a positive integer",
+        .ok_or_else(|| Error::Job {
+            origin: JobOrigin(doc.describe().to_string()),
+            message: "KafkaTopic spec.partitions must be a positive integer".into(),
         })?;
     Ok(Some(KafkaTopicResource {
         index,

@@ -15,7 +15,7 @@ use crate::{
     facts::{self, FactSources, GatheredFacts},
     job::{self, JobDocs, Scan},
     lock::{Lock, LockedJob},
-    manifest::{apply, Document, Flavor, Patch, Seg, Stream},
+    manifest::{apply, Document, Flavor, Patch, Stream},
     samza::{self, Config, JobModel, Plan, Previous, SamzaVersion},
     template::TemplateEngine,
 };
@@ -84,7 +84,7 @@ struct Edits {
 
 impl Edits {
     fn patch(&mut self, index: usize) -> &mut Patch {
-        self.patches.entry(index).or_insert_with(Patch::new)
+        self.patches.entry(index).or_default()
     }
 }
 
@@ -117,7 +117,7 @@ fn render_job(
         }
     };
     let config_doc = &stream.documents()[config_index];
-    let origin = JobOrigin(format!("job '{}' ({})", docs.name, config_doc.doc_ref()));
+    let origin = JobOrigin(format!("job '{}' ({})", docs.name, config_doc.describe()));
     let active_workers: Vec<usize> = docs.workers.iter().filter(|w| w.standby.is_none()).map(|w| w.index).collect();
     if active_workers.len() != 1 {
         return Err(Error::Job {
@@ -173,11 +173,11 @@ fn render_job(
 
     for worker in &docs.workers {
         let patch = edits.patch(worker.index);
-        patch.set(&[Seg::key("spec"), Seg::key("replicas")], json!(active));
-        patch.set(&pod_annotation(job::ANNOTATION_CHECKSUM), json!(digest));
+        patch.set(["spec", "replicas"], json!(active));
+        patch.set(pod_annotation(job::ANNOTATION_CHECKSUM), json!(digest));
     }
     for &index in &docs.coordinators {
-        edits.patch(index).set(&pod_annotation(job::ANNOTATION_CHECKSUM), json!(digest));
+        edits.patch(index).set(pod_annotation(job::ANNOTATION_CHECKSUM), json!(digest));
     }
     let config_head = &scan.heads[&config_index];
     let model_cm = model_configmap(config_head, &docs.name, &model_json, &digest, &gathered)?;
@@ -200,20 +200,14 @@ pub fn is_stateful(plan: &Plan) -> bool {
         .any(|t| matches!(t.purpose, samza::changelog::TopicPurpose::Changelog { .. }))
 }
 
-fn pod_annotation(key: &str) -> Vec<Seg> {
-    vec![
-        Seg::key("spec"),
-        Seg::key("template"),
-        Seg::key("metadata"),
-        Seg::key("annotations"),
-        Seg::key(key),
-    ]
+fn pod_annotation(key: &str) -> [&str; 5] {
+    ["spec", "template", "metadata", "annotations", key]
 }
 
 fn describe_docs(stream: &Stream, indexes: &[usize]) -> String {
     indexes
         .iter()
-        .map(|&i| stream.documents()[i].doc_ref().to_string())
+        .map(|&i| stream.documents()[i].describe().to_string())
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -313,7 +307,7 @@ fn previous_for(job: &str, options: &RenderOptions, lock: Option<&LockedJob>) ->
             .map(|(task, ssps)| {
                 let set = ssps
                     .iter()
-                    .map(|(system, stream, partition)| samza::Ssp::new(system, stream, *partition))
+                    .map(|(system, stream, partition)| samza::Ssp::new(&samza::SystemStream::new(system, stream), *partition))
                     .collect();
                 (task.clone(), set)
             })
@@ -387,8 +381,8 @@ fn template_context(job: &RenderedJob) -> Value {
     json!({
         "name": job.name,
         "containers": model.active_container_count(),
-        "container_ids": model.container_ids(),
-        "tasks": model.task_count(),
+        "container_ids": model.containers.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        "tasks": model.tasks().count(),
         "inputs": inputs,
         "changelog_partitions": model.max_changelog_partitions(),
         "changelog_topics": changelogs,
@@ -411,7 +405,7 @@ fn render_templates(
     targets.sort_unstable();
     for (index, job_name) in targets {
         let doc: &Document = &stream.documents()[index];
-        let origin = JobOrigin(doc.doc_ref().to_string());
+        let origin = JobOrigin(doc.describe().to_string());
         let job_value = match job_name {
             Some(name) => jobs.get(name).cloned(),
             None if jobs.len() == 1 => jobs.values().next().cloned(),
@@ -425,11 +419,11 @@ fn render_templates(
         for scalar in doc.string_scalars()? {
             let rendered = engine.render_scalar(&scalar.value, &context).map_err(|e| Error::Template {
                 origin: origin.clone(),
-                field: scalar.path_string(),
+                field: crate::manifest::display_path(&scalar.path),
                 message: e.message,
             })?;
             if let Some(new_value) = rendered {
-                edits.patch(index).set(&scalar.path, new_value);
+                edits.patch(index).set(scalar.path.clone(), new_value);
             }
         }
     }
@@ -510,7 +504,7 @@ pub fn models_in_stream(bytes: &[u8]) -> Result<BTreeMap<String, JobModel>> {
         }
         let Some(name) = head.labels.get(job::LABEL_JOB) else { continue };
         let value = doc.value()?;
-        let origin = JobOrigin(doc.doc_ref().to_string());
+        let origin = JobOrigin(doc.describe().to_string());
         let json = if let Some(text) = value.pointer(&format!("/data/{}", job::MODEL_KEY)).and_then(Value::as_str) {
             text.to_string()
         } else if let Some(b64) =

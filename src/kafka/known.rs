@@ -3,7 +3,7 @@
 //! Such a source answers only for the topics it holds and never lists a system's topics, since it cannot know
 //! all of them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{KafkaError, PartitionSource, SourceKind, SourceRecord, SystemFacts, TopicQuery};
 
@@ -42,6 +42,8 @@ pub fn parse_partition_flag(flag: &str) -> Result<(String, String, u32), KafkaEr
 pub struct KnownCounts {
     kind: SourceKind,
     counts: BTreeMap<String, BTreeMap<String, u32>>,
+    /// Full topic lists per system (a lock file records them for regex inputs).
+    lists: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl KnownCounts {
@@ -50,6 +52,7 @@ impl KnownCounts {
         KnownCounts {
             kind,
             counts: BTreeMap::new(),
+            lists: BTreeMap::new(),
         }
     }
 
@@ -82,8 +85,13 @@ impl KnownCounts {
         }
     }
 
+    /// Records every topic of `system`, so this source can answer a topic-list query.
+    pub fn set_topic_list(&mut self, system: &str, topics: BTreeSet<String>) {
+        self.lists.insert(system.to_owned(), topics);
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.counts.values().all(BTreeMap::is_empty)
+        self.counts.values().all(BTreeMap::is_empty) && self.lists.is_empty()
     }
 }
 
@@ -105,6 +113,9 @@ impl PartitionSource for KnownCounts {
                 .iter()
                 .filter_map(|topic| known.get(topic).map(|count| (topic.clone(), *count)))
                 .collect();
+        }
+        if query.list_all {
+            facts.all_topics = self.lists.get(&query.system).cloned();
         }
         Ok(facts)
     }

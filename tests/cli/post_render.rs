@@ -12,9 +12,9 @@ fn documents(text: &str) -> Vec<(String, Value)> {
     stream
         .documents()
         .iter()
-        .filter_map(|doc| match doc.head().expect("head parses") {
-            None => None,
-            Some(_) => Some((doc.raw().to_string(), doc.value().expect("document parses"))),
+        .filter_map(|doc| {
+            let head = doc.head().expect("head parses");
+            head.map(|_| (doc.raw().to_string(), doc.value().expect("document parses")))
         })
         .collect()
 }
@@ -97,23 +97,12 @@ fn same_input_gives_same_bytes() {
 
 #[test]
 fn helm4_input_gets_the_filename_annotation_on_the_added_document() {
-    let input = std::fs::read_to_string(fixture("post-render/one-job-helm3.yaml")).unwrap();
     // Helm 4 style: no `# Source:` comments, a filename annotation on every document.
-    let mut helm4 = String::new();
-    for (raw, _) in documents(&input) {
-        let source = raw.lines().find_map(|l| l.strip_prefix("# Source: ")).unwrap().to_string();
-        let body: String = raw.lines().filter(|l| !l.starts_with('#') && *l != "---").map(|l| format!("{l}\n")).collect();
-        let body = body.replacen(
-            "metadata:\n",
-            &format!("metadata:\n  annotations:\n    postrenderer.helm.sh/postrender-filename: {source}\n"),
-            1,
-        );
-        // Documents that already had annotations now have two `annotations:` keys; keep it simple by
-        // dropping the fixture's own annotations block for this test.
-        helm4.push_str("---\n");
-        helm4.push_str(&dedupe_annotations(&body));
-    }
-    let out = Test::new().args(ONE_JOB_FLAGS).stdin(helm4).run().success();
+    let out = Test::new()
+        .args(ONE_JOB_FLAGS)
+        .stdin_file(fixture("post-render/one-job-helm4.yaml"))
+        .run()
+        .success();
     let after = documents(out.stdout_str());
     let (raw, model_cm) = find(&after, "ConfigMap", "demo-page-views-model");
     assert!(!raw.contains("# Source:"), "{raw}");
@@ -121,23 +110,12 @@ fn helm4_input_gets_the_filename_annotation_on_the_added_document() {
         model_cm["metadata"]["annotations"]["postrenderer.helm.sh/postrender-filename"],
         "page-views/templates/config.yaml"
     );
-}
-
-/// Merges a second `  annotations:` block at metadata level into the first.
-fn dedupe_annotations(body: &str) -> String {
-    let mut out = String::new();
-    let mut seen = false;
-    for line in body.lines() {
-        if line == "  annotations:" {
-            if seen {
-                continue;
-            }
-            seen = true;
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
+    let (_, workers) = find(&after, "StatefulSet", "demo-page-views");
+    assert_eq!(workers["spec"]["replicas"], 2);
+    assert_eq!(
+        workers["metadata"]["annotations"]["postrenderer.helm.sh/postrender-filename"],
+        "page-views/templates/workers.yaml"
+    );
 }
 
 #[test]
@@ -223,9 +201,11 @@ fn failure_is_kept_for_helm4_users() {
     let log = std::fs::read_to_string(tmp.join("helm-samza/last-error.log")).expect("error log written");
     assert!(log.contains("job.container.count"), "{log}");
     assert_eq!(std::fs::read_to_string(tmp.join("helm-samza/last-input.yaml")).unwrap(), input);
-    drop(out);
     let shown = Test::new().args(["last-error"]).env("TMPDIR", tmp.to_str().unwrap()).run().success();
     assert!(shown.stdout_str().contains("job.container.count"));
+    assert!(shown.stdout_str().contains("last-input.yaml"));
+    drop(out); // owns the temp folder the logs are in
+
 }
 
 #[test]

@@ -61,11 +61,6 @@ impl Test {
         self
     }
 
-    /// The private temp folder of this run (its `$TMPDIR`).
-    pub fn tmp(&self) -> &Path {
-        self.tmp.path()
-    }
-
     pub fn run(self) -> Output {
         let mut cmd = Command::new(binary());
         cmd.args(&self.args)
