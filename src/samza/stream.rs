@@ -121,10 +121,6 @@ impl Ssp {
             stream: self.stream.clone(),
         }
     }
-
-    fn same_stream(&self, stream: &SystemStream) -> bool {
-        self.system == stream.system && self.stream == stream.stream
-    }
 }
 
 impl Ord for Ssp {
@@ -275,11 +271,6 @@ pub fn parse_broadcast(value: Option<&str>) -> Result<BTreeSet<Ssp>, SamzaError>
 /// Streams named by a set of broadcast SSPs (`TaskConfig#getBroadcastSystemStreams`).
 pub fn broadcast_streams(broadcast: &BTreeSet<Ssp>) -> BTreeSet<SystemStream> {
     broadcast.iter().map(Ssp::system_stream).collect()
-}
-
-/// True when any SSP of `ssps` belongs to `stream`.
-pub fn mentions(ssps: &BTreeSet<Ssp>, stream: &SystemStream) -> bool {
-    ssps.iter().any(|s| s.same_stream(stream))
 }
 
 #[cfg(test)]
