@@ -125,7 +125,7 @@ pub fn assign(
             // Without host affinity Samza calls group(tasks, processorIds), which this grouper does not
             // override: it falls back to the plain group(tasks).
             if host_affinity {
-                Ok(balance(n, tasks, previous))
+                balance(n, tasks, previous)
             } else {
                 let ids: Vec<String> = (0..n).map(|i| i.to_string()).collect();
                 Ok(round_robin(&ids, tasks.len()))
@@ -183,7 +183,28 @@ pub fn assign(
 /// Deviation: when the previous mapping has as many tasks as now but other names, Samza throws a
 /// `NullPointerException`; this falls back to the plain grouping instead, which is what a fresh mapping
 /// (Samza deletes the stored one when the task count changes) would give on the next plan.
-fn balance(n: usize, tasks: &[&str], previous: &BTreeMap<String, String>) -> Vec<Assigned> {
+fn balance(
+    n: usize,
+    tasks: &[&str],
+    previous: &BTreeMap<String, String>,
+) -> Result<Vec<Assigned>, SamzaError> {
+    // Checked before anything else, and not caught, in Samza.
+    if let Some((task, id)) = previous
+        .iter()
+        .find(|(_, id)| config::java_parse_int(id).is_none())
+    {
+        return Err(SamzaError::Model {
+            message: format!(
+                "GroupByContainerCount cannot handle non-integer processorIds! (the stored assignment puts task \
+                 '{task}' in container '{id}'). Deploy once without job.host-affinity.enabled to reset it, or use \
+                 the task grouper that produced those ids."
+            ),
+        });
+    }
+    Ok(balance_numeric(n, tasks, previous))
+}
+
+fn balance_numeric(n: usize, tasks: &[&str], previous: &BTreeMap<String, String>) -> Vec<Assigned> {
     let t = tasks.len();
     let plain = || round_robin(&(0..n).map(|i| i.to_string()).collect::<Vec<_>>(), t);
     if previous.is_empty() || previous.len() != t {
@@ -606,6 +627,31 @@ mod tests {
                 id: "p-7".into(),
                 tasks: vec![0, 1, 2]
             }]
+        );
+    }
+
+    #[test]
+    fn balance_rejects_non_integer_previous_ids() {
+        let tasks = partition_names(2);
+        let prev: BTreeMap<String, String> = [("Partition 0", "0"), ("Partition 1", "p-1")]
+            .iter()
+            .map(|(t, c)| (t.to_string(), c.to_string()))
+            .collect();
+        let err = run(&[("job.container.count", "2"), HA], &tasks, &prev)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("GroupByContainerCount cannot handle non-integer processorIds!"),
+            "{err}"
+        );
+        // "01" is an integer to Java but not one of "0".."k-1": plain grouping, no error.
+        let odd: BTreeMap<String, String> = [("Partition 0", "01"), ("Partition 1", "0")]
+            .iter()
+            .map(|(t, c)| (t.to_string(), c.to_string()))
+            .collect();
+        assert_eq!(
+            run(&[("job.container.count", "2"), HA], &tasks, &odd).unwrap()[0].tasks,
+            [0]
         );
     }
 }

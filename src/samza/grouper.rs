@@ -598,4 +598,27 @@ mod tests {
             "{err}"
         );
     }
+
+    #[test]
+    fn expansion_proxy_errors() {
+        let c = cfg(&[]);
+        let g = group(&c, &ssps("a", 2), &BTreeSet::new(), &[]).unwrap();
+        // The previous owner of a/0 is a task that no longer exists (Samza: NullPointerException).
+        let previous = prev(&[("Old", &[("a", 0)]), ("Partition 1", &[("a", 1)])]);
+        let err = expansion_proxy(&c, g.clone(), &previous, &BTreeSet::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("belonged to task 'Old'") && err.contains("input.expansion.enabled"),
+            "{err}"
+        );
+        let custom = cfg(&[(MAPPER_KEY, "com.example.Mapper")]);
+        let err = expansion_proxy(&custom, g, &previous, &BTreeSet::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(MAPPER_KEY) && err.contains("com.example.Mapper"),
+            "{err}"
+        );
+    }
 }

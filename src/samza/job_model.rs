@@ -537,7 +537,15 @@ mod tests {
     #[test]
     fn version_shapes() {
         let m = model();
-        let cases: &[(&str, &[&str], &[&str], &[&str], &[&str])] = &[
+        // (version, JobModel keys, ContainerModel keys, TaskModel keys, SSP keys)
+        type Shape<'a> = (
+            &'a str,
+            &'a [&'a str],
+            &'a [&'a str],
+            &'a [&'a str],
+            &'a [&'a str],
+        );
+        let cases: &[Shape] = &[
             (
                 "0.9",
                 &["config", "containers"],

@@ -16,7 +16,9 @@ pub mod stream;
 pub use changelog::{TopicPurpose, TopicSpec};
 pub use config::Config;
 pub use job_model::{ContainerModel, JobModel, SamzaVersion, TaskMode, TaskModel};
-pub use planner::{plan, required_inputs, InputRequest, PartitionFacts, Plan, Previous};
+pub use planner::{
+    apply_rewriters, plan, required_inputs, InputRequest, PartitionFacts, Plan, Previous,
+};
 pub use stream::{Ssp, SystemStream};
 
 /// Everything the planner can refuse, each naming the config key (or stream) at fault.

@@ -574,18 +574,16 @@ mod tests {
         let keys = |v: &serde_json::Value| -> Vec<String> {
             v.as_object().unwrap().keys().cloned().collect()
         };
-        for (o, t) in [(&ours, &theirs)] {
-            assert_eq!(keys(o), keys(t), "JobModel keys");
-            let (oc, tc) = (&o["containers"]["1"], &t["containers"]["1"]);
-            assert_eq!(keys(oc), keys(tc), "ContainerModel keys");
-            let (ot, tt) = (&oc["tasks"]["Partition 3"], &tc["tasks"]["Partition 3"]);
-            assert_eq!(keys(ot), keys(tt), "TaskModel keys");
-            assert_eq!(
-                keys(&ot["system-stream-partitions"][0]),
-                keys(&tt["system-stream-partitions"][0]),
-                "SSP keys"
-            );
-        }
+        assert_eq!(keys(&ours), keys(&theirs), "JobModel keys");
+        let (oc, tc) = (&ours["containers"]["1"], &theirs["containers"]["1"]);
+        assert_eq!(keys(oc), keys(tc), "ContainerModel keys");
+        let (ot, tt) = (&oc["tasks"]["Partition 3"], &tc["tasks"]["Partition 3"]);
+        assert_eq!(keys(ot), keys(tt), "TaskModel keys");
+        assert_eq!(
+            keys(&ot["system-stream-partitions"][0]),
+            keys(&tt["system-stream-partitions"][0]),
+            "SSP keys"
+        );
         assert_eq!(p.model.max_changelog_partitions(), 4);
         assert_eq!(
             p.internal_topics[0].name,

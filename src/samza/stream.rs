@@ -121,10 +121,6 @@ impl Ssp {
             stream: self.stream.clone(),
         }
     }
-
-    fn same_stream(&self, stream: &SystemStream) -> bool {
-        self.system == stream.system && self.stream == stream.stream
-    }
 }
 
 impl Ord for Ssp {
@@ -177,7 +173,7 @@ impl fmt::Debug for Ssp {
 }
 
 /// Java's `String.split(regex)` drops trailing empty strings (but `"".split(x)` is `[""]`).
-fn java_split_trailing<'a>(mut parts: Vec<&'a str>) -> Vec<&'a str> {
+fn java_split_trailing(mut parts: Vec<&str>) -> Vec<&str> {
     if parts.len() > 1 || parts.first().is_some_and(|p| !p.is_empty()) {
         while parts.len() > 1 && parts.last() == Some(&"") {
             parts.pop();
@@ -277,11 +273,6 @@ pub fn broadcast_streams(broadcast: &BTreeSet<Ssp>) -> BTreeSet<SystemStream> {
     broadcast.iter().map(Ssp::system_stream).collect()
 }
 
-/// True when any SSP of `ssps` belongs to `stream`.
-pub fn mentions(ssps: &BTreeSet<Ssp>, stream: &SystemStream) -> bool {
-    ssps.iter().any(|s| s.same_stream(stream))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,7 +302,7 @@ mod tests {
             Ssp::new(&s, 3).with_key_bucket(1).to_string(),
             "SystemStreamPartition [kafka, PageViewEvent, 3, 1]"
         );
-        let mut v = vec![
+        let mut v = [
             Ssp::new(&s, 10),
             Ssp::new(&s, 2),
             Ssp::new(&SystemStream::new("kafka", "A"), 5),
