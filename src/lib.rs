@@ -4,6 +4,7 @@
 //! here so that tests and benchmarks call the same code.
 #![forbid(unsafe_code)]
 
+pub mod coordinator;
 pub mod kafka;
 pub mod manifest;
 pub mod samza;
