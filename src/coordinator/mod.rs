@@ -237,6 +237,36 @@ fn parse_properties(values: &[String]) -> Result<Vec<(String, String)>, Coordina
 mod tests {
     use super::*;
 
+    #[derive(clap::Parser)]
+    struct Command {
+        #[command(flatten)]
+        coordinator: CoordinatorArgs,
+    }
+
+    #[test]
+    fn arguments_parse_as_the_chart_passes_them() {
+        use clap::{CommandFactory, Parser};
+        Command::command().debug_assert();
+        let args = Command::try_parse_from([
+            "coordinator",
+            "--model",
+            "/etc/samza/model/job-model.json",
+            "--listen",
+            "0.0.0.0:8080",
+            "--poll-interval",
+            "60s",
+        ])
+        .unwrap()
+        .coordinator;
+        assert_eq!(args.model, PathBuf::from("/etc/samza/model/job-model.json"));
+        assert_eq!(args.poll_interval, Some(Duration::from_secs(60)));
+        assert_eq!(args.kafka_timeout, Duration::from_secs(10));
+        assert!(
+            Command::try_parse_from(["coordinator"]).is_err(),
+            "--model is required"
+        );
+    }
+
     #[test]
     fn bootstrap_servers_may_name_their_system() {
         let parsed = parse_bootstrap_servers(&["kafka=a:1,b:2".into(), "c:3".into()]).unwrap();

@@ -176,3 +176,118 @@ impl Poller {
 fn timestamp() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc::channel;
+
+    /// A watch answering what the test last sent it; an empty answer is a failed poll.
+    struct Scripted(Arc<Mutex<Option<BTreeMap<String, u32>>>>);
+
+    impl PartitionWatch for Scripted {
+        fn counts(&self, _streams: &[String]) -> Result<BTreeMap<String, u32>, String> {
+            self.0
+                .lock()
+                .unwrap()
+                .clone()
+                .ok_or_else(|| "broker down".to_owned())
+        }
+    }
+
+    const MODEL: &str = r#"{"config":{"systems.kafka.samza.factory":"org.apache.samza.system.kafka.KafkaSystemFactory"},
+      "containers":{"0":{"processor-id":"0","tasks":{"Partition 3":{"task-name":"Partition 3",
+      "system-stream-partitions":[{"system":"kafka","partition":3,"stream":"in"}],"changelog-partition":0}}}}}"#;
+
+    #[test]
+    fn a_change_is_counted_once_and_survives_a_failed_poll() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job-model.json");
+        std::fs::write(&path, MODEL).unwrap();
+        let answer = Arc::new(Mutex::new(Some(BTreeMap::from([("in".to_owned(), 4)]))));
+        let shared = Arc::clone(&answer);
+        let status = Arc::new(Mutex::new(Status::default()));
+        let mut poller = Poller::new(
+            ModelLocation::new(&path),
+            Arc::clone(&status),
+            Some(Duration::from_secs(1)),
+            Box::new(move |_, _| {
+                Ok(Box::new(Scripted(Arc::clone(&shared))) as Box<dyn PartitionWatch>)
+            }),
+        );
+        let key = ("kafka".to_owned(), "in".to_owned());
+        let snapshot = |status: &Arc<Mutex<Status>>| {
+            let status = status.lock().unwrap();
+            (
+                status.streams[&key],
+                status.partition_changes,
+                status.polls_ok,
+                status.polls_failed,
+            )
+        };
+
+        assert_eq!(poller.poll_once(), Duration::from_secs(1));
+        assert_eq!(
+            snapshot(&status),
+            (
+                StreamCounts {
+                    model: 4,
+                    broker: Some(4)
+                },
+                0,
+                1,
+                0
+            )
+        );
+
+        *answer.lock().unwrap() = Some(BTreeMap::from([("in".to_owned(), 8)]));
+        poller.poll_once();
+        poller.poll_once();
+        assert_eq!(
+            snapshot(&status),
+            (
+                StreamCounts {
+                    model: 4,
+                    broker: Some(8)
+                },
+                1,
+                3,
+                0
+            )
+        );
+
+        *answer.lock().unwrap() = None;
+        poller.poll_once();
+        assert_eq!(
+            snapshot(&status),
+            (
+                StreamCounts {
+                    model: 4,
+                    broker: Some(8)
+                },
+                1,
+                3,
+                1
+            )
+        );
+        assert_eq!(status.lock().unwrap().drift().len(), 1);
+    }
+
+    #[test]
+    fn a_missing_model_is_reported_and_the_loop_stops_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let status = Arc::new(Mutex::new(Status::default()));
+        let poller = Poller::new(
+            ModelLocation::new(&dir.path().join("job-model.json")),
+            Arc::clone(&status),
+            Some(Duration::from_secs(3600)),
+            Box::new(|_, _| Err("unused".to_owned())),
+        );
+        let (stop, stopped) = channel();
+        let polling = std::thread::spawn(move || poller.run(&stopped));
+        stop.send(()).unwrap();
+        polling.join().unwrap();
+        let problem = status.lock().unwrap().model_problem.clone().unwrap();
+        assert!(problem.contains("no job model"), "{problem}");
+    }
+}
