@@ -32,6 +32,8 @@ pub struct Status {
     pub last_poll_unix_seconds: Option<u64>,
     /// Requests for the model by HTTP status code.
     pub model_requests: BTreeMap<u16, u64>,
+    /// Answered `/containerHeartbeat` requests.
+    pub container_heartbeats: u64,
 }
 
 impl Status {
@@ -89,6 +91,12 @@ impl Status {
                 .iter()
                 .map(|(code, count)| (format!("code=\"{code}\""), count.to_string()))
                 .collect(),
+        );
+        family(
+            "container_heartbeats_total",
+            "counter",
+            "Heartbeats of Samza containers answered with alive=true.",
+            plain(self.container_heartbeats.to_string()),
         );
         let mut partitions = Vec::new();
         for ((system, stream), counts) in &self.streams {

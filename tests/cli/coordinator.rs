@@ -244,6 +244,24 @@ fn coordinator_serves_404_until_the_model_exists_then_the_model_byte_for_byte() 
         );
     }
     assert_eq!(get(addr, "/readyz").status, 200);
+
+    // Samza containers with EXECUTION_ENV_CONTAINER_ID shut down unless their heartbeat is answered alive.
+    let heartbeat = get(
+        addr,
+        "/containerHeartbeat?executionContainerId=job-worker-0",
+    );
+    assert_eq!(
+        (heartbeat.status, heartbeat.text()),
+        (200, r#"{"alive":true}"#.to_owned())
+    );
+    assert_eq!(get(addr, "/containerHeartbeat").status, 400);
+    let metrics = get(addr, "/metrics").text();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "helm_samza_coordinator_container_heartbeats_total 1"),
+        "{metrics}"
+    );
     running.shutdown();
 }
 
