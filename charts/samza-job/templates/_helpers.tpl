@@ -19,9 +19,13 @@ labelled with the Samza job name, which the helm-samza post-renderer uses to gro
 {{- end -}}
 {{- end -}}
 
-{{/* Resource names get suffixes of up to 22 characters ("-worker-standby-NN"), so the base stays <= 41. */}}
+{{/*
+Resource names get suffixes of up to 18 characters ("-worker-standby-NN"). A StatefulSet's name must stay
+within 52 characters, because Kubernetes labels its pods with controller-revision-hash=<name>-<10-character
+hash> and label values end at 63; so the base stays <= 34.
+*/}}
 {{- define "samza-job.base" -}}
-{{- include "samza-job.fullname" . | trunc 41 | trimSuffix "-" -}}
+{{- include "samza-job.fullname" . | trunc 34 | trimSuffix "-" -}}
 {{- end -}}
 
 {{- define "samza-job.serviceAccountName" -}}
