@@ -2,7 +2,8 @@
 # Checks the charts the way docs/charts.md promises: `helm lint --strict` of every chart with Helm 3 and Helm 4,
 # with default values and with every values file of the charts' ci/ folders and examples/; `helm template` of
 # each, validated with kubernetes-validate --strict for Kubernetes 1.30 and 1.34; checkov on the default
-# samza-job rendering, where only the checks listed in docs/charts.md may fail.
+# samza-job rendering, where only the checks listed in docs/charts.md may fail; and every samza-job rendering
+# against the conventions the post-renderer relies on (charts/conventions.py).
 #
 # Tools come from <repo>/.tools/bin (override with HELM_SAMZA_TOOLS); run scripts/setup to install them.
 # Each Helm gets a Helm home of its own under a temporary folder.
@@ -10,7 +11,7 @@ set -eu
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 tools=${HELM_SAMZA_TOOLS:-$repo/.tools}
-for tool in helm3 helm4 kubernetes-validate checkov; do
+for tool in helm3 helm4 kubernetes-validate checkov go-yaml2json; do
   if [ ! -x "$tools/bin/$tool" ]; then
     echo "charts/check.sh: $tools/bin/$tool is missing: run scripts/setup" >&2
     exit 2
@@ -47,6 +48,10 @@ check() {
     out=$work/rendered-$version.yaml
     helm "$version" template check "$@" --namespace samza-check >"$out" 2>"$work/template.err" \
       || { cat "$work/template.err" >&2; fail "helm$version template $label"; continue; }
+    if [ "$chart" = samza-job ]; then
+      "$tools/bin/go-yaml2json" <"$out" | python3 "$repo/charts/conventions.py" >"$work/conventions.txt" \
+        || { cat "$work/conventions.txt" >&2; fail "post-renderer conventions: helm$version template $label"; }
+    fi
     for kube in 1.30.0 1.34.0; do
       "$tools/bin/kubernetes-validate" --strict -k "$kube" "$out" >"$work/validate.txt" 2>&1 \
         || { grep -v '^INFO' "$work/validate.txt" >&2; fail "kubernetes-validate $kube: helm$version template $label"; }
