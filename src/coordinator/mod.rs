@@ -3,7 +3,8 @@
 //! Samza containers started by `run-container.sh` fetch the model from `SAMZA_COORDINATOR_URL` and retry until
 //! they get it (`SamzaContainer#readJobModel`). On YARN the ClusterBasedJobCoordinator computes and serves it;
 //! with helm-samza the model is computed at render time and mounted from a ConfigMap, so the coordinator only
-//! serves those bytes and watches the one thing that makes them stale: the input topics' partition counts.
+//! serves those bytes (and answers the containers' heartbeats) and watches the one thing that makes them stale:
+//! the input topics' partition counts.
 //! It calls no Kubernetes API (drift shows through `/readyz` and `/metrics`), so it needs no token and no RBAC.
 //!
 //! Two threads: the HTTP server (`server`) and the poll loop (`poll`), sharing a `Status`.
@@ -66,6 +67,11 @@ pub enum CoordinatorError {
         value: String,
         reason: &'static str,
     },
+    #[error("cannot start the coordinator's {thread} thread: {reason}")]
+    Spawn {
+        thread: &'static str,
+        reason: String,
+    },
     #[error("the coordinator's HTTP server stopped unexpectedly")]
     ServerStopped,
 }
@@ -96,7 +102,7 @@ impl RunningCoordinator {
         self.addr
     }
 
-    /// A snapshot of what the coordinator knows.
+    /// Reads what the coordinator knows right now.
     pub fn with_status<T>(&self, read: impl FnOnce(&Status) -> T) -> T {
         read(
             &self
@@ -176,13 +182,19 @@ pub fn start(args: &CoordinatorArgs) -> Result<RunningCoordinator, CoordinatorEr
     let polling = std::thread::Builder::new()
         .name("partition-poll".to_owned())
         .spawn(move || poller.run(&stopped))
-        .map_err(|_| CoordinatorError::ServerStopped)?;
+        .map_err(|error| CoordinatorError::Spawn {
+            thread: "partition-poll",
+            reason: error.to_string(),
+        })?;
     let serving = {
         let (server, status) = (Arc::clone(&server), Arc::clone(&status));
         std::thread::Builder::new()
             .name("http".to_owned())
             .spawn(move || server::serve(&server, &location, &status))
-            .map_err(|_| CoordinatorError::ServerStopped)?
+            .map_err(|error| CoordinatorError::Spawn {
+                thread: "http",
+                reason: error.to_string(),
+            })?
     };
     Ok(RunningCoordinator {
         addr,
