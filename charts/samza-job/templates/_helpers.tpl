@@ -206,3 +206,32 @@ samza.apache.org/role: {{ .role }}
 {{- define "samza-job.modelConfigMap" -}}
 {{- printf "%s-model" (include "samza-job.base" .) -}}
 {{- end -}}
+
+{{/*
+One Strimzi KafkaTopic: (dict "ctx" $ "topic" name "partitions" p "replicas" rf "config" map "role" role).
+`partitions` is either a number or a post-renderer template expression, which is rendered as a quoted string
+and turned back into a number by the post-renderer.
+*/}}
+{{- define "samza-job.kafkaTopic" -}}
+apiVersion: kafka.strimzi.io/v1beta2
+kind: KafkaTopic
+metadata:
+  name: {{ regexReplaceAll "[^a-z0-9.-]+" (lower .topic) "-" | trunc 253 | trimAll "-." }}
+  namespace: {{ .ctx.Release.Namespace }}
+  labels:
+    {{- include "samza-job.labels" (dict "ctx" .ctx "role" .role "component" "topics") | nindent 4 }}
+    strimzi.io/cluster: {{ .ctx.Values.strimzi.cluster }}
+  {{- if kindIs "string" .partitions }}
+  annotations:
+    # Rendered by the helm-samza post-renderer with the computed job model.
+    samza.apache.org/template: "true"
+  {{- end }}
+spec:
+  topicName: {{ .topic | quote }}
+  partitions: {{ if kindIs "string" .partitions }}{{ .partitions | quote }}{{ else }}{{ .partitions }}{{ end }}
+  replicas: {{ .replicas | int }}
+  config:
+    {{- range $k := keys .config | sortAlpha }}
+    {{ $k }}: {{ index $.config $k | quote }}
+    {{- end }}
+{{- end -}}
