@@ -6,6 +6,9 @@
 # against the conventions the post-renderer relies on (charts/conventions.py).
 #
 # Tools come from <repo>/.tools/bin (override with HELM_SAMZA_TOOLS); run scripts/setup to install them.
+# HELM3_TEMPLATE_ARGS / HELM4_TEMPLATE_ARGS are added to every `helm template` of samza-job (e.g. the
+# post-renderer flags, which differ between Helm 3 and Helm 4); with either set, the model ConfigMap must be in
+# the output.
 # Each Helm gets a Helm home of its own under a temporary folder.
 set -eu
 
@@ -46,10 +49,13 @@ check() {
     # The subchart symlinks make Helm log a line about them on stderr; only the exit code matters here.
     helm "$version" lint --strict "$@" >"$work/lint.txt" 2>&1 || { cat "$work/lint.txt" >&2; fail "helm$version lint $label"; }
     out=$work/rendered-$version.yaml
-    helm "$version" template check "$@" --namespace samza-check >"$out" 2>"$work/template.err" \
+    extra=""
+    [ "$chart" = samza-job ] && eval "extra=\${HELM${version}_TEMPLATE_ARGS:-}"
+    # shellcheck disable=SC2086 # the extra arguments are meant to be split into words
+    helm "$version" template check "$@" --namespace samza-check $extra >"$out" 2>"$work/template.err" \
       || { cat "$work/template.err" >&2; fail "helm$version template $label"; continue; }
     if [ "$chart" = samza-job ]; then
-      "$tools/bin/go-yaml2json" <"$out" | python3 "$repo/charts/conventions.py" >"$work/conventions.txt" \
+      "$tools/bin/go-yaml2json" <"$out" | python3 "$repo/charts/conventions.py" ${extra:+--post-rendered} >"$work/conventions.txt" \
         || { cat "$work/conventions.txt" >&2; fail "post-renderer conventions: helm$version template $label"; }
     fi
     for kube in 1.30.0 1.34.0; do

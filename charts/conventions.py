@@ -1,9 +1,11 @@
 """Checks a samza-job rendering (one JSON document per line on stdin, from go-yaml2json) against the conventions
-the helm-samza post-renderer relies on; see docs/charts.md. Prints one line per violation and exits 1 if any."""
+the helm-samza post-renderer relies on; see docs/charts.md. Prints one line per violation and exits 1 if any.
+With --post-rendered, the model ConfigMap must be there (added by the post-renderer) instead of absent."""
 import json
 import sys
 
 JOB, ROLE, STANDBY = "samza.apache.org/job", "samza.apache.org/role", "samza.apache.org/standby-replica"
+post_rendered = "--post-rendered" in sys.argv[1:]
 docs = [json.loads(line) for line in sys.stdin if line.strip() and line.strip() != "null"]
 problems = []
 
@@ -37,8 +39,15 @@ else:
     model = (config["metadata"].get("annotations") or {}).get("samza.apache.org/model-configmap")
     if not model:
         problems.append("the config ConfigMap lacks the samza.apache.org/model-configmap annotation")
-    elif any(d["kind"] == "ConfigMap" and d["metadata"]["name"] == model for d in docs):
-        problems.append(f"the chart renders the model ConfigMap {model} itself")
+    else:
+        found = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == model]
+        if found and not post_rendered:
+            problems.append(f"the chart renders the model ConfigMap {model} itself")
+        if post_rendered and not any(
+            "job-model.json" in (d.get("data") or {}) or "job-model.json.gz" in (d.get("binaryData") or {})
+            for d in found
+        ):
+            problems.append(f"the post-renderer did not add the model ConfigMap {model}")
 
 workers = [d for d in job_docs if d["kind"] == "StatefulSet" and labels(d).get(ROLE) == "worker"]
 active = [d for d in workers if STANDBY not in labels(d)]
