@@ -53,6 +53,10 @@ pub enum Command {
         helm samza lock ./chart --verify-live            # fails when Kafka drifted from the lock")]
     Lock(crate::lock::LockArgs),
 
+    /// Serve a job model to Samza containers over HTTP and watch the inputs' partition counts (runs in the
+    /// samza-job chart's coordinator pod).
+    Coordinator(crate::coordinator::CoordinatorArgs),
+
     /// Print the last post-render error, with the command that re-runs the same input visibly.
     #[command(name = "last-error")]
     LastError,

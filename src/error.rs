@@ -68,6 +68,9 @@ pub enum Error {
     #[error("helm {command} failed: {message}")]
     Helm { command: String, message: String },
 
+    #[error(transparent)]
+    Coordinator(#[from] crate::coordinator::CoordinatorError),
+
     /// `lock --verify-live`: the lock no longer matches Kafka.
     #[error("{origin}: {message}")]
     Drift { origin: JobOrigin, message: String },
@@ -91,6 +94,8 @@ impl Error {
             Error::Previous { .. } => exit_code::PREVIOUS,
             Error::Unsafe { .. } => exit_code::UNSAFE,
             Error::Helm { .. } => exit_code::HELM,
+            Error::Coordinator(crate::coordinator::CoordinatorError::InvalidArgument { .. }) => exit_code::USAGE,
+            Error::Coordinator(_) => exit_code::FINDINGS,
             Error::Drift { .. } => exit_code::DRIFT,
         }
     }

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod coordinator;
 pub mod diagnostics;
 pub mod error;
 pub mod exit_code;
@@ -51,6 +52,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Plan(args) => plan::run(&args),
         Command::Lock(args) => lock::run(&args),
+        Command::Coordinator(args) => coordinator::run(&args).map(|()| exit_code::OK).map_err(Error::from),
         Command::LastError => {
             let text = diagnostics::last_failure()?;
             write_stdout(text.as_bytes()).map(|()| exit_code::OK)

@@ -1,0 +1,299 @@
+//! `helm-samza coordinator`: the small HTTP server that hands Samza containers their job model on Kubernetes.
+//!
+//! Samza containers started by `run-container.sh` fetch the model from `SAMZA_COORDINATOR_URL` and retry until
+//! they get it (`SamzaContainer#readJobModel`). On YARN the ClusterBasedJobCoordinator computes and serves it;
+//! with helm-samza the model is computed at render time and mounted from a ConfigMap, so the coordinator only
+//! serves those bytes (and answers the containers' heartbeats) and watches the one thing that makes them stale:
+//! the input topics' partition counts.
+//! It calls no Kubernetes API (drift shows through `/readyz` and `/metrics`), so it needs no token and no RBAC.
+//!
+//! Two threads: the HTTP server (`server`) and the poll loop (`poll`), sharing a `Status`.
+
+mod model;
+mod poll;
+mod server;
+mod status;
+mod watch;
+
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+pub use model::{ModelError, ModelFacts, ModelLocation};
+pub use status::{Status, StreamCounts};
+pub use watch::{KafkaWatch, PartitionWatch};
+
+use poll::Poller;
+
+/// Arguments of `helm-samza coordinator`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CoordinatorArgs {
+    /// The job model as mounted from the model ConfigMap; FILE.gz is read (and gunzipped) when FILE is absent.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+
+    /// Address to serve on.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8080")]
+    pub listen: String,
+
+    /// Kafka bootstrap servers of the inputs' system, `[SYSTEM=]HOST:PORT[,HOST:PORT...]`, repeatable.
+    /// Default: `systems.<system>.consumer.bootstrap.servers` (then `producer.`) of the model's config.
+    #[arg(long = "bootstrap-servers", value_name = "[SYSTEM=]SERVERS")]
+    pub bootstrap_servers: Vec<String>,
+
+    /// A librdkafka property for the metadata client, `KEY=VALUE` (e.g. security.protocol=SSL), repeatable.
+    #[arg(long = "kafka-property", value_name = "KEY=VALUE")]
+    pub kafka_properties: Vec<String>,
+
+    /// How often to compare the inputs' partition counts with the model.
+    /// Default: the model's job.coordinator.monitor-partition-change.frequency.ms (Samza: 5 minutes).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub poll_interval: Option<Duration>,
+
+    /// How long one metadata request may take.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "10s")]
+    pub kafka_timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoordinatorError {
+    #[error("cannot listen on {addr}: {reason} (choose another --listen address)")]
+    Bind { addr: String, reason: String },
+    #[error("invalid {flag} {value:?}: {reason}")]
+    InvalidArgument {
+        flag: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+    #[error("cannot start the coordinator's {thread} thread: {reason}")]
+    Spawn {
+        thread: &'static str,
+        reason: String,
+    },
+    #[error("the coordinator's HTTP server stopped unexpectedly")]
+    ServerStopped,
+}
+
+/// Serves until the process is stopped.
+pub fn run(args: &CoordinatorArgs) -> Result<(), CoordinatorError> {
+    let running = start(args)?;
+    eprintln!(
+        "helm-samza coordinator serving {} on http://{}/",
+        args.model.display(),
+        running.addr()
+    );
+    running.wait()
+}
+
+/// A started coordinator: its address, and a way to stop it (tests, embedding).
+pub struct RunningCoordinator {
+    addr: std::net::SocketAddr,
+    server: Arc<tiny_http::Server>,
+    serving: JoinHandle<()>,
+    polling: JoinHandle<()>,
+    stop: Sender<()>,
+    status: Arc<Mutex<Status>>,
+}
+
+impl RunningCoordinator {
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    /// Reads what the coordinator knows right now.
+    pub fn with_status<T>(&self, read: impl FnOnce(&Status) -> T) -> T {
+        read(
+            &self
+                .status
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
+    }
+
+    /// Blocks while the server runs.
+    pub fn wait(self) -> Result<(), CoordinatorError> {
+        self.serving
+            .join()
+            .map_err(|_| CoordinatorError::ServerStopped)?;
+        Err(CoordinatorError::ServerStopped)
+    }
+
+    pub fn shutdown(self) {
+        let _ = self.stop.send(());
+        self.server.unblock();
+        let _ = self.serving.join();
+        let _ = self.polling.join();
+    }
+}
+
+/// Binds, then serves and polls on two threads.
+pub fn start(args: &CoordinatorArgs) -> Result<RunningCoordinator, CoordinatorError> {
+    let scoped = parse_bootstrap_servers(&args.bootstrap_servers)?;
+    let properties = parse_properties(&args.kafka_properties)?;
+    if args
+        .poll_interval
+        .is_some_and(|interval| interval < Duration::from_millis(100))
+    {
+        return Err(CoordinatorError::InvalidArgument {
+            flag: "--poll-interval",
+            value: format!("{:?}", args.poll_interval.unwrap_or_default()),
+            reason: "poll at most every 100ms",
+        });
+    }
+    let server = tiny_http::Server::http(&args.listen).map_err(|error| CoordinatorError::Bind {
+        addr: args.listen.clone(),
+        reason: error.to_string(),
+    })?;
+    let addr = server
+        .server_addr()
+        .to_ip()
+        .ok_or_else(|| CoordinatorError::Bind {
+            addr: args.listen.clone(),
+            reason: "not an IP address".to_owned(),
+        })?;
+    let server = Arc::new(server);
+    let location = ModelLocation::new(&args.model);
+    let status = Arc::new(Mutex::new(Status::default()));
+    let timeout = args.kafka_timeout;
+    let make_watch: poll::WatchFactory = Box::new(move |system, facts| {
+        let servers = scoped
+            .iter()
+            .rev()
+            .find(|(scope, _)| scope.as_deref() == Some(system))
+            .or_else(|| scoped.iter().rev().find(|(scope, _)| scope.is_none()))
+            .map(|(_, servers)| servers.as_str())
+            .or_else(|| facts.bootstrap_servers(system))
+            .ok_or_else(|| {
+                format!(
+                    "no bootstrap servers: set systems.{system}.consumer.bootstrap.servers or pass --bootstrap-servers {system}=HOST:PORT"
+                )
+            })?;
+        Ok(Box::new(KafkaWatch::new(servers, &properties, timeout)?) as Box<dyn PartitionWatch>)
+    });
+    let poller = Poller::new(
+        location.clone(),
+        Arc::clone(&status),
+        args.poll_interval,
+        make_watch,
+    );
+    let (stop, stopped) = mpsc::channel();
+    let polling = std::thread::Builder::new()
+        .name("partition-poll".to_owned())
+        .spawn(move || poller.run(&stopped))
+        .map_err(|error| CoordinatorError::Spawn {
+            thread: "partition-poll",
+            reason: error.to_string(),
+        })?;
+    let serving = {
+        let (server, status) = (Arc::clone(&server), Arc::clone(&status));
+        std::thread::Builder::new()
+            .name("http".to_owned())
+            .spawn(move || server::serve(&server, &location, &status))
+            .map_err(|error| CoordinatorError::Spawn {
+                thread: "http",
+                reason: error.to_string(),
+            })?
+    };
+    Ok(RunningCoordinator {
+        addr,
+        server,
+        serving,
+        polling,
+        stop,
+        status,
+    })
+}
+
+/// `[SYSTEM=]SERVERS`: a `=` before any `:` names the system (host names cannot contain `=`).
+fn parse_bootstrap_servers(
+    values: &[String],
+) -> Result<Vec<(Option<String>, String)>, CoordinatorError> {
+    values
+        .iter()
+        .map(|value| {
+            let (scope, servers) = match value.split_once('=') {
+                Some((system, servers)) => (Some(system.trim().to_owned()), servers.trim()),
+                None => (None, value.trim()),
+            };
+            if servers.is_empty() || scope.as_deref() == Some("") {
+                return Err(CoordinatorError::InvalidArgument {
+                    flag: "--bootstrap-servers",
+                    value: value.clone(),
+                    reason: "expected [SYSTEM=]HOST:PORT[,HOST:PORT...]",
+                });
+            }
+            Ok((scope, servers.to_owned()))
+        })
+        .collect()
+}
+
+fn parse_properties(values: &[String]) -> Result<Vec<(String, String)>, CoordinatorError> {
+    values
+        .iter()
+        .map(|value| match value.split_once('=') {
+            Some((key, property)) if !key.trim().is_empty() => {
+                Ok((key.trim().to_owned(), property.to_owned()))
+            }
+            _ => Err(CoordinatorError::InvalidArgument {
+                flag: "--kafka-property",
+                value: value.clone(),
+                reason: "expected KEY=VALUE",
+            }),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(clap::Parser)]
+    struct Command {
+        #[command(flatten)]
+        coordinator: CoordinatorArgs,
+    }
+
+    #[test]
+    fn arguments_parse_as_the_chart_passes_them() {
+        use clap::{CommandFactory, Parser};
+        Command::command().debug_assert();
+        let args = Command::try_parse_from([
+            "coordinator",
+            "--model",
+            "/etc/samza/model/job-model.json",
+            "--listen",
+            "0.0.0.0:8080",
+            "--poll-interval",
+            "60s",
+        ])
+        .unwrap()
+        .coordinator;
+        assert_eq!(args.model, PathBuf::from("/etc/samza/model/job-model.json"));
+        assert_eq!(args.poll_interval, Some(Duration::from_secs(60)));
+        assert_eq!(args.kafka_timeout, Duration::from_secs(10));
+        assert!(
+            Command::try_parse_from(["coordinator"]).is_err(),
+            "--model is required"
+        );
+    }
+
+    #[test]
+    fn bootstrap_servers_may_name_their_system() {
+        let parsed = parse_bootstrap_servers(&["kafka=a:1,b:2".into(), "c:3".into()]).unwrap();
+        assert_eq!(
+            parsed,
+            vec![
+                (Some("kafka".into()), "a:1,b:2".into()),
+                (None, "c:3".into())
+            ]
+        );
+        assert!(parse_bootstrap_servers(&["kafka=".into()]).is_err());
+        assert!(parse_properties(&["security.protocol".into()]).is_err());
+        assert_eq!(
+            parse_properties(&["a=b=c".into()]).unwrap(),
+            vec![("a".into(), "b=c".into())]
+        );
+    }
+}

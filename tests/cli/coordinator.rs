@@ -1,0 +1,343 @@
+//! The coordinator against a real broker (Tansu) on loopback: the model is served byte for byte with Samza's
+//! content type, 404 before it exists, metrics are exposed, and a partition-count change on the broker is seen
+//! within the poll interval.
+//!
+//! The coordinator is started in-process through the library (the same `start` that `helm-samza coordinator`
+//! runs) so that the test can bind port 0 and learn the address.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use helm_samza::coordinator::{start, CoordinatorArgs, RunningCoordinator};
+
+const POLL: Duration = Duration::from_millis(400);
+
+/// A Tansu broker on a free loopback port, stopped (by its process id) when dropped.
+struct Broker {
+    child: Child,
+    port: u16,
+}
+
+impl Broker {
+    fn tansu() -> PathBuf {
+        let tools = std::env::var_os("HELM_SAMZA_TOOLS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools"));
+        let tansu = tools.join("bin/tansu");
+        assert!(
+            tansu.is_file(),
+            "{} is missing: run scripts/setup to install the test tools",
+            tansu.display()
+        );
+        tansu
+    }
+
+    fn start() -> Broker {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = Command::new(Self::tansu())
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tansu starts");
+        let broker = Broker { child, port };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the broker did not listen on port {port} within 20s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        broker
+    }
+
+    fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn topic(&self, verb: &str, name: &str, partitions: Option<u32>) {
+        let mut command = Command::new(Self::tansu());
+        command.args([
+            "topic",
+            verb,
+            name,
+            "--broker",
+            &format!("tcp://127.0.0.1:{}", self.port),
+        ]);
+        if let Some(partitions) = partitions {
+            command.args(["--partitions", &partitions.to_string()]);
+        }
+        let output = command.output().expect("tansu topic runs");
+        assert!(
+            output.status.success(),
+            "tansu topic {verb} {name}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Reply {
+    status: u16,
+    content_type: String,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// A plain HTTP/1.0 GET, as Samza's HttpURLConnection does it (one request per connection).
+fn get(addr: SocketAddr, path: &str) -> Reply {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let split = raw
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .expect("a header block");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let content_type = lines
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        .map(|(_, value)| value.trim().to_owned())
+        .unwrap_or_default();
+    Reply {
+        status,
+        content_type,
+        body: raw[split + 4..].to_vec(),
+    }
+}
+
+/// A HEAD-shaped job model: `stream` with `partitions` partitions, one task per partition, one container.
+fn model(broker: &Broker, stream: &str, partitions: u32) -> String {
+    let tasks: Vec<String> = (0..partitions)
+        .map(|p| {
+            format!(
+                r#""Partition {p}":{{"task-name":"Partition {p}","system-stream-partitions":[{{"system":"kafka","partition":{p},"stream":"{stream}","keyBucket":-1}}],"changelog-partition":{p},"task-mode":"Active"}}"#
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"config":{{"job.name":"coordinator-test","task.inputs":"kafka.{stream}","systems.kafka.samza.factory":"org.apache.samza.system.kafka.KafkaSystemFactory","systems.kafka.consumer.bootstrap.servers":"{}"}},"containers":{{"0":{{"processor-id":"0","tasks":{{{}}}}}}},"max-change-log-stream-partitions":{partitions}}}"#,
+        broker.address(),
+        tasks.join(",")
+    )
+}
+
+fn coordinator(model: &Path) -> RunningCoordinator {
+    let args = CoordinatorArgs {
+        model: model.to_owned(),
+        listen: "127.0.0.1:0".to_owned(),
+        bootstrap_servers: Vec::new(),
+        kafka_properties: Vec::new(),
+        poll_interval: Some(POLL),
+        kafka_timeout: Duration::from_secs(5),
+    };
+    start(&args).expect("the coordinator starts on loopback")
+}
+
+/// Polls `check` until it holds or `within` has passed; returns how long it took.
+fn eventually(
+    within: Duration,
+    what: &str,
+    mut check: impl FnMut() -> Result<(), String>,
+) -> Duration {
+    let started = Instant::now();
+    loop {
+        match check() {
+            Ok(()) => return started.elapsed(),
+            Err(last) if started.elapsed() > within => {
+                panic!("{what} not seen within {within:?}; last: {last}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(25)),
+        }
+    }
+}
+
+#[test]
+fn coordinator_serves_404_until_the_model_exists_then_the_model_byte_for_byte() {
+    let broker = Broker::start();
+    broker.topic("create", "page-views", Some(3));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("job-model.json");
+    let running = coordinator(&path);
+    let addr = running.addr();
+
+    let before = get(addr, "/");
+    assert_eq!(before.status, 404, "{}", before.text());
+    assert_eq!(get(addr, "/readyz").status, 503);
+    assert_eq!(get(addr, "/healthz").status, 200);
+
+    // Bytes as the post-renderer may write them, spacing included: nothing may re-serialize them.
+    let written = model(&broker, "page-views", 3).replace(r#""config":"#, "\"config\" :\n ");
+    std::fs::write(&path, &written).unwrap();
+    let served = get(addr, "/");
+    assert_eq!(served.status, 200);
+    assert_eq!(served.content_type, "application/json;charset=UTF-8");
+    assert_eq!(served.body, written.as_bytes());
+
+    eventually(
+        Duration::from_secs(10),
+        "the broker's partition count in /metrics",
+        || {
+            let metrics = get(addr, "/metrics").text();
+            let line = r#"helm_samza_coordinator_input_partitions{system="kafka",stream="page-views",source="broker"} 3"#;
+            metrics.contains(line).then_some(()).ok_or(metrics)
+        },
+    );
+    let metrics = get(addr, "/metrics");
+    assert!(
+        metrics
+            .content_type
+            .starts_with("text/plain; version=0.0.4"),
+        "{}",
+        metrics.content_type
+    );
+    let text = metrics.text();
+    for line in [
+        "helm_samza_coordinator_model_available 1",
+        r#"helm_samza_coordinator_model_requests_total{code="404"} 1"#,
+        r#"helm_samza_coordinator_model_requests_total{code="200"} 1"#,
+        r#"helm_samza_coordinator_input_partitions{system="kafka",stream="page-views",source="model"} 3"#,
+        "helm_samza_coordinator_partition_count_drift 0",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    assert_eq!(get(addr, "/readyz").status, 200);
+
+    // Samza containers with EXECUTION_ENV_CONTAINER_ID shut down unless their heartbeat is answered alive.
+    let heartbeat = get(
+        addr,
+        "/containerHeartbeat?executionContainerId=job-worker-0",
+    );
+    assert_eq!(
+        (heartbeat.status, heartbeat.text()),
+        (200, r#"{"alive":true}"#.to_owned())
+    );
+    assert_eq!(get(addr, "/containerHeartbeat").status, 400);
+    let metrics = get(addr, "/metrics").text();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "helm_samza_coordinator_container_heartbeats_total 1"),
+        "{metrics}"
+    );
+    running.shutdown();
+}
+
+#[test]
+fn coordinator_serves_a_gzipped_model_uncompressed() {
+    use flate2::{write::GzEncoder, Compression};
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let written = model(&broker, "edits", 2);
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+    encoder.write_all(written.as_bytes()).unwrap();
+    std::fs::write(
+        dir.path().join("job-model.json.gz"),
+        encoder.finish().unwrap(),
+    )
+    .unwrap();
+    let running = coordinator(&dir.path().join("job-model.json"));
+    let served = get(running.addr(), "/");
+    assert_eq!((served.status, served.body), (200, written.into_bytes()));
+    running.shutdown();
+}
+
+#[test]
+fn coordinator_sees_a_partition_count_change_within_the_poll_interval() {
+    let broker = Broker::start();
+    broker.topic("create", "wikipedia-edits", Some(2));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("job-model.json");
+    std::fs::write(&path, model(&broker, "wikipedia-edits", 2)).unwrap();
+    let running = coordinator(&path);
+    let addr = running.addr();
+    eventually(Duration::from_secs(10), "a first successful poll", || {
+        let ready = get(addr, "/readyz");
+        let polled = running.with_status(|status| status.polls_ok > 0);
+        (ready.status == 200 && polled)
+            .then_some(())
+            .ok_or(ready.text())
+    });
+
+    // Tansu has no CreatePartitions; re-creating the topic changes its partition count all the same.
+    broker.topic("delete", "wikipedia-edits", None);
+    broker.topic("create", "wikipedia-edits", Some(4));
+    let took = eventually(
+        POLL * 2 + Duration::from_secs(5),
+        "the drift on /readyz",
+        || {
+            let ready = get(addr, "/readyz");
+            (ready.status == 503)
+                .then_some(())
+                .ok_or(format!("{} {}", ready.status, ready.text()))
+        },
+    );
+    // One poll interval, plus the metadata round trip and this loop's own step.
+    assert!(
+        took <= POLL + Duration::from_secs(1),
+        "drift seen after {took:?}, poll interval {POLL:?}"
+    );
+
+    let reasons = get(addr, "/readyz").text();
+    assert!(
+        reasons
+            .contains("kafka.wikipedia-edits has 4 partitions, the job model was computed for 2"),
+        "{reasons}"
+    );
+    let metrics = get(addr, "/metrics").text();
+    for line in [
+        r#"helm_samza_coordinator_input_partitions{system="kafka",stream="wikipedia-edits",source="broker"} 4"#,
+        "helm_samza_coordinator_partition_count_drift 1",
+        "helm_samza_coordinator_partition_changes_total 1",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "missing {line:?} in\n{metrics}"
+        );
+    }
+    // The model is still served: containers restarting meanwhile must not be locked out.
+    assert_eq!(get(addr, "/").status, 200);
+    running.shutdown();
+}
