@@ -80,11 +80,11 @@ fn validate_count(config: &Config, n: usize, t: usize) -> Result<(), SamzaError>
     }
     if t < n {
         let key = container_count_key(config);
-        return Err(SamzaError::Config {
-            key: key.into(),
+        // A refusal of the model (config and partition counts together), not of the key alone.
+        return Err(SamzaError::Model {
             message: format!(
-                "Your container count ({n}) is larger than your task count ({t}). Can't have containers with nothing \
-                 to do, so aborting. Set {key} to at most {t}, or give the inputs more partitions."
+                "{key}: Your container count ({n}) is larger than your task count ({t}). Can't have containers with \
+                 nothing to do, so aborting. Set {key} to at most {t}, or give the inputs more partitions."
             ),
         });
     }
