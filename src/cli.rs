@@ -57,6 +57,14 @@ pub enum Command {
     /// samza-job chart's coordinator pod).
     Coordinator(crate::coordinator::CoordinatorArgs),
 
+    /// Show the job models in a post-rendered manifest stream (a file, `-` for stdin, or `helm get manifest` output).
+    #[command(after_long_help = "Examples:\n  helm get manifest my-release | helm-samza show\n  helm-samza show rendered.yaml")]
+    Show {
+        /// The manifest stream; `-` or nothing for stdin.
+        #[arg(value_name = "FILE", default_value = "-")]
+        file: PathBuf,
+    },
+
     /// Print the last post-render error, with the command that re-runs the same input visibly.
     #[command(name = "last-error")]
     LastError,

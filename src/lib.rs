@@ -53,6 +53,17 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Plan(args) => plan::run(&args),
         Command::Lock(args) => lock::run(&args),
         Command::Coordinator(args) => coordinator::run(&args).map(|()| exit_code::OK).map_err(Error::from),
+        Command::Show { file } => {
+            let input = if file.as_os_str() == "-" {
+                let mut input = Vec::new();
+                std::io::stdin().read_to_end(&mut input).map_err(|e| Error::io("<stdin>", e))?;
+                input
+            } else {
+                std::fs::read(&file).map_err(|e| Error::io(&file, e))?
+            };
+            let text = render::show(&input)?;
+            write_stdout(text.as_bytes()).map(|()| exit_code::OK)
+        }
         Command::LastError => {
             let text = diagnostics::last_failure()?;
             write_stdout(text.as_bytes()).map(|()| exit_code::OK)

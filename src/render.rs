@@ -525,3 +525,21 @@ pub fn models_in_stream(bytes: &[u8]) -> Result<BTreeMap<String, JobModel>> {
     }
     Ok(models)
 }
+
+/// `helm-samza show`: one paragraph per job model found in a post-rendered stream.
+pub fn show(bytes: &[u8]) -> Result<String> {
+    let models = models_in_stream(bytes)?;
+    if models.is_empty() {
+        return Ok("no helm-samza job model in this stream\n".into());
+    }
+    let mut text = String::new();
+    for (job, model) in &models {
+        text.push_str(&format!("job {job}:\n"));
+        for line in model.summary().lines() {
+            text.push_str("  ");
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    Ok(text)
+}
