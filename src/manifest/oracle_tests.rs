@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 
+use super::corpus_tests::corpus;
 use super::{apply, Patch, Seg, Stream};
 
 fn oracle() -> PathBuf {
@@ -23,9 +24,14 @@ fn oracle() -> PathBuf {
     path
 }
 
-/// One JSON value per non-empty document, as Helm reads the stream.
+/// One JSON value per non-empty document, as Helm reads the stream (split like releaseutil).
 fn go_read(stream: &str) -> Vec<Value> {
+    go_read_with(stream, &[])
+}
+
+fn go_read_with(stream: &str, args: &[&str]) -> Vec<Value> {
     let mut child = Command::new(oracle())
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -352,4 +358,56 @@ fn go_reads_written_documents_as_given() {
     let docs = go_read(&String::from_utf8(out).unwrap());
     assert_eq!(docs.len(), 2);
     assert_eq!(docs[1], value);
+}
+
+/// The first path where Go's reading and ours differ (numbers compared by value: Go prints
+/// `9` for the float 9).
+fn first_difference(path: &str, go: &Value, ours: &Value) -> Option<String> {
+    match (go, ours) {
+        (Value::Object(g), Value::Object(o)) => g
+            .iter()
+            .find_map(|(k, v)| match o.get(k) {
+                Some(w) => first_difference(&format!("{path}.{k}"), v, w),
+                None => Some(format!("{path}.{k}: missing")),
+            })
+            .or_else(|| {
+                o.keys()
+                    .find(|k| !g.contains_key(*k))
+                    .map(|k| format!("{path}.{k}: not in Go's reading"))
+            }),
+        (Value::Array(g), Value::Array(o)) if g.len() == o.len() => g
+            .iter()
+            .zip(o)
+            .enumerate()
+            .find_map(|(i, (v, w))| first_difference(&format!("{path}[{i}]"), v, w)),
+        _ if go == ours || (go.is_number() && go.as_f64() == ours.as_f64()) => None,
+        _ => Some(format!("{path}: Go {go} ours {ours}")),
+    }
+}
+
+#[test]
+fn value_reads_corpus_documents_as_kubernetes_gets_them() {
+    // big.yaml is left out: it repeats the other charts and takes long in debug builds.
+    for (name, bytes) in corpus().into_iter().filter(|(name, _)| name != "big.yaml") {
+        let text = String::from_utf8(bytes).unwrap();
+        let go = go_read_with(&text, &["-kube"]);
+        let ours: Vec<Value> = Stream::split(&text)
+            .documents()
+            .iter()
+            .map(|doc| doc.value().unwrap_or_else(|e| panic!("{name}: {e}")))
+            .filter(|value| !value.is_null())
+            .collect();
+        assert_eq!(go.len(), ours.len(), "{name}: document count");
+        for (i, (go, ours)) in go.iter().zip(&ours).enumerate() {
+            if let Some(difference) = first_difference("", go, ours) {
+                panic!("{name} document {i}: {difference}");
+            }
+        }
+    }
+}
+#[test]
+fn value_reads_yaml_1_1_traps_as_go_does() {
+    let go = go_read_with(TRICKY, &["-kube"]);
+    let ours = Stream::split(TRICKY).documents()[0].value().unwrap();
+    assert_eq!(first_difference("", &go[0], &ours), None);
 }

@@ -270,7 +270,7 @@ fn walk<'n>(text: &str, root: &'n Node, path: &[Seg]) -> Result<(&'n Node, Place
                 };
                 node = item;
             }
-            (NodeKind::Alias, _) => {
+            (NodeKind::Alias(_), _) => {
                 return Err(format!("`{}` is an alias; edit its anchor instead", here()))
             }
             (NodeKind::Scalar { .. }, Seg::Key(_)) if node.is_null() => {
