@@ -1,6 +1,6 @@
 //! Patched output read back by Helm's own YAML reader (go-yaml v2 via sigs.k8s.io/yaml, the
 //! `go-yaml2json` program built from tests/oracle): Go must see the input's values plus exactly
-//! the intended changes, on documents full of YAML 1.1 traps.
+//! the intended changes, on documents full of YAML 1.1 traps (tests/fixtures/manifest).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -94,96 +94,15 @@ fn change_json(root: &mut Value, change: &Change) {
     }
 }
 
-const TRICKY: &str = r#"---
-# Source: job/templates/tricky.yaml
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: tricky
-  labels:
-    samza.apache.org/job: "true"
-    flag: "false"
-  annotations: {}
-data:
-  on: plain-bool-key
-  n: 1:20
-  "on": quoted-key
-  quoted-yes: "yes"
-  quoted-y: "y"
-  plain-yes: yes
-  octal: 0755
-  quoted-octal: "0755"
-  signed-octal: +0755
-  o-octal: 0o644
-  nine: 09
-  e: "1e3"
-  plain-e: 1e3
-  under: "1_000"
-  plain-under: 1_000
-  hex: "0x1F"
-  HEX: "0X1F"
-  bin: "0b1010"
-  eight: "08"
-  tilde: "~"
-  "null": "null"
-  empty: ""
-  big: 9223372036854775808
-  neg: -9223372036854775809
-  huge: 123456789012345678901234567890
-  e400: 1e400
-  nan-word: NaN
-  date: 2024-01-01
-  stamp: 2001-12-14t21:59:43.10-05:00
-  clock: 12:30:00
-  eq: =
-  "<<": not-a-merge
-  b64: !!binary aGVsbG8=
-  str: !!str 123
-  custom: !foo bar
-  keep: |+
-    kept
+const TRICKY: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/manifest/tricky-configmap.yaml"
+));
 
-  strip: |-
-    stripped
-  folded: >
-    folded
-    text
-
-      more-indented
-  hashes: |
-    # not a comment
-    --- not a separator
-  tab: "a\tb"
-  ls: "a\u2028b"
-  anchored: &shared {k: v, n: 1}
-  aliased: *shared
-  merged:
-    <<: *shared
-    own: 1
-  dup: first
-  dup: last
-"#;
-
-const STATEFUL_SET: &str = r#"---
-# Source: job/templates/statefulset.yaml
-apiVersion: apps/v1
-kind: StatefulSet
-metadata:
-  name: wiki-worker
-  labels: {app: wiki, samza.apache.org/job: wiki}
-spec:
-  replicas: 1 # set by helm-samza
-  template:
-    spec:
-      containers:
-      - name: worker
-        image: "samza:1.8"
-        env:
-        - name: ENABLED
-          value: "true"
-        - name: MODE
-          value: '0644'
-"#;
+const STATEFUL_SET: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/manifest/statefulset.yaml"
+));
 
 fn run_case(name: &str, input: &str, changes: &[Change]) {
     let stream = Stream::split(input);
