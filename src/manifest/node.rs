@@ -76,9 +76,14 @@ impl Node {
     pub fn is_go_string(&self) -> bool {
         match &self.kind {
             NodeKind::Scalar { value, style, tag } => match tag.as_deref() {
-                Some("str") => true,
-                Some(_) => false,
                 None => *style != ScalarStyle::Plain || resolve_plain(value) == GoScalar::Str,
+                Some("int" | "float" | "bool" | "null" | "timestamp") => {
+                    resolve_plain(value) == GoScalar::Str
+                }
+                // The text is base64, not the value Go decodes.
+                Some("binary") => false,
+                // `!!str` and tags Go does not know keep their text.
+                Some(_) => true,
             },
             _ => false,
         }
