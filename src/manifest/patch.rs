@@ -295,7 +295,10 @@ fn plan_set(text: &str, root: &Node, path: &[Seg], value: &Value) -> Result<Opti
         NodeKind::Map {
             flow: false,
             entries,
-        } => insert_before_first_key(text, &entries[0].0, &missing),
+        } => match entries.first() {
+            Some((first_key, _)) => insert_before_first_key(text, first_key, &missing),
+            None => block_in_place(text, node, place, &missing),
+        },
         NodeKind::Map {
             flow: true,
             entries,
