@@ -22,7 +22,7 @@ mod oracle_tests;
 use std::fmt;
 
 pub use document::{Document, Head};
-pub use patch::{apply, Patch, Seg, StringScalar};
+pub use patch::{apply, display_path, Patch, Seg, StringScalar};
 pub use stream::{Flavor, Stream};
 
 /// The annotation Helm 4 puts on every document it pipes to a post-renderer; it files the

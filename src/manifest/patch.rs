@@ -48,6 +48,11 @@ impl From<usize> for Seg {
 }
 
 /// A path written for people: `spec.template.metadata.annotations["samza.apache.org/x"]`.
+pub fn display_path(path: &[Seg]) -> String {
+    PathDisplay(path).to_string()
+}
+
+/// A path written for people: `spec.template.metadata.annotations["samza.apache.org/x"]`.
 struct PathDisplay<'p>(&'p [Seg]);
 
 impl fmt::Display for PathDisplay<'_> {
