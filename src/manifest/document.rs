@@ -7,8 +7,6 @@
 //! are built from the span tree with go-yaml v2's resolution rules, so they are exactly what
 //! Helm sends to Kubernetes, keys included.
 
-use std::collections::HashMap;
-
 use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_json::Value;
@@ -180,7 +178,7 @@ impl<'a> Document<'a> {
         };
         match node::parse(self.yaml()).map_err(parse_error)? {
             None => Ok(Value::Null),
-            Some(root) => node::to_json(&root, &mut HashMap::new()).map_err(parse_error),
+            Some(root) => node::to_json(&root).map_err(parse_error),
         }
     }
 

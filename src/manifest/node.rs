@@ -256,48 +256,86 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, String> {
 /// The document as go-yaml v2 decodes it into `interface{}` and sigs.k8s.io/yaml turns it into
 /// JSON: YAML 1.1 scalars, keys stringified, aliases expanded, `<<` merges that overwrite the
 /// keys before them and lose to the keys after (yaml.v2 decode.go `merge`).
-pub(crate) fn to_json(node: &Node, anchors: &mut HashMap<usize, Value>) -> Result<Value, String> {
-    let value = match &node.kind {
-        NodeKind::Scalar { value, style, tag } => scalar_json(value, *style, tag.as_deref())?,
-        NodeKind::Seq { items, .. } => Value::Array(
-            items
-                .iter()
-                .map(|item| to_json(item, anchors))
-                .collect::<Result<_, _>>()?,
-        ),
-        NodeKind::Map { entries, .. } => {
-            let mut map = Map::new();
-            for (key, value) in entries {
-                let merge = matches!(&key.kind, NodeKind::Scalar { value, style: ScalarStyle::Plain, tag }
-                    if value == "<<" && tag.as_deref().is_none_or(|t| t == "merge"));
-                let value = to_json(value, anchors)?;
-                if merge {
-                    merge_into(&mut map, value)?;
-                    continue;
-                }
-                let key = match &key.kind {
-                    NodeKind::Alias(id) => match anchors.get(id) {
-                        Some(Value::String(s)) => s.clone(),
-                        Some(other) => other.to_string(),
-                        None => return Err("an alias key refers to no anchor".into()),
-                    },
-                    _ => key
-                        .key_string()
-                        .ok_or("a mapping key is a collection, which JSON cannot hold")?,
-                };
-                map.insert(key, value);
+pub(crate) fn to_json(root: &Node) -> Result<Value, String> {
+    JsonBuilder::default().build(root).map(|(value, _)| value)
+}
+
+/// Builds values bottom-up, remembering anchored ones with their size so that aliases can be
+/// counted: like go-yaml's "excessive aliasing" check, a document that expands to more than
+/// [`MAX_EXPANDED_NODES`] nodes (a "billion laughs") is refused instead of exhausting memory.
+#[derive(Default)]
+struct JsonBuilder {
+    anchors: HashMap<usize, (Value, usize)>,
+    expanded: usize,
+}
+
+const MAX_EXPANDED_NODES: usize = 5_000_000;
+
+impl JsonBuilder {
+    /// The value and how many nodes it holds.
+    fn build(&mut self, node: &Node) -> Result<(Value, usize), String> {
+        let (value, size) = match &node.kind {
+            NodeKind::Scalar { value, style, tag } => {
+                (scalar_json(value, *style, tag.as_deref())?, 1)
             }
-            Value::Object(map)
+            NodeKind::Seq { items, .. } => {
+                let mut size = 1;
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    let (value, n) = self.build(item)?;
+                    out.push(value);
+                    size += n;
+                }
+                (Value::Array(out), size)
+            }
+            NodeKind::Map { entries, .. } => {
+                let mut size = 1;
+                let mut map = Map::new();
+                for (key, value) in entries {
+                    let merge = matches!(&key.kind, NodeKind::Scalar { value, style: ScalarStyle::Plain, tag }
+                        if value == "<<" && tag.as_deref().is_none_or(|t| t == "merge"));
+                    let (key, _) = self.build(key)?;
+                    let (value, n) = self.build(value)?;
+                    size += n;
+                    if merge {
+                        merge_into(&mut map, value)?;
+                        continue;
+                    }
+                    let key = match key {
+                        Value::String(s) => s,
+                        Value::Array(_) | Value::Object(_) => {
+                            return Err(
+                                "a mapping key is a collection, which JSON cannot hold".into()
+                            )
+                        }
+                        other => other.to_string(),
+                    };
+                    map.insert(key, value);
+                }
+                (Value::Object(map), size)
+            }
+            NodeKind::Alias(id) => {
+                let (value, size) = self
+                    .anchors
+                    .get(id)
+                    .ok_or("an alias refers to no anchor before it")?;
+                (value.clone(), *size)
+            }
+        };
+        // A node counts once; an alias counts everything it repeats.
+        self.expanded += if matches!(node.kind, NodeKind::Alias(_)) {
+            size
+        } else {
+            1
+        };
+        if self.expanded > MAX_EXPANDED_NODES {
+            return Err("the document expands to too many values through aliases".into());
         }
-        NodeKind::Alias(id) => anchors
-            .get(id)
-            .cloned()
-            .ok_or("an alias refers to no anchor before it")?,
-    };
-    if node.anchor != 0 {
-        anchors.insert(node.anchor, value.clone());
+        if node.anchor != 0 {
+            self.anchors.insert(node.anchor, (value.clone(), size));
+        }
+        Ok((value, size))
     }
-    Ok(value)
 }
 
 fn merge_into(map: &mut Map<String, Value>, value: Value) -> Result<(), String> {
@@ -544,6 +582,22 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(&resolve_plain(text), expected, "{text}");
         }
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let prev = i - 1;
+            text.push_str(&format!("a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"));
+        }
+        let err = to_json(&parse(&text).unwrap().unwrap()).unwrap_err();
+        assert!(err.contains("too many values"), "{err}");
+        let small = "a: &a {k: 1}\nb: *a\nc: {<<: *a, j: 2}\n";
+        assert_eq!(
+            to_json(&parse(small).unwrap().unwrap()).unwrap(),
+            serde_json::json!({"a": {"k": 1}, "b": {"k": 1}, "c": {"k": 1, "j": 2}})
+        );
     }
 
     #[test]
