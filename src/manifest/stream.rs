@@ -102,7 +102,8 @@ impl<'a> Stream<'a> {
     }
 
     /// Replaces document `index` with `text` on write (e.g. the result of [`super::apply`]).
-    /// The text should carry its own separator line, as the original did.
+    /// The text should carry its own separator line, as the original did; an empty text drops
+    /// the document.
     ///
     /// # Panics
     /// When `index` is not a document of this stream.
