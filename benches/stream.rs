@@ -15,11 +15,11 @@ const CANDIDATE_KINDS: [&str; 5] = [
     "Service",
 ];
 
-fn big_yaml() -> String {
+fn chart(name: &str) -> String {
     let shared = std::env::var_os("HELM_SAMZA_SHARED")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    let path = shared.join("corpus/charts/big.yaml");
+    let path = shared.join("corpus/charts").join(name);
     std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e}; set HELM_SAMZA_SHARED", path.display()))
 }
@@ -42,7 +42,7 @@ fn pass_through(input: &str, out: &mut Vec<u8>) -> usize {
 }
 
 fn stream(c: &mut Criterion) {
-    let input = big_yaml();
+    let input = chart("big.yaml");
     let mut out = Vec::with_capacity(input.len());
     let mut group = c.benchmark_group("stream");
     group.throughput(Throughput::Bytes(input.len() as u64));
@@ -56,5 +56,34 @@ fn stream(c: &mut Criterion) {
     assert_eq!(out, input.as_bytes(), "pass-through must be byte-identical");
 }
 
-criterion_group!(benches, stream);
+/// The slow path, for scale: what a full parse of every document of a 1.9 MB chart costs, as a
+/// typed head (serde-saphyr) and as a Go-compatible JSON value (span tree).
+fn parse(c: &mut Criterion) {
+    let input = chart("argo-cd-helm3.yaml");
+    let stream = Stream::split(&input);
+    let mut group = c.benchmark_group("parse");
+    group.throughput(Throughput::Bytes(input.len() as u64));
+    group.sample_size(10);
+    group.bench_function("argo-cd head of every document", |b| {
+        b.iter(|| {
+            stream
+                .documents()
+                .iter()
+                .filter_map(|d| d.head().unwrap())
+                .count()
+        })
+    });
+    group.bench_function("argo-cd value of every document", |b| {
+        b.iter(|| {
+            stream
+                .documents()
+                .iter()
+                .filter(|d| !d.value().unwrap().is_null())
+                .count()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, stream, parse);
 criterion_main!(benches);

@@ -12,7 +12,8 @@ fn shared_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
 }
 
-fn corpus() -> Vec<(String, Vec<u8>)> {
+/// Every `*.yaml` of the chart corpus with its bytes, sorted by name.
+pub(super) fn corpus() -> Vec<(String, Vec<u8>)> {
     let dir = shared_dir().join("corpus/charts");
     let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
         panic!(

@@ -3,14 +3,15 @@
 //! Parsing YAML costs ~20 MB/s while the post-renderer must pass a 12 MB chart through at
 //! hundreds of MB/s, so a caller first asks the cheap questions ([`Document::kind_hint`],
 //! [`Document::mentions`]) and parses ([`Document::head`], [`Document::value`]) only the few
-//! documents that can matter. Full parses use serde-saphyr with [`go_options`], so values mean
-//! what go-yaml v2 (and therefore Helm and Kubernetes) reads.
+//! documents that can matter. Heads are read by serde-saphyr with [`go_options`]; whole values
+//! are built from the span tree with go-yaml v2's resolution rules, so they are exactly what
+//! Helm sends to Kubernetes, keys included.
 
 use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{go_options, DocRef, ManifestError, StringScalar, HELM4_FILENAME_ANNOTATION};
+use super::{go_options, node, DocRef, ManifestError, StringScalar, HELM4_FILENAME_ANNOTATION};
 
 /// A slice of the input stream from this document's separator line to the next one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,17 +164,22 @@ impl<'a> Document<'a> {
         }))
     }
 
-    /// The whole document as go-yaml v2 reads it (`null` for an empty document).
-    ///
-    /// Known difference: go-yaml turns plain *keys* spelled like YAML 1.1 booleans (`y:`,
-    /// `on:`, `yes:`) into `"true"`/`"false"`; here they keep their spelling. Kubernetes
-    /// resources do not use such keys except inside ConfigMap data, which we pass through.
+    /// The whole document as Helm hands it to Kubernetes (`null` for an empty document): read
+    /// with go-yaml v2's YAML 1.1 rules and turned into JSON as sigs.k8s.io/yaml does, so
+    /// `on:` is the key `"true"`, `0755` is 493, `1e400` stays text, duplicate keys keep the
+    /// last value and `<<` merges as in Go. A non-finite number (`.inf`) is an error, as in Helm.
     pub fn value(&self) -> Result<Value, ManifestError> {
         if self.is_blank() {
             return Ok(Value::Null);
         }
-        serde_saphyr::from_str_with_options(self.yaml(), go_options())
-            .map_err(|e| self.parse_error(e))
+        let parse_error = |message| ManifestError::Parse {
+            doc: self.describe().into(),
+            message,
+        };
+        match node::parse(self.yaml()).map_err(parse_error)? {
+            None => Ok(Value::Null),
+            Some(root) => node::to_json(&root).map_err(parse_error),
+        }
     }
 
     /// Every value go-yaml reads as a string, with its path and span, for rewriting with a
@@ -346,7 +352,7 @@ mod tests {
     #[test]
     fn value_reads_like_go_yaml_v2() {
         let doc = Stream::split(
-            "a: yes\nb: \"yes\"\nc: 0755\nd: 1_000\ne: 09\nf: 2024-01-01\ng: first\ng: last\nh: .inf\n",
+            "a: yes\nb: \"yes\"\nc: 0755\nd: 1_000\ne: 09\nf: 2024-01-01\ng: first\ng: last\n",
         )
         .documents()[0];
         let value = doc.value().unwrap();
@@ -354,9 +360,13 @@ mod tests {
         assert_eq!(value["b"], "yes");
         assert_eq!(value["c"], 493);
         assert_eq!(value["d"], 1000);
-        assert_eq!(value["e"], 9.0);
+        assert_eq!(value["e"], 9);
         assert_eq!(value["f"], "2024-01-01");
         assert_eq!(value["g"], "last");
-        assert_eq!(value["h"], ".inf");
+        assert!(value.get("h").is_none());
+        let inf = Stream::split("h: .inf\n").documents()[0]
+            .value()
+            .unwrap_err();
+        assert!(inf.to_string().contains("not a finite number"), "{inf}");
     }
 }

@@ -7,6 +7,9 @@
 //! tree. It also knows how go-yaml v2 resolves a plain scalar, which decides whether a value is
 //! a string (`yes` is not) and what string a key becomes (`on:` is the key `"true"`).
 
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
 
 #[derive(Debug, Clone)]
@@ -16,6 +19,8 @@ pub(crate) struct Node {
     /// includes the line break(s) that close it. An empty scalar (`key:`) has an empty range.
     pub start: usize,
     pub end: usize,
+    /// The parser's id for an `&anchor` on this node, 0 when it has none.
+    pub anchor: usize,
     pub kind: NodeKind,
 }
 
@@ -35,7 +40,8 @@ pub(crate) enum NodeKind {
         flow: bool,
         items: Vec<Node>,
     },
-    Alias,
+    /// `*name`: the id of the anchor it repeats (0 when no anchor of that name came before).
+    Alias(usize),
 }
 
 /// What go-yaml v2 makes of an untagged scalar (`resolve()` in yaml.v2 resolve.go).
@@ -70,9 +76,14 @@ impl Node {
     pub fn is_go_string(&self) -> bool {
         match &self.kind {
             NodeKind::Scalar { value, style, tag } => match tag.as_deref() {
-                Some("str") => true,
-                Some(_) => false,
                 None => *style != ScalarStyle::Plain || resolve_plain(value) == GoScalar::Str,
+                Some("int" | "float" | "bool" | "null" | "timestamp") => {
+                    resolve_plain(value) == GoScalar::Str
+                }
+                // The text is base64, not the value Go decodes.
+                Some("binary") => false,
+                // `!!str` and tags Go does not know keep their text.
+                Some(_) => true,
             },
             _ => false,
         }
@@ -100,12 +111,14 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, String> {
     enum Frame {
         Map {
             start: usize,
+            anchor: usize,
             flow: bool,
             entries: Vec<(Node, Node)>,
             key: Option<Node>,
         },
         Seq {
             start: usize,
+            anchor: usize,
             flow: bool,
             items: Vec<Node>,
         },
@@ -125,7 +138,7 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, String> {
                 }
                 None
             }
-            Event::Scalar(value, style, _, tag) => {
+            Event::Scalar(value, style, anchor, tag) => {
                 let (mut node_start, mut end) = (start, end);
                 if start == end && matches!(text.as_bytes().get(start), Some(b':' | b'-')) {
                     // An empty value (`key:`) is reported at the indicator before it.
@@ -143,6 +156,7 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, String> {
                 Some(Node {
                     start: node_start,
                     end,
+                    anchor,
                     kind: NodeKind::Scalar {
                         value: value.into_owned(),
                         style,
@@ -150,13 +164,21 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, String> {
                     },
                 })
             }
-            Event::Alias(_) | Event::UnresolvedAlias(_) => Some(Node {
+            Event::Alias(id) => Some(Node {
                 start,
                 end,
-                kind: NodeKind::Alias,
+                anchor: 0,
+                kind: NodeKind::Alias(id),
             }),
-            Event::MappingStart(style, ..) => {
+            Event::UnresolvedAlias(_) => Some(Node {
+                start,
+                end,
+                anchor: 0,
+                kind: NodeKind::Alias(0),
+            }),
+            Event::MappingStart(style, anchor, _) => {
                 stack.push(Frame::Map {
+                    anchor,
                     start: span
                         .tag_start
                         .map_or(start, |t| offset(&t, text).min(start)),
@@ -166,8 +188,9 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, String> {
                 });
                 None
             }
-            Event::SequenceStart(style, ..) => {
+            Event::SequenceStart(style, anchor, _) => {
                 stack.push(Frame::Seq {
+                    anchor,
                     start: span
                         .tag_start
                         .map_or(start, |t| offset(&t, text).min(start)),
@@ -181,11 +204,13 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, String> {
                 Some(match frame {
                     Frame::Map {
                         start: s,
+                        anchor,
                         flow,
                         entries,
                         ..
                     } => Node {
                         start: s,
+                        anchor,
                         end: if flow {
                             end
                         } else {
@@ -195,10 +220,12 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, String> {
                     },
                     Frame::Seq {
                         start: s,
+                        anchor,
                         flow,
                         items,
                     } => Node {
                         start: s,
+                        anchor,
                         end: if flow {
                             end
                         } else {
@@ -224,6 +251,147 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, String> {
         }
     }
     Ok(root)
+}
+
+/// The document as go-yaml v2 decodes it into `interface{}` and sigs.k8s.io/yaml turns it into
+/// JSON: YAML 1.1 scalars, keys stringified, aliases expanded, `<<` merges that overwrite the
+/// keys before them and lose to the keys after (yaml.v2 decode.go `merge`).
+pub(crate) fn to_json(root: &Node) -> Result<Value, String> {
+    JsonBuilder::default().build(root).map(|(value, _)| value)
+}
+
+/// Builds values bottom-up, remembering anchored ones with their size so that aliases can be
+/// counted: like go-yaml's "excessive aliasing" check, a document that expands to more than
+/// [`MAX_EXPANDED_NODES`] nodes (a "billion laughs") is refused instead of exhausting memory.
+#[derive(Default)]
+struct JsonBuilder {
+    anchors: HashMap<usize, (Value, usize)>,
+    expanded: usize,
+}
+
+const MAX_EXPANDED_NODES: usize = 5_000_000;
+
+impl JsonBuilder {
+    /// The value and how many nodes it holds.
+    fn build(&mut self, node: &Node) -> Result<(Value, usize), String> {
+        let (value, size) = match &node.kind {
+            NodeKind::Scalar { value, style, tag } => {
+                (scalar_json(value, *style, tag.as_deref())?, 1)
+            }
+            NodeKind::Seq { items, .. } => {
+                let mut size = 1;
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    let (value, n) = self.build(item)?;
+                    out.push(value);
+                    size += n;
+                }
+                (Value::Array(out), size)
+            }
+            NodeKind::Map { entries, .. } => {
+                let mut size = 1;
+                let mut map = Map::new();
+                for (key, value) in entries {
+                    let merge = matches!(&key.kind, NodeKind::Scalar { value, style: ScalarStyle::Plain, tag }
+                        if value == "<<" && tag.as_deref().is_none_or(|t| t == "merge"));
+                    let (key, _) = self.build(key)?;
+                    let (value, n) = self.build(value)?;
+                    size += n;
+                    if merge {
+                        merge_into(&mut map, value)?;
+                        continue;
+                    }
+                    let key = match key {
+                        Value::String(s) => s,
+                        Value::Array(_) | Value::Object(_) => {
+                            return Err(
+                                "a mapping key is a collection, which JSON cannot hold".into()
+                            )
+                        }
+                        other => other.to_string(),
+                    };
+                    map.insert(key, value);
+                }
+                (Value::Object(map), size)
+            }
+            NodeKind::Alias(id) => {
+                let (value, size) = self
+                    .anchors
+                    .get(id)
+                    .ok_or("an alias refers to no anchor before it")?;
+                (value.clone(), *size)
+            }
+        };
+        // A node counts once; an alias counts everything it repeats.
+        self.expanded += if matches!(node.kind, NodeKind::Alias(_)) {
+            size
+        } else {
+            1
+        };
+        if self.expanded > MAX_EXPANDED_NODES {
+            return Err("the document expands to too many values through aliases".into());
+        }
+        if node.anchor != 0 {
+            self.anchors.insert(node.anchor, (value.clone(), size));
+        }
+        Ok((value, size))
+    }
+}
+
+fn merge_into(map: &mut Map<String, Value>, value: Value) -> Result<(), String> {
+    match value {
+        Value::Object(merged) => {
+            map.extend(merged);
+            Ok(())
+        }
+        // Earlier mappings of a merge list take precedence, so apply them last.
+        Value::Array(items) => items
+            .into_iter()
+            .rev()
+            .try_for_each(|item| merge_into(map, item)),
+        _ => Err("a `<<` merge needs a mapping or a list of mappings".into()),
+    }
+}
+
+fn scalar_json(value: &str, style: ScalarStyle, tag: Option<&str>) -> Result<Value, String> {
+    let resolved = match tag {
+        None if style == ScalarStyle::Plain => resolve_plain(value),
+        Some("int" | "float" | "bool" | "null" | "timestamp") => resolve_plain(value),
+        Some("binary") => {
+            use base64::Engine as _;
+            let clean: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(clean)
+                .map_err(|e| format!("invalid !!binary value: {e}"))?;
+            return Ok(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        }
+        // Quoted and block scalars, `!!str`, and tags Go does not know keep their text.
+        _ => GoScalar::Str,
+    };
+    Ok(match resolved {
+        GoScalar::Null => Value::Null,
+        GoScalar::Bool(b) => Value::Bool(b),
+        GoScalar::Int(i) => i64::try_from(i)
+            .map(Value::from)
+            .or_else(|_| u64::try_from(i).map(Value::from))
+            .unwrap_or_else(|_| Value::from(i as f64)),
+        GoScalar::Float(f) if !f.is_finite() => {
+            return Err(format!(
+                "`{value}` is not a finite number; Helm fails on it (JSON has no infinity or NaN)"
+            ))
+        }
+        // Go's JSON encoder writes integral floats without a fraction (`09` → 9), and that is
+        // what the cluster reads.
+        GoScalar::Float(f) if f.fract() == 0.0 && f.abs() < 1e21 => {
+            if f.abs() <= i64::MAX as f64 {
+                Value::from(f as i64)
+            } else {
+                Value::from(f as u64)
+            }
+        }
+        GoScalar::Float(f) => Value::from(f),
+        GoScalar::Str => Value::String(value.to_string()),
+    })
 }
 
 fn offset(marker: &serde_saphyr::granit_parser::Marker, text: &str) -> usize {
@@ -414,6 +582,22 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(&resolve_plain(text), expected, "{text}");
         }
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let prev = i - 1;
+            text.push_str(&format!("a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"));
+        }
+        let err = to_json(&parse(&text).unwrap().unwrap()).unwrap_err();
+        assert!(err.contains("too many values"), "{err}");
+        let small = "a: &a {k: 1}\nb: *a\nc: {<<: *a, j: 2}\n";
+        assert_eq!(
+            to_json(&parse(small).unwrap().unwrap()).unwrap(),
+            serde_json::json!({"a": {"k": 1}, "b": {"k": 1}, "c": {"k": 1, "j": 2}})
+        );
     }
 
     #[test]

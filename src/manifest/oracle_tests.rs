@@ -1,6 +1,6 @@
 //! Patched output read back by Helm's own YAML reader (go-yaml v2 via sigs.k8s.io/yaml, the
 //! `go-yaml2json` program built from tests/oracle): Go must see the input's values plus exactly
-//! the intended changes, on documents full of YAML 1.1 traps.
+//! the intended changes, on documents full of YAML 1.1 traps (tests/fixtures/manifest).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 
+use super::corpus_tests::corpus;
 use super::{apply, Patch, Seg, Stream};
 
 fn oracle() -> PathBuf {
@@ -23,9 +24,25 @@ fn oracle() -> PathBuf {
     path
 }
 
-/// One JSON value per non-empty document, as Helm reads the stream.
+/// Checks that the built oracle knows `-kube` (an older build would ignore it).
+fn kube_oracle() -> &'static [&'static str] {
+    let probe = go_read_with("a: |\n  x\n", &["-kube"]);
+    assert_eq!(
+        probe,
+        [json!({"a": "x\n"})],
+        "go-yaml2json predates -kube: run scripts/setup"
+    );
+    &["-kube"]
+}
+
+/// One JSON value per non-empty document, as Helm reads the stream (split like releaseutil).
 fn go_read(stream: &str) -> Vec<Value> {
+    go_read_with(stream, &[])
+}
+
+fn go_read_with(stream: &str, args: &[&str]) -> Vec<Value> {
     let mut child = Command::new(oracle())
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -88,96 +105,15 @@ fn change_json(root: &mut Value, change: &Change) {
     }
 }
 
-const TRICKY: &str = r#"---
-# Source: job/templates/tricky.yaml
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: tricky
-  labels:
-    samza.apache.org/job: "true"
-    flag: "false"
-  annotations: {}
-data:
-  on: plain-bool-key
-  n: 1:20
-  "on": quoted-key
-  quoted-yes: "yes"
-  quoted-y: "y"
-  plain-yes: yes
-  octal: 0755
-  quoted-octal: "0755"
-  signed-octal: +0755
-  o-octal: 0o644
-  nine: 09
-  e: "1e3"
-  plain-e: 1e3
-  under: "1_000"
-  plain-under: 1_000
-  hex: "0x1F"
-  HEX: "0X1F"
-  bin: "0b1010"
-  eight: "08"
-  tilde: "~"
-  "null": "null"
-  empty: ""
-  big: 9223372036854775808
-  neg: -9223372036854775809
-  huge: 123456789012345678901234567890
-  e400: 1e400
-  nan-word: NaN
-  date: 2024-01-01
-  stamp: 2001-12-14t21:59:43.10-05:00
-  clock: 12:30:00
-  eq: =
-  "<<": not-a-merge
-  b64: !!binary aGVsbG8=
-  str: !!str 123
-  custom: !foo bar
-  keep: |+
-    kept
+const TRICKY: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/manifest/tricky-configmap.yaml"
+));
 
-  strip: |-
-    stripped
-  folded: >
-    folded
-    text
-
-      more-indented
-  hashes: |
-    # not a comment
-    --- not a separator
-  tab: "a\tb"
-  ls: "a\u2028b"
-  anchored: &shared {k: v, n: 1}
-  aliased: *shared
-  merged:
-    <<: *shared
-    own: 1
-  dup: first
-  dup: last
-"#;
-
-const STATEFUL_SET: &str = r#"---
-# Source: job/templates/statefulset.yaml
-apiVersion: apps/v1
-kind: StatefulSet
-metadata:
-  name: wiki-worker
-  labels: {app: wiki, samza.apache.org/job: wiki}
-spec:
-  replicas: 1 # set by helm-samza
-  template:
-    spec:
-      containers:
-      - name: worker
-        image: "samza:1.8"
-        env:
-        - name: ENABLED
-          value: "true"
-        - name: MODE
-          value: '0644'
-"#;
+const STATEFUL_SET: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/manifest/statefulset.yaml"
+));
 
 fn run_case(name: &str, input: &str, changes: &[Change]) {
     let stream = Stream::split(input);
@@ -352,4 +288,56 @@ fn go_reads_written_documents_as_given() {
     let docs = go_read(&String::from_utf8(out).unwrap());
     assert_eq!(docs.len(), 2);
     assert_eq!(docs[1], value);
+}
+
+/// The first path where Go's reading and ours differ (numbers compared by value: Go prints
+/// `9` for the float 9).
+fn first_difference(path: &str, go: &Value, ours: &Value) -> Option<String> {
+    match (go, ours) {
+        (Value::Object(g), Value::Object(o)) => g
+            .iter()
+            .find_map(|(k, v)| match o.get(k) {
+                Some(w) => first_difference(&format!("{path}.{k}"), v, w),
+                None => Some(format!("{path}.{k}: missing")),
+            })
+            .or_else(|| {
+                o.keys()
+                    .find(|k| !g.contains_key(*k))
+                    .map(|k| format!("{path}.{k}: not in Go's reading"))
+            }),
+        (Value::Array(g), Value::Array(o)) if g.len() == o.len() => g
+            .iter()
+            .zip(o)
+            .enumerate()
+            .find_map(|(i, (v, w))| first_difference(&format!("{path}[{i}]"), v, w)),
+        _ if go == ours || (go.is_number() && go.as_f64() == ours.as_f64()) => None,
+        _ => Some(format!("{path}: Go {go} ours {ours}")),
+    }
+}
+
+#[test]
+fn value_reads_corpus_documents_as_kubernetes_gets_them() {
+    // big.yaml is left out: it repeats the other charts and takes long in debug builds.
+    for (name, bytes) in corpus().into_iter().filter(|(name, _)| name != "big.yaml") {
+        let text = String::from_utf8(bytes).unwrap();
+        let go = go_read_with(&text, kube_oracle());
+        let ours: Vec<Value> = Stream::split(&text)
+            .documents()
+            .iter()
+            .map(|doc| doc.value().unwrap_or_else(|e| panic!("{name}: {e}")))
+            .filter(|value| !value.is_null())
+            .collect();
+        assert_eq!(go.len(), ours.len(), "{name}: document count");
+        for (i, (go, ours)) in go.iter().zip(&ours).enumerate() {
+            if let Some(difference) = first_difference("", go, ours) {
+                panic!("{name} document {i}: {difference}");
+            }
+        }
+    }
+}
+#[test]
+fn value_reads_yaml_1_1_traps_as_go_does() {
+    let go = go_read_with(TRICKY, kube_oracle());
+    let ours = Stream::split(TRICKY).documents()[0].value().unwrap();
+    assert_eq!(first_difference("", &go[0], &ours), None);
 }

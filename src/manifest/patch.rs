@@ -9,9 +9,10 @@
 //! (`"yes"`, `"0755"`, `"1e3"`) strings for go-yaml v2. Inside flow collections new values are
 //! written as double-quoted or JSON scalars, which are valid there whatever their content.
 //!
-//! Edits that touch the same bytes, or insert where another insertion did, are applied in a
-//! later round against a fresh parse, so `a.b.x` and `a.b.y` on a document without `a` create
-//! `a.b` once.
+//! Operations apply in order. When an edit would touch bytes an earlier edit of the same round
+//! touches (two keys inserted into the same mapping, a parent created twice), it and every later
+//! operation wait for the next round, planned on a fresh parse: so `a.b.x` and `a.b.y` on a
+//! document without `a` create `a.b` once, and the last `set` of a path wins.
 
 use std::fmt;
 use std::ops::Range;
@@ -135,11 +136,11 @@ pub fn apply(doc: &Document<'_>, patch: &Patch) -> Result<String, ManifestError>
         ""
     };
     let mut text = doc.yaml().to_string();
-    let mut pending: Vec<&Op> = patch.ops.iter().collect();
+    let mut pending: &[Op] = &patch.ops;
     while !pending.is_empty() {
         let root = parse_root(doc, &text)?;
         let mut edits: Vec<Edit> = Vec::new();
-        let mut deferred = Vec::new();
+        let mut done = 0;
         for op in pending {
             let planned = match op {
                 Op::Set(path, value) => plan_set(&text, &root, path, value),
@@ -150,16 +151,18 @@ pub fn apply(doc: &Document<'_>, patch: &Patch) -> Result<String, ManifestError>
                 path: PathDisplay(op_path(op)).to_string(),
                 reason,
             })?;
-            let Some(edit) = edit else { continue };
-            if edits
-                .iter()
-                .any(|e| e.range.start <= edit.range.end && edit.range.start <= e.range.end)
-            {
-                deferred.push(op);
-            } else {
+            if let Some(edit) = edit {
+                let overlaps =
+                    |e: &Edit| e.range.start <= edit.range.end && edit.range.start <= e.range.end;
+                if edits.iter().any(overlaps) {
+                    // This op and all after it see the result of the edits so far.
+                    break;
+                }
                 edits.push(edit);
             }
+            done += 1;
         }
+        pending = &pending[done..];
         edits.sort_by_key(|e| std::cmp::Reverse(e.range.start));
         let crlf = text.contains("\r\n");
         for edit in edits {
@@ -170,7 +173,6 @@ pub fn apply(doc: &Document<'_>, patch: &Patch) -> Result<String, ManifestError>
             };
             text.replace_range(edit.range, &new);
         }
-        pending = deferred;
     }
     Ok(format!("{bom}{text}"))
 }
@@ -275,7 +277,7 @@ fn walk<'n>(text: &str, root: &'n Node, path: &[Seg]) -> Result<(&'n Node, Place
                 };
                 node = item;
             }
-            (NodeKind::Alias, _) => {
+            (NodeKind::Alias(_), _) => {
                 return Err(format!("`{}` is an alias; edit its anchor instead", here()))
             }
             (NodeKind::Scalar { .. }, Seg::Key(_)) if node.is_null() => {
@@ -298,7 +300,10 @@ fn plan_set(text: &str, root: &Node, path: &[Seg], value: &Value) -> Result<Opti
         NodeKind::Map {
             flow: false,
             entries,
-        } => insert_before_first_key(text, &entries[0].0, &missing),
+        } => match entries.first() {
+            Some((first_key, _)) => insert_before_first_key(text, first_key, &missing),
+            None => block_in_place(text, node, place, &missing),
+        },
         NodeKind::Map {
             flow: true,
             entries,
@@ -735,6 +740,7 @@ mod tests {
         patch
             .set(["metadata", "annotations", "a/x"], json!("1"))
             .set(["metadata", "annotations", "a/y"], json!(2))
+            .set(["metadata", "name"], json!("n1"))
             .set(["metadata", "name"], json!("n2"));
         assert_eq!(
             patched("---\r\nmetadata:\r\n  name: n\r\n", &patch),

@@ -102,7 +102,8 @@ impl<'a> Stream<'a> {
     }
 
     /// Replaces document `index` with `text` on write (e.g. the result of [`super::apply`]).
-    /// The text should carry its own separator line, as the original did.
+    /// The text should carry its own separator line, as the original did; an empty text drops
+    /// the document.
     ///
     /// # Panics
     /// When `index` is not a document of this stream.
@@ -179,18 +180,12 @@ fn detect_flavor(input: &str) -> Flavor {
 
 fn with_filename_annotation(value: &Value, source: &str) -> Result<Value, ManifestError> {
     let mut value = value.clone();
+    // A missing or null `metadata`/`annotations` becomes an empty mapping first.
     let annotations = value
         .as_object_mut()
-        .map(|root| {
-            root.entry("metadata")
-                .or_insert_with(|| Value::Object(Default::default()))
-        })
+        .map(|root| empty_map_if_null(root.entry("metadata").or_insert(Value::Null)))
         .and_then(Value::as_object_mut)
-        .map(|metadata| {
-            metadata
-                .entry("annotations")
-                .or_insert_with(|| Value::Object(Default::default()))
-        })
+        .map(|metadata| empty_map_if_null(metadata.entry("annotations").or_insert(Value::Null)))
         .and_then(Value::as_object_mut)
         .ok_or_else(|| ManifestError::Write {
             what: format!("the new document {source}"),
@@ -201,6 +196,13 @@ fn with_filename_annotation(value: &Value, source: &str) -> Result<Value, Manife
         Value::String(source.to_string()),
     );
     Ok(value)
+}
+
+fn empty_map_if_null(value: &mut Value) -> &mut Value {
+    if value.is_null() {
+        *value = Value::Object(Default::default());
+    }
+    value
 }
 
 #[cfg(test)]
@@ -270,6 +272,37 @@ mod tests {
             .map(|s| s.map(String::from))
         );
         assert_eq!(stream.documents()[1].source(), None);
+    }
+
+    proptest::proptest! {
+        /// Any stream made of separator, content, comment and blank lines, with or without a
+        /// final newline, writes back unchanged, and has one document per separator line (plus
+        /// one for text before the first).
+        #[test]
+        fn any_stream_round_trips(
+            lines in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "---", "--- # c", "---\r", "--- {a: 1}", "---x", " ---", "a: |", "  ---",
+                    "# Source: x.yaml", "", "k: v", "\u{feff}k: v",
+                ]),
+                0..12,
+            ),
+            final_newline in proptest::bool::ANY,
+        ) {
+            let mut input = lines.join("\n");
+            if final_newline && !input.is_empty() {
+                input.push('\n');
+            }
+            let stream = Stream::split(&input);
+            proptest::prop_assert_eq!(written(&stream), input.clone());
+            let separators = input
+                .split('\n')
+                .enumerate()
+                .filter(|(i, line)| *i > 0 && ["---", "--- # c", "---\r", "--- {a: 1}"].contains(line))
+                .count();
+            let leading = usize::from(!input.is_empty());
+            proptest::prop_assert_eq!(stream.documents().len(), separators + leading);
+        }
     }
 
     #[test]
