@@ -5,5 +5,6 @@
 #![forbid(unsafe_code)]
 
 pub mod kafka;
+pub mod lint;
 pub mod manifest;
 pub mod samza;
