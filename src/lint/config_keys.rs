@@ -307,8 +307,8 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
@@ -376,7 +376,7 @@ mod tests {
             let got = classify(key);
             match hint {
                 Some(h) => assert_eq!(got, KeyVerdict::Typo(h.to_owned()), "{key}"),
-                None => assert_ne!(matches!(got, KeyVerdict::Typo(_)), true, "{key}: {got:?}"),
+                None => assert!(!matches!(got, KeyVerdict::Typo(_)), "{key}: {got:?}"),
             }
         }
     }

@@ -144,6 +144,10 @@ pub struct LintSettings {
     pub fail_level: Severity,
     /// `--strict`: warnings fail too (the effective fail level is at most `Warning`).
     pub strict: bool,
+    /// Folder that template paths (`samza-job/templates/x.yaml`, relative to the chart's parent) are relative
+    /// to, as seen from where the report is read, e.g. `charts`; SARIF locations are prefixed with it so code
+    /// scanning finds the files. The command line sets it from the chart argument.
+    pub source_root: Option<String>,
 }
 
 impl Default for LintSettings {
@@ -152,6 +156,7 @@ impl Default for LintSettings {
             disabled: BTreeSet::new(),
             fail_level: Severity::Error,
             strict: false,
+            source_root: None,
         }
     }
 }

@@ -122,7 +122,7 @@ pub(crate) fn xmx_bytes(opts: &str) -> Option<u64> {
     opts.split_whitespace()
         .filter_map(|o| o.strip_prefix("-Xmx"))
         .filter_map(java_size)
-        .last()
+        .next_back()
 }
 
 fn java_size(text: &str) -> Option<u64> {

@@ -3,7 +3,8 @@
 //! Every check is a rule of the driver (id, slug as `name`, reason, fix as help, default level), so a viewer
 //! can explain a result without helm-samza. Rendered manifests have no line numbers of their own; a result
 //! points at the chart template named by `# Source:` (line 1, as the template's lines differ from the rendered
-//! ones) and carries the Kubernetes resource as a logical location and the field and job as properties.
+//! ones), prefixed with `LintSettings::source_root`, and carries the Kubernetes resource as a logical
+//! location and the field and job as properties.
 
 use serde_json::{json, Value};
 
@@ -44,9 +45,17 @@ pub fn format_sarif(findings: &[Finding], input: &LintInput, settings: &LintSett
             let mut location = serde_json::Map::new();
             if let Some(d) = f.doc.and_then(|i| input.documents.get(i)) {
                 if let Some(source) = &d.source {
+                    let uri = match settings
+                        .source_root
+                        .as_deref()
+                        .map(|r| r.trim_end_matches('/'))
+                    {
+                        Some(root) if !root.is_empty() && root != "." => format!("{root}/{source}"),
+                        _ => source.clone(),
+                    };
                     location.insert(
                         "physicalLocation".into(),
-                        json!({"artifactLocation": {"uri": source}, "region": {"startLine": 1}}),
+                        json!({"artifactLocation": {"uri": uri}, "region": {"startLine": 1}}),
                     );
                 }
                 let qualified = match &d.namespace {

@@ -545,7 +545,22 @@ fn sarif_is_valid_against_the_sarif_2_1_0_schema() {
         schema.display()
     );
     let (input, findings) = many_findings();
-    let sarif = format_sarif(&findings, &input, &LintSettings::default());
+    let settings = LintSettings {
+        source_root: Some("charts/".to_owned()),
+        ..Default::default()
+    };
+    let sarif = format_sarif(&findings, &input, &settings);
+    let log: Value = serde_json::from_str(&sarif).expect("JSON");
+    let first = &log["runs"][0]["results"][0];
+    assert_eq!(first["ruleId"], findings[0].check);
+    assert_eq!(
+        first["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "charts/samza-job/templates/configmap.yaml"
+    );
+    assert_eq!(
+        first["locations"][0]["logicalLocations"][0]["fullyQualifiedName"],
+        "ConfigMap/streams/pvc-samza-job-config"
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("lint.sarif");
     std::fs::write(&file, &sarif).expect("write");
@@ -557,7 +572,7 @@ fn sarif_is_valid_against_the_sarif_2_1_0_schema() {
     assert_eq!(out.trim(), format!("{} {}", findings.len(), CHECKS.len()));
 
     // A broken log must fail the same validation, or the test proves nothing.
-    let mut broken: Value = serde_json::from_str(&sarif).expect("JSON");
+    let mut broken = log;
     broken["runs"][0]["results"][0]["level"] = Value::String("fatal".into());
     std::fs::write(&file, broken.to_string()).expect("write");
     let python_bin = tools().join("venv/bin/python");
@@ -612,4 +627,18 @@ fn junit_is_read_by_a_junit_xml_reader() {
     let with_warning =
         xml.contains("<system-out>warning: Role pvc-samza-job-coordinator grants &apos;*&apos;");
     assert!(with_warning, "{xml}");
+}
+
+#[test]
+fn docs_describe_every_check() {
+    let doc = std::fs::read_to_string(repo().join("docs/lint.md")).expect("docs/lint.md");
+    for c in CHECKS {
+        let row = format!("| {} | {} | {} |", c.id, c.slug, c.severity);
+        let heading = format!("### {} {} ({})", c.id, c.slug, c.severity);
+        assert!(doc.contains(&row), "docs/lint.md has no table row '{row}'");
+        assert!(
+            doc.contains(&heading),
+            "docs/lint.md has no section '{heading}'"
+        );
+    }
 }
