@@ -90,7 +90,26 @@ fn selects(selector: &Value, labels: &serde_json::Map<String, Value>) -> bool {
             }
         })
     });
-    (match_labels.is_some() || exprs.is_some()) && labels_ok && exprs_ok
+    labels_ok && exprs_ok
+}
+
+/// An empty selector selects every pod of the namespace in `policy/v1`, and none in `policy/v1beta1`.
+fn pdb_selects(pdb: &LintDoc, labels: &serde_json::Map<String, Value>) -> bool {
+    let Some(selector) = pdb.value.pointer("/spec/selector") else {
+        return false;
+    };
+    let empty_part = |v: &Value| {
+        v.is_null()
+            || v.as_object().is_some_and(|o| o.is_empty())
+            || v.as_array().is_some_and(|a| a.is_empty())
+    };
+    if selector
+        .as_object()
+        .is_none_or(|m| m.values().all(empty_part))
+    {
+        return pdb.value.get("apiVersion").and_then(Value::as_str) == Some("policy/v1");
+    }
+    selects(selector, labels)
 }
 
 fn same_namespace(a: &LintDoc, b: &LintDoc) -> bool {
@@ -106,11 +125,7 @@ fn pdb(ctx: &JobContext, out: &mut Findings) {
             continue;
         };
         let covered = ctx.input.documents.iter().any(|d| {
-            d.kind == "PodDisruptionBudget"
-                && same_namespace(d, doc)
-                && d.value
-                    .pointer("/spec/selector")
-                    .is_some_and(|s| selects(s, labels))
+            d.kind == "PodDisruptionBudget" && same_namespace(d, doc) && pdb_selects(d, labels)
         });
         if !covered {
             out.push(
@@ -265,8 +280,9 @@ fn state_volume(ctx: &JobContext, out: &mut Findings) {
                 Some(doc.index),
                 Some(field),
                 format!(
-                    "stores {} keep their state in '{dir}', which is on no volume: it sits in the container's \
-                     writable layer (or fails on a read-only root filesystem) and is lost on every restart",
+                    "the state of store(s) {} goes to '{dir}', which is on no volume: it sits in the container's \
+                     writable layer (or cannot be written on a read-only root filesystem) and is lost on every \
+                     restart",
                     stores.join(", ")
                 ),
             );
@@ -288,8 +304,8 @@ fn state_volume(ctx: &JobContext, out: &mut Findings) {
                 Some(doc.index),
                 Some(pod.field("volumes")),
                 format!(
-                    "stores {} have no changelog and live on emptyDir volume '{volume}': their state is gone for \
-                     good when the pod moves",
+                    "store(s) {} have no changelog and live on emptyDir volume '{volume}': their state is gone \
+                     for good when the pod moves",
                     without_changelog.join(", ")
                 ),
             );

@@ -642,3 +642,255 @@ fn docs_describe_every_check() {
         );
     }
 }
+
+/// Lints the clean fixture after `change`, returning the check ids that fire (sorted, unique).
+fn clean_with(change: impl FnOnce(&mut LintInput)) -> Vec<&'static str> {
+    let mut input = load_clean();
+    change(&mut input);
+    let mut got = ids(&lint(&input, &LintSettings::default()));
+    got.sort();
+    got.dedup();
+    got
+}
+
+fn worker_container(input: &mut LintInput) -> &mut Value {
+    let w = input.jobs[0].worker_docs[0];
+    &mut input.documents[w].value["spec"]["template"]["spec"]["containers"][0]
+}
+
+fn set_env(input: &mut LintInput, name: &str, value: Value) {
+    let env = worker_container(input)["env"].as_array_mut().expect("env");
+    env.retain(|e| e["name"] != name);
+    if !value.is_null() {
+        env.push(serde_json::json!({"name": name, "value": value}));
+    }
+}
+
+#[test]
+fn heap_comes_from_java_opts_then_task_opts_then_run_class_default() {
+    // No -Xmx anywhere: run-class.sh's 768M against a 512Mi limit.
+    let got = clean_with(|i| {
+        set_env(i, "JAVA_OPTS", Value::String("-XX:+UseG1GC".into()));
+        worker_container(i)["resources"]["limits"]["memory"] = "512Mi".into();
+        worker_container(i)["resources"]["requests"]["memory"] = "512Mi".into();
+    });
+    assert_eq!(got, ["SZ301"]);
+    // No JAVA_OPTS env: task.opts counts.
+    let mut input = load_clean();
+    set_env(&mut input, "JAVA_OPTS", Value::Null);
+    input.jobs[0]
+        .config
+        .insert("task.opts".into(), "-Xmx900m".into());
+    let findings = lint(&input, &LintSettings::default());
+    assert_eq!(ids(&findings), ["SZ302"]);
+    assert_eq!(
+        findings[0].field.as_deref(),
+        Some("data.job.properties[task.opts]")
+    );
+}
+
+#[test]
+fn state_on_empty_dir_is_fine_only_with_a_changelog() {
+    let to_empty_dir = |i: &mut LintInput| {
+        let w = i.jobs[0].worker_docs[0];
+        let spec = &mut i.documents[w].value["spec"];
+        spec.as_object_mut()
+            .expect("spec")
+            .remove("volumeClaimTemplates");
+        spec["template"]["spec"]["volumes"]
+            .as_array_mut()
+            .expect("volumes")
+            .push(serde_json::json!({"name": "state", "emptyDir": {}}));
+    };
+    assert_eq!(clean_with(to_empty_dir), Vec::<&str>::new());
+    let got = clean_with(|i| {
+        to_empty_dir(i);
+        i.jobs[0]
+            .config
+            .shift_remove("stores.page-view-counts.changelog");
+    });
+    assert_eq!(got, ["SZ404"]);
+    // A stateless job needs no state volume at all.
+    let got = clean_with(|i| {
+        i.jobs[0].config.retain(|k, _| !k.starts_with("stores."));
+        let c = worker_container(i);
+        c["volumeMounts"]
+            .as_array_mut()
+            .expect("mounts")
+            .retain(|m| m["name"] != "state");
+    });
+    assert_eq!(got, Vec::<&str>::new());
+}
+
+#[test]
+fn secrets_that_are_references_pass() {
+    let cases: &[(&str, &str, &[&str])] = &[
+        ("systems.kafka.consumer.ssl.keystore.password", "changeit", &["SZ504"]),
+        ("systems.kafka.consumer.ssl.keystore.password", "${file:/etc/kafka/ssl.properties:keystore}", &[]),
+        (
+            "systems.kafka.producer.sasl.jaas.config",
+            "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"samza\" password=\"${env:KAFKA_PASSWORD}\";",
+            &[],
+        ),
+        ("sensitive.systems.kinesis.streams.s.aws.secretKey", "AKIAEXAMPLE", &["SZ504"]),
+        ("systems.kinesis.streams.s.aws.accessKey", "AKIAEXAMPLE", &[]),
+        ("systems.kafka.consumer.sasl.oauthbearer.token.endpoint.url", "https://idp.example/token", &[]),
+    ];
+    for (key, value, expected) in cases {
+        let got = clean_with(|i| {
+            i.jobs[0].config.insert((*key).into(), (*value).into());
+        });
+        assert_eq!(got, *expected, "{key}={value}");
+    }
+    assert_eq!(
+        clean_with(|i| set_env(i, "KAFKA_PASSWORD", "hunter2".into())),
+        ["SZ504"]
+    );
+    assert_eq!(
+        clean_with(|i| set_env(i, "KAFKA_PASSWORD", "$(FROM_SECRET)".into())),
+        Vec::<&str>::new()
+    );
+}
+
+#[test]
+fn standby_workers_need_anti_affinity_even_with_one_container() {
+    let mut input = load_clean();
+    if let Ok(m) = &mut input.jobs[0].model {
+        m.containers = 1;
+        m.tasks_per_container = vec![("0".into(), 4)];
+    }
+    input.jobs[0]
+        .config
+        .insert("job.container.count".into(), "1".into());
+    let w = input.jobs[0].worker_docs[0];
+    input.documents[w].value["spec"]["template"]["spec"]
+        .as_object_mut()
+        .expect("spec")
+        .remove("affinity");
+    assert_eq!(
+        ids(&lint(&input, &LintSettings::default())),
+        Vec::<&str>::new()
+    );
+    // A standby StatefulSet: active and standby may now share a node.
+    let mut standby = input.documents[w].clone();
+    standby.index = input.documents.len();
+    standby.name.push_str("-standby-0");
+    input.documents.push(standby);
+    input.jobs[0].worker_docs.push(input.documents.len() - 1);
+    assert_eq!(ids(&lint(&input, &LintSettings::default())), ["SZ403"]);
+}
+
+#[test]
+fn pdb_selectors_with_match_expressions() {
+    let pdb_selector = |i: &mut LintInput, selector: Value| {
+        let pdb = i
+            .documents
+            .iter()
+            .position(|d| d.kind == "PodDisruptionBudget")
+            .expect("PDB");
+        i.documents[pdb].value["spec"]["selector"] = selector;
+    };
+    let selects = serde_json::json!({"matchExpressions": [{"key": "samza.apache.org/role", "operator": "In", "values": ["worker"]}]});
+    assert_eq!(clean_with(|i| pdb_selector(i, selects)), Vec::<&str>::new());
+    let misses = serde_json::json!({"matchExpressions": [{"key": "samza.apache.org/role", "operator": "NotIn", "values": ["worker"]}]});
+    assert_eq!(clean_with(|i| pdb_selector(i, misses)), ["SZ401"]);
+    // An empty selector selects every pod in policy/v1, none in policy/v1beta1.
+    assert_eq!(
+        clean_with(|i| pdb_selector(i, serde_json::json!({}))),
+        Vec::<&str>::new()
+    );
+    let got = clean_with(|i| {
+        pdb_selector(i, serde_json::json!({}));
+        let pdb = i
+            .documents
+            .iter()
+            .position(|d| d.kind == "PodDisruptionBudget")
+            .expect("PDB");
+        i.documents[pdb].value["apiVersion"] = "policy/v1beta1".into();
+    });
+    assert_eq!(got, ["SZ401"]);
+}
+
+#[test]
+fn high_level_api_jobs_skip_system_checks() {
+    let got = clean_with(|i| {
+        let c = &mut i.jobs[0].config;
+        c.shift_remove("task.class");
+        c.shift_remove("task.inputs");
+        c.shift_remove("systems.kafka.samza.factory");
+        c.insert(
+            "app.class".into(),
+            "samza.examples.wikipedia.task.application.WikipediaStatsTaskApplication".into(),
+        );
+        c.insert(
+            "metrics.reporter.snapshot.stream".into(),
+            "kafka.metrics".into(),
+        );
+    });
+    assert_eq!(got, Vec::<&str>::new());
+    // The same config without app.class misses a task class and inputs and names an undefined system.
+    let got = clean_with(|i| {
+        let c = &mut i.jobs[0].config;
+        c.shift_remove("task.class");
+        c.shift_remove("task.inputs");
+        c.shift_remove("systems.kafka.samza.factory");
+    });
+    assert_eq!(got, ["SZ101", "SZ103"]);
+}
+
+#[test]
+fn pod_level_security_context_and_user_ids_count() {
+    let got = clean_with(|i| {
+        let w = i.jobs[0].worker_docs[0];
+        let spec = &mut i.documents[w].value["spec"]["template"]["spec"];
+        spec["securityContext"]
+            .as_object_mut()
+            .expect("sc")
+            .remove("runAsNonRoot");
+    });
+    assert_eq!(got, Vec::<&str>::new(), "runAsUser 10001 is not root");
+    let got = clean_with(|i| {
+        let w = i.jobs[0].worker_docs[0];
+        let spec = &mut i.documents[w].value["spec"]["template"]["spec"];
+        spec.as_object_mut()
+            .expect("spec")
+            .remove("securityContext");
+        spec["containers"][0]["securityContext"]["privileged"] = Value::Bool(true);
+    });
+    assert_eq!(got, ["SZ501"]);
+}
+
+#[test]
+fn configmap_size_counts_decoded_binary_data() {
+    let big = |i: &mut LintInput, field: &str, len: usize| {
+        let cm = i
+            .documents
+            .iter()
+            .position(|d| label(&d.value, "samza.apache.org/role") == Some("model"))
+            .expect("model");
+        i.documents[cm].value[field] = serde_json::json!({"job-model.json.gz": "A".repeat(len)});
+    };
+    // 1.2 MiB of base64 is 0.9 MiB of bytes: fits.
+    assert_eq!(
+        clean_with(|i| big(i, "binaryData", 1_258_292)),
+        Vec::<&str>::new()
+    );
+    assert_eq!(clean_with(|i| big(i, "binaryData", 1_500_000)), ["SZ406"]);
+    assert_eq!(clean_with(|i| big(i, "data", 1_048_577)), ["SZ406"]);
+}
+
+#[test]
+fn yaml_config_fields_name_job_yaml() {
+    let mut input = load_fixture("undefined-serde");
+    let config = input.jobs[0].config_doc.expect("config");
+    let data = input.documents[config].value["data"]
+        .as_object_mut()
+        .expect("data");
+    let props = data.remove("job.properties").expect("properties");
+    data.insert("job.yaml".into(), props);
+    let findings = lint(&input, &LintSettings::default());
+    assert_eq!(
+        findings[0].field.as_deref(),
+        Some("data.job.yaml[stores.page-view-counts.msg.serde]")
+    );
+}
