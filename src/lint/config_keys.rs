@@ -3,10 +3,9 @@
 //! Samza ignores keys it does not read, so a misspelt `job.contaner.count` silently means "1 container". The
 //! table below lists the keys of Samza's config classes (`JobConfig`, `TaskConfig`, `StorageConfig`,
 //! `SystemConfig`, `StreamConfig`, `SerializerConfig`, `ClusterManagerConfig`, `KafkaConfig`, `MetricsConfig`,
-//! ...) as patterns: `<x>` stands for one dot-free name (system, store, serde, ...), `<stream>` for a name that
-//! may contain dots (Samza splits `system.stream` at the first dot only), and a trailing `*` for a pass-through
-//! family that Samza hands on unread (Kafka client properties, RocksDB options, topic properties, your own
-//! stream properties). A key is reported only when it matches nothing *and* lies within a small edit distance
+//! ...) as patterns: `<x>` stands for one dot-free name (system, store, serde, ...) and a trailing `*` for a
+//! pass-through family that Samza hands on unread (Kafka client properties, RocksDB options, topic properties,
+//! per-stream properties, whose stream names may themselves contain dots). A key is reported only when it matches nothing *and* lies within a small edit distance
 //! of a known key, so application keys of your own are left alone.
 
 /// Known keys; a pattern ending in `*` is a pass-through family whose keys are never reported.
@@ -35,6 +34,10 @@ const KNOWN: &[&str] = &[
     "job.coordinator.zk.session.timeout.ms",
     "job.coordinator.zk.connection.timeout.ms",
     "job.coordinator.zk.consensus.timeout.ms",
+    "job.coordinator.zk.enable-startup-with-active-job-model",
+    "job.coordinator.azure.blob.length",
+    "job.coordinator.execute",
+    "azure.storage.connect",
     "job.coordinator.azure.storage.connect",
     "job.coordinator.restart.signal.factory",
     "job.coordinator.execution.plan.dir",
@@ -86,6 +89,9 @@ const KNOWN: &[&str] = &[
     "task.commit.timeout.ms",
     "task.callback.timeout.ms",
     "task.callback.watermark.ms",
+    "task.callback.watermark.timeout.ms",
+    "task.callback.drain.timeout.ms",
+    "task.log4j.location.info.enabled",
     "task.max.concurrency",
     "task.max.idle.ms",
     "task.shutdown.ms",
@@ -103,6 +109,8 @@ const KNOWN: &[&str] = &[
     "task.name.grouper.factory",
     "task.chooser.class",
     "task.checkpoint.factory",
+    "task.checkpoint.path",
+    "job.checkpoint.validation.enabled",
     "task.checkpoint.system",
     "task.checkpoint.replication.factor",
     "task.checkpoint.segment.bytes",
@@ -129,6 +137,7 @@ const KNOWN: &[&str] = &[
     "systems.<x>.samza.fetch.threshold",
     "systems.<x>.samza.fetch.threshold.bytes",
     "systems.<x>.samza.partition.manager",
+    "systems.<x>.samza.delete.committed.messages",
     "streams.<x>.samza.system",
     "streams.<x>.samza.physical.name",
     "streams.<x>.samza.key.serde",
@@ -150,6 +159,7 @@ const KNOWN: &[&str] = &[
     "stores.<x>.msg.serde",
     "stores.<x>.changelog.replication.factor",
     "stores.<x>.changelog.max.message.bytes",
+    "stores.<x>.changelog.max.message.size.bytes",
     "stores.<x>.changelog.delete.retention.ms",
     "stores.<x>.changelog.min.compaction.lag.ms",
     "stores.<x>.changelog.kafka.*",
@@ -194,6 +204,7 @@ const KNOWN: &[&str] = &[
     "cluster-manager.factory",
     "cluster-manager.jmx.enabled",
     "cluster-manager.fault-domain-manager.factory",
+    "cluster-manager.fault-domain-aware.standby.enabled",
     "samza.cluster-manager.factory",
     "yarn.*",
     "kube.*",
@@ -257,10 +268,7 @@ pub(crate) fn classify(key: &str) -> KeyVerdict {
     // Candidates: every exact pattern, its `<x>` placeholders filled with the key's own segments in the same
     // position, so `stores.my-store.changlog` is compared with `stores.my-store.changelog`.
     let mut best: Option<(usize, String)> = None;
-    for pattern in KNOWN
-        .iter()
-        .filter(|p| !p.ends_with('*') && !p.contains("<stream>"))
-    {
+    for pattern in KNOWN.iter().filter(|p| !p.ends_with('*')) {
         let parts: Vec<&str> = pattern.split('.').collect();
         if parts.len() != segments.len() {
             continue;
@@ -285,11 +293,9 @@ pub(crate) fn classify(key: &str) -> KeyVerdict {
 fn matches(pattern: &str, segments: &[&str]) -> bool {
     let parts: Vec<&str> = pattern.split('.').collect();
     let mut i = 0;
-    for (n, part) in parts.iter().enumerate() {
-        match *part {
+    for part in parts {
+        match part {
             "*" => return segments.len() > i,
-            // A stream name may hold dots; it must be the pattern's last part.
-            "<stream>" => return n == parts.len() - 1 && segments.len() > i,
             "<x>" if i < segments.len() && !segments[i].is_empty() => i += 1,
             literal if i < segments.len() && segments[i] == literal => i += 1,
             _ => return false,
@@ -387,5 +393,227 @@ mod tests {
         assert_eq!(edit_distance("contaner", "container"), 1);
         assert_eq!(edit_distance("", "abc"), 3);
         assert_eq!(edit_distance("same", "same"), 0);
+    }
+}
+
+#[cfg(test)]
+mod documented_keys {
+    use super::*;
+
+    /// Every key of Samza's configuration reference (docs/learn/documentation/versioned/jobs/
+    /// samza-configurations.md), with its placeholders filled in: none may look like a typo.
+    const DOCUMENTED: &[&str] = &[
+        "app.name",
+        "app.id",
+        "app.class",
+        "job.factory.class",
+        "job.name",
+        "job.id",
+        "job.default.system",
+        "task.class",
+        "job.host-affinity.enabled",
+        "job.jmx.enabled",
+        "task.window.ms",
+        "task.log4j.system",
+        "serializers.registry.json.class",
+        "serializers.registry.kafka.encoder",
+        "serializers.registry.kafka.decoder",
+        "job.changelog.system",
+        "job.coordinator.system",
+        "job.coordinator.segment.bytes",
+        "job.coordinator.replication.factor",
+        "job.coordinator.monitor-partition-change.frequency.ms",
+        "job.coordinator.execute",
+        "job.config.rewriter.regex.class",
+        "job.config.rewriters",
+        "job.config.rewriter.regex.system",
+        "job.config.rewriter.regex.regex",
+        "job.config.rewriter.regex.config.samza.msg.serde",
+        "job.container.thread.pool.size",
+        "job.systemstreampartition.grouper.factory",
+        "job.systemstreampartition.matcher.class",
+        "job.systemstreampartition.matcher.config.ranges",
+        "job.systemstreampartition.matcher.config.regex",
+        "job.systemstreampartition.matcher.config.job.factory.regex",
+        "job.systemstreampartition.input.expansion.enabled",
+        "job.security.manager.factory",
+        "task.callback.timeout.ms",
+        "task.callback.watermark.timeout.ms",
+        "task.callback.drain.timeout.ms",
+        "task.chooser.class",
+        "task.command.class",
+        "task.drop.deserialization.errors",
+        "task.drop.serialization.errors",
+        "task.drop.producer.errors",
+        "task.ignored.exceptions",
+        "task.log4j.location.info.enabled",
+        "task.max.idle.ms",
+        "task.max.concurrency",
+        "task.name.grouper.factory",
+        "task.opts",
+        "task.poll.interval.ms",
+        "task.shutdown.ms",
+        "task.checkpoint.factory",
+        "task.commit.ms",
+        "task.checkpoint.system",
+        "job.checkpoint.validation.enabled",
+        "task.checkpoint.path",
+        "task.checkpoint.replication.factor",
+        "task.checkpoint.segment.bytes",
+        "task.inputs",
+        "task.broadcast.inputs",
+        "systems.kafka.samza.factory",
+        "systems.kafka.default.stream.replication.factor",
+        "systems.kafka.default.stream.samza.key.serde",
+        "systems.kafka.default.stream.samza.msg.serde",
+        "systems.kafka.default.stream.samza.offset.default",
+        "streams.page-views.samza.system",
+        "streams.page-views.samza.physical.name",
+        "streams.page-views.samza.key.serde",
+        "streams.page-views.samza.msg.serde",
+        "streams.page-views.samza.offset.default",
+        "streams.page-views.samza.delete.committed.messages",
+        "streams.page-views.samza.reset.offset",
+        "streams.page-views.samza.priority",
+        "streams.page-views.samza.bootstrap",
+        "streams.page-views.samza.broadcast",
+        "task.consumer.batch.size",
+        "systems.kafka.consumer.zookeeper.connect",
+        "systems.kafka.producer.bootstrap.servers",
+        "systems.kafka.consumer.auto.offset.reset",
+        "systems.kafka.consumer.socket.timeout.ms",
+        "systems.kafka.producer.timeout.ms",
+        "systems.kafka.samza.fetch.threshold",
+        "systems.kafka.samza.fetch.threshold.bytes",
+        "systems.hdfs.producer.hdfs.base.output.dir",
+        "systems.hdfs.producer.hdfs.writer.class",
+        "systems.hdfs.stagingDirectory",
+        "systems.hdfs.consumer.bufferCapacity",
+        "systems.hdfs.consumer.numMaxRetries",
+        "systems.hdfs.partitioner.defaultPartitioner.whitelist",
+        "systems.hdfs.partitioner.defaultPartitioner.blacklist",
+        "systems.hdfs.partitioner.defaultPartitioner.groupPattern",
+        "systems.hdfs.consumer.reader",
+        "systems.eventhubs.stream.list",
+        "streams.input.eventhubs.namespace",
+        "streams.input.eventhubs.entitypath",
+        "sensitive.streams.input.eventhubs.sas.keyname",
+        "sensitive.streams.input.eventhubs.sas.token",
+        "streams.input.eventhubs.numClientThreads",
+        "systems.eventhubs.eventhubs.prefetchCount",
+        "systems.eventhubs.eventhubs.maxEventCountPerPoll",
+        "systems.eventhubs.eventhubs.runtime.info.timeout",
+        "systems.eventhubs.eventhubs.partition.method",
+        "systems.eventhubs.eventhubs.send.key",
+        "streams.input.eventhubs.consumer.group",
+        "systems.eventhubs.eventhubs.receive.queue.size",
+        "systems.kinesis.streams.s.aws.region",
+        "systems.kinesis.streams.s.aws.accessKey",
+        "systems.kinesis.streams.s.aws.secretKey",
+        "systems.kinesis.streams.s.aws.kcl.TableName",
+        "systems.kinesis.aws.clientConfig.ProxyHost",
+        "systems.es.client.factory",
+        "systems.es.index.request.factory",
+        "systems.es.client.transport.host",
+        "systems.es.client.transport.port",
+        "systems.es.client.elasticsearch.cluster.name",
+        "systems.es.bulk.flush.max.actions",
+        "systems.es.bulk.flush.max.size.mb",
+        "systems.es.bulk.flush.interval.ms",
+        "sensitive.systems.blob.azureblob.account.name",
+        "sensitive.systems.blob.azureblob.account.key",
+        "systems.blob.azureblob.proxy.use",
+        "systems.blob.azureblob.proxy.hostname",
+        "systems.blob.azureblob.proxy.port",
+        "systems.blob.azureblob.writer.factory.class",
+        "systems.blob.azureblob.compression.type",
+        "systems.blob.azureblob.maxFlushThresholdSize",
+        "systems.blob.azureblob.maxBlobSize",
+        "systems.blob.azureblob.maxMessagesPerBlob",
+        "systems.blob.azureblob.initBufferSize.bytes",
+        "systems.blob.azureblob.threadPoolCount",
+        "systems.blob.azureblob.blockingQueueSize",
+        "systems.blob.azureblob.flushTimeoutMs",
+        "systems.blob.azureblob.closeTimeoutMs",
+        "systems.blob.azureblob.suffixRandomStringToBlobName",
+        "systems.blob.azureblob.metadataPropertiesGeneratorFactory",
+        "systems.blob.azureblob.metadataGeneratorConfig.k",
+        "systems.blob.azureblob.useTokenCredentialAuthentication",
+        "systems.blob.azureblob.client.id",
+        "systems.blob.azureblob.client.secret",
+        "systems.blob.azureblob.tenant.id",
+        "systems.blob.azureblob.authProxy.use",
+        "systems.blob.azureblob.authProxy.hostName",
+        "systems.blob.azureblob.authProxy.port",
+        "stores.s.factory",
+        "stores.s.key.serde",
+        "stores.s.msg.serde",
+        "stores.s.changelog",
+        "stores.s.changelog.max.message.size.bytes",
+        "stores.s.disallow.large.messages",
+        "stores.s.drop.large.messages",
+        "stores.s.rocksdb.ttl.ms",
+        "job.logged.store.base.dir",
+        "job.non-logged.store.base.dir",
+        "stores.default.changelog.min.compaction.lag.ms",
+        "stores.s.changelog.min.compaction.lag.ms",
+        "stores.default.changelog.replication.factor",
+        "stores.s.changelog.replication.factor",
+        "stores.s.changelog.kafka.cleanup.policy",
+        "stores.s.write.batch.size",
+        "stores.s.object.cache.size",
+        "stores.s.container.cache.size.bytes",
+        "stores.s.container.write.buffer.size.bytes",
+        "stores.s.rocksdb.compression",
+        "stores.s.rocksdb.block.size.bytes",
+        "stores.s.rocksdb.compaction.style",
+        "stores.s.rocksdb.num.write.buffers",
+        "stores.default.rocksdb.max.manifest.file.size",
+        "stores.s.side.inputs",
+        "stores.s.side.inputs.processor.factory",
+        "yarn.package.path",
+        "job.container.count",
+        "cluster-manager.container.memory.mb",
+        "cluster-manager.container.cpu.cores",
+        "yarn.am.high-availability.enabled",
+        "cluster-manager.container.retry.count",
+        "cluster-manager.container.retry.window.ms",
+        "cluster-manager.container.preferred-host.last.retry.delay.ms",
+        "cluster-manager.container.fail.job.after.retries",
+        "cluster-manager.jobcoordinator.jmx.enabled",
+        "cluster-manager.allocator.sleep.ms",
+        "cluster-manager.container.request.timeout.ms",
+        "cluster-manager.fault-domain-aware.standby.enabled",
+        "cluster-manager.fault-domain-manager.factory",
+        "task.execute",
+        "task.java.home",
+        "yarn.am.container.memory.mb",
+        "yarn.resources.r.local.name",
+        "app.runner.class",
+        "job.coordinator.factory",
+        "job.coordinator.zk.connect",
+        "azure.storage.connect",
+        "job.coordinator.azure.blob.length",
+        "job.coordinator.zk.session.timeout.ms",
+        "job.coordinator.zk.connection.timeout.ms",
+        "job.coordinator.zk.consensus.timeout.ms",
+        "job.debounce.time.ms",
+        "job.coordinator.zk.enable-startup-with-active-job-model",
+        "metrics.reporter.snapshot.class",
+        "metrics.reporters",
+        "metrics.reporter.snapshot.stream",
+        "metrics.reporter.snapshot.interval",
+    ];
+
+    #[test]
+    fn samza_documented_keys_are_not_typos() {
+        let typos: Vec<String> = DOCUMENTED
+            .iter()
+            .filter_map(|k| match classify(k) {
+                KeyVerdict::Typo(meant) => Some(format!("{k} -> {meant}")),
+                _ => None,
+            })
+            .collect();
+        assert!(typos.is_empty(), "{typos:#?}");
     }
 }

@@ -311,7 +311,7 @@ impl Findings {
     }
 }
 
-/// A job with the documents that belong to it, resolved once for all checks.
+/// A job and the input it came from: what every job-level check is handed.
 pub(crate) struct JobContext<'a> {
     pub input: &'a LintInput,
     pub job: &'a LintJob,
