@@ -202,6 +202,14 @@ impl Finding {
 /// Runs every enabled check and returns the findings that no setting or annotation disables, ordered by job
 /// (input order, then resources outside any job), check id, document and field.
 pub fn lint(input: &LintInput, settings: &LintSettings) -> Vec<Finding> {
+    debug_assert!(
+        input
+            .documents
+            .iter()
+            .enumerate()
+            .all(|(i, d)| d.index == i),
+        "LintDoc::index must be the document's position in LintInput::documents"
+    );
     let mut out = Findings::default();
     for job in &input.jobs {
         let ctx = JobContext::new(input, job);
