@@ -15,6 +15,7 @@ pub mod facts;
 pub mod helm;
 pub mod job;
 pub mod kafka;
+pub mod lint;
 pub mod lock;
 pub mod manifest;
 pub mod model;

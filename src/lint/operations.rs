@@ -1,0 +1,346 @@
+//! SZ4xx: running the job day to day: disruption budgets, probes, spreading over nodes, where the state
+//! lives, shutdown time against Samza's commit interval, and ConfigMap sizes.
+
+use serde_json::Value;
+
+use super::catalogue::{
+    CONFIGMAP_SIZE, GRACE_PERIOD, MISSING_ANTI_AFFINITY, MISSING_PDB, MISSING_PROBES, STATE_VOLUME,
+};
+use super::pod::{env_value, PodView};
+use super::samza_config::{changelog, persistent_stores};
+use super::{label, Findings, JobContext, LintDoc, LintInput};
+
+/// Kubernetes' limit on a ConfigMap's data (`corev1.MaxSecretSize`, shared by ConfigMaps).
+const CONFIGMAP_LIMIT: usize = 1024 * 1024;
+/// Samza's `task.commit.ms` default.
+const DEFAULT_COMMIT_MS: i64 = 60_000;
+/// Kubernetes' `terminationGracePeriodSeconds` default.
+const DEFAULT_GRACE_SECONDS: i64 = 30;
+
+pub(crate) fn check(ctx: &JobContext, out: &mut Findings) {
+    pdb(ctx, out);
+    for doc in ctx.workloads() {
+        if let Some(pod) = PodView::of(doc) {
+            probes(ctx, &pod, out);
+        }
+    }
+    anti_affinity(ctx, out);
+    state_volume(ctx, out);
+    grace_period(ctx, out);
+}
+
+pub(crate) fn check_documents(input: &LintInput, out: &mut Findings) {
+    for doc in input.documents.iter().filter(|d| d.kind == "ConfigMap") {
+        let size = configmap_data_size(&doc.value);
+        if size > CONFIGMAP_LIMIT {
+            let job = label(&doc.value, "samza.apache.org/job");
+            out.push(
+                &CONFIGMAP_SIZE,
+                job,
+                Some(doc.index),
+                Some("data".to_owned()),
+                format!(
+                    "ConfigMap data is {size} bytes (document {} bytes); Kubernetes accepts at most {CONFIGMAP_LIMIT}",
+                    doc.raw_len
+                ),
+            );
+        }
+    }
+}
+
+/// What the API server counts: key and value bytes of `data`, key and decoded bytes of `binaryData`.
+fn configmap_data_size(value: &Value) -> usize {
+    let sum = |field: &str, decoded: bool| {
+        value.get(field).and_then(Value::as_object).map_or(0, |m| {
+            m.iter()
+                .map(|(k, v)| {
+                    let v = v.as_str().unwrap_or("");
+                    k.len()
+                        + if decoded {
+                            v.trim().len() / 4 * 3
+                        } else {
+                            v.len()
+                        }
+                })
+                .sum::<usize>()
+        })
+    };
+    sum("data", false) + sum("binaryData", true)
+}
+
+/// `selector` (a LabelSelector) selects pods with `labels`.
+fn selects(selector: &Value, labels: &serde_json::Map<String, Value>) -> bool {
+    let match_labels = selector.get("matchLabels").and_then(Value::as_object);
+    let labels_ok = match_labels.is_none_or(|m| m.iter().all(|(k, v)| labels.get(k) == Some(v)));
+    let exprs = selector.get("matchExpressions").and_then(Value::as_array);
+    let exprs_ok = exprs.is_none_or(|es| {
+        es.iter().all(|e| {
+            let key = e.get("key").and_then(Value::as_str).unwrap_or("");
+            let values: Vec<&str> = e
+                .get("values")
+                .and_then(Value::as_array)
+                .map_or(vec![], |v| v.iter().filter_map(Value::as_str).collect());
+            let have = labels.get(key).and_then(Value::as_str);
+            match e.get("operator").and_then(Value::as_str) {
+                Some("In") => have.is_some_and(|h| values.contains(&h)),
+                Some("NotIn") => have.is_none_or(|h| !values.contains(&h)),
+                Some("Exists") => have.is_some(),
+                Some("DoesNotExist") => have.is_none(),
+                _ => false,
+            }
+        })
+    });
+    labels_ok && exprs_ok
+}
+
+/// An empty selector selects every pod of the namespace in `policy/v1`, and none in `policy/v1beta1`.
+fn pdb_selects(pdb: &LintDoc, labels: &serde_json::Map<String, Value>) -> bool {
+    let Some(selector) = pdb.value.pointer("/spec/selector") else {
+        return false;
+    };
+    let empty_part = |v: &Value| {
+        v.is_null()
+            || v.as_object().is_some_and(|o| o.is_empty())
+            || v.as_array().is_some_and(|a| a.is_empty())
+    };
+    if selector
+        .as_object()
+        .is_none_or(|m| m.values().all(empty_part))
+    {
+        return pdb.value.get("apiVersion").and_then(Value::as_str) == Some("policy/v1");
+    }
+    selects(selector, labels)
+}
+
+fn same_namespace(a: &LintDoc, b: &LintDoc) -> bool {
+    match (&a.namespace, &b.namespace) {
+        (Some(x), Some(y)) => x == y,
+        _ => true,
+    }
+}
+
+fn pdb(ctx: &JobContext, out: &mut Findings) {
+    for doc in ctx.workers() {
+        let Some(labels) = PodView::of(doc).and_then(|p| p.labels()) else {
+            continue;
+        };
+        let covered = ctx.input.documents.iter().any(|d| {
+            d.kind == "PodDisruptionBudget" && same_namespace(d, doc) && pdb_selects(d, labels)
+        });
+        if !covered {
+            out.push(
+                &MISSING_PDB,
+                ctx.name(),
+                Some(doc.index),
+                Some("spec.template.metadata.labels".to_owned()),
+                format!(
+                    "no PodDisruptionBudget selects the pods of {} {}",
+                    doc.kind, doc.name
+                ),
+            );
+        }
+    }
+}
+
+fn probes(ctx: &JobContext, pod: &PodView, out: &mut Findings) {
+    for (path, container) in pod.containers() {
+        let missing: Vec<&str> = ["livenessProbe", "readinessProbe"]
+            .into_iter()
+            .filter(|p| container.get(*p).is_none_or(Value::is_null))
+            .collect();
+        if !missing.is_empty() {
+            let name = container.get("name").and_then(Value::as_str).unwrap_or("?");
+            out.push(
+                &MISSING_PROBES,
+                ctx.name(),
+                Some(pod.doc.index),
+                Some(path),
+                format!("container '{name}' has no {}", missing.join(" and no ")),
+            );
+        }
+    }
+}
+
+fn spreads_over_nodes(pod: &PodView) -> bool {
+    let anti = pod.get("affinity").and_then(|a| a.get("podAntiAffinity"));
+    let has_terms = anti.is_some_and(|a| {
+        [
+            "requiredDuringSchedulingIgnoredDuringExecution",
+            "preferredDuringSchedulingIgnoredDuringExecution",
+        ]
+        .iter()
+        .any(|k| {
+            a.get(*k)
+                .and_then(Value::as_array)
+                .is_some_and(|t| !t.is_empty())
+        })
+    });
+    let spread = pod
+        .get("topologySpreadConstraints")
+        .and_then(Value::as_array)
+        .is_some_and(|cs| {
+            cs.iter().any(|c| {
+                c.get("topologyKey").and_then(Value::as_str) == Some("kubernetes.io/hostname")
+            })
+        });
+    has_terms || spread
+}
+
+fn anti_affinity(ctx: &JobContext, out: &mut Findings) {
+    let active = match &ctx.job.model {
+        Ok(m) => m.containers,
+        Err(_) => ctx
+            .workers()
+            .next()
+            .and_then(|d| d.value.pointer("/spec/replicas"))
+            .and_then(Value::as_u64)
+            .unwrap_or(1) as usize,
+    };
+    let standby = ctx.job.worker_docs.len() > 1;
+    if active < 2 && !standby {
+        return;
+    }
+    for doc in ctx.workers() {
+        let Some(pod) = PodView::of(doc) else {
+            continue;
+        };
+        if !spreads_over_nodes(&pod) {
+            let why = if standby {
+                "active and standby containers may share a node".to_owned()
+            } else {
+                format!("the job's {active} containers may all land on one node")
+            };
+            out.push(
+                &MISSING_ANTI_AFFINITY,
+                ctx.name(),
+                Some(doc.index),
+                Some(pod.field("affinity.podAntiAffinity")),
+                format!(
+                    "{why}: no pod anti-affinity or hostname topology spread on {} {}",
+                    doc.kind, doc.name
+                ),
+            );
+        }
+    }
+}
+
+/// The volume mounted at `dir` (or at a parent of it): its name, if any mount covers the directory.
+fn mount_covering<'a>(container: &'a Value, dir: &str) -> Option<&'a str> {
+    let dir = dir.trim_end_matches('/');
+    container
+        .get("volumeMounts")?
+        .as_array()?
+        .iter()
+        .filter_map(|m| {
+            Some((
+                m.get("mountPath")?.as_str()?.trim_end_matches('/'),
+                m.get("name")?.as_str()?,
+            ))
+        })
+        .filter(|(path, _)| dir == *path || dir.starts_with(&format!("{path}/")) || path.is_empty())
+        .max_by_key(|(path, _)| path.len())
+        .map(|(_, name)| name)
+}
+
+fn state_volume(ctx: &JobContext, out: &mut Findings) {
+    let stores = persistent_stores(ctx);
+    if stores.is_empty() {
+        return;
+    }
+    let without_changelog: Vec<&str> = stores
+        .iter()
+        .filter(|s| changelog(ctx, s).is_none())
+        .map(String::as_str)
+        .collect();
+    for doc in ctx.workers() {
+        let Some(pod) = PodView::of(doc) else {
+            continue;
+        };
+        let Some((path, container)) = pod.samza_container() else {
+            continue;
+        };
+        // LOGGED_STORE_BASE_DIR overrides job.logged.store.base.dir; Samza's default is the working directory.
+        let (dir, field) = match env_value(container, "LOGGED_STORE_BASE_DIR") {
+            Some(d) => (d.to_owned(), format!("{path}.env[LOGGED_STORE_BASE_DIR]")),
+            None => match ctx.config("job.logged.store.base.dir") {
+                Some(d) => (d.to_owned(), ctx.config_field("job.logged.store.base.dir")),
+                None => {
+                    let cwd = container
+                        .get("workingDir")
+                        .and_then(Value::as_str)
+                        .unwrap_or("/");
+                    (cwd.to_owned(), format!("{path}.workingDir"))
+                }
+            },
+        };
+        let Some(volume) = mount_covering(container, &dir) else {
+            out.push(
+                &STATE_VOLUME,
+                ctx.name(),
+                Some(doc.index),
+                Some(field),
+                format!(
+                    "the state of store(s) {} goes to '{dir}', which is on no volume: it sits in the container's \
+                     writable layer (or cannot be written on a read-only root filesystem) and is lost on every \
+                     restart",
+                    stores.join(", ")
+                ),
+            );
+            continue;
+        };
+        let ephemeral = pod
+            .get("volumes")
+            .and_then(Value::as_array)
+            .is_some_and(|vs| {
+                vs.iter().any(|v| {
+                    v.get("name").and_then(Value::as_str) == Some(volume)
+                        && v.get("emptyDir").is_some()
+                })
+            });
+        if ephemeral && !without_changelog.is_empty() {
+            out.push(
+                &STATE_VOLUME,
+                ctx.name(),
+                Some(doc.index),
+                Some(pod.field("volumes")),
+                format!(
+                    "store(s) {} have no changelog and live on emptyDir volume '{volume}': their state is gone \
+                     for good when the pod moves",
+                    without_changelog.join(", ")
+                ),
+            );
+        }
+    }
+}
+
+fn grace_period(ctx: &JobContext, out: &mut Findings) {
+    let commit_ms = ctx
+        .config("task.commit.ms")
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or(DEFAULT_COMMIT_MS);
+    if commit_ms <= 0 {
+        return;
+    }
+    for doc in ctx.workers() {
+        let Some(pod) = PodView::of(doc) else {
+            continue;
+        };
+        let grace = pod
+            .get("terminationGracePeriodSeconds")
+            .and_then(Value::as_i64)
+            .unwrap_or(DEFAULT_GRACE_SECONDS);
+        if grace * 1000 < commit_ms {
+            out.push(
+                &GRACE_PERIOD,
+                ctx.name(),
+                Some(doc.index),
+                Some(pod.field("terminationGracePeriodSeconds")),
+                format!(
+                    "terminationGracePeriodSeconds is {grace}s{} but task.commit.ms is {commit_ms} ms: a stopped pod \
+                     can be killed before its final commit",
+                    if pod.get("terminationGracePeriodSeconds").is_none() { " (Kubernetes' default)" } else { "" }
+                ),
+            );
+        }
+    }
+}

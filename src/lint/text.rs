@@ -1,0 +1,76 @@
+//! The default, human-readable report: findings grouped per job, then "other resources", then a summary line.
+//!
+//! Each finding names the resource as `Kind namespace/name (template)` and the field, like a compiler
+//! diagnostic, so it can be found in the chart without reading the rendered stream.
+
+use std::fmt::Write;
+
+use super::{Finding, LintInput, LintSettings, Severity};
+
+pub fn format_text(findings: &[Finding], input: &LintInput, settings: &LintSettings) -> String {
+    let mut out = String::new();
+    for job in &input.jobs {
+        let of_job: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| f.job.as_deref() == Some(job.name.as_str()))
+            .collect();
+        if of_job.is_empty() {
+            let _ = writeln!(out, "job {}: no findings", job.name);
+        } else {
+            let _ = writeln!(out, "job {}:", job.name);
+            for f in of_job {
+                write_finding(&mut out, f, input);
+            }
+        }
+    }
+    let others: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| {
+            f.job
+                .as_ref()
+                .is_none_or(|j| !input.jobs.iter().any(|x| &x.name == j))
+        })
+        .collect();
+    if !others.is_empty() {
+        let _ = writeln!(out, "other resources:");
+        for f in others {
+            write_finding(&mut out, f, input);
+        }
+    }
+    let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let level = settings.effective_fail_level();
+    let verdict = if super::exit_code(findings, settings) == 0 {
+        "passed"
+    } else {
+        "failed"
+    };
+    let _ = writeln!(
+        out,
+        "{}, {}, {} info; lint {verdict} (fails at {level}{})",
+        plural(count(Severity::Error), "error"),
+        plural(count(Severity::Warning), "warning"),
+        count(Severity::Info),
+        if settings.strict { ", --strict" } else { "" }
+    );
+    out
+}
+
+fn write_finding(out: &mut String, f: &Finding, input: &LintInput) {
+    let _ = writeln!(
+        out,
+        "  {}[{} {}] {}",
+        f.severity, f.check, f.name, f.message
+    );
+    let mut at = super::describe_resource(input, f.doc).unwrap_or_default();
+    if let Some(field) = &f.field {
+        if !at.is_empty() {
+            at.push_str(", ");
+        }
+        at.push_str(field);
+    }
+    if !at.is_empty() {
+        let _ = writeln!(out, "      at {at}");
+    }
+    let _ = writeln!(out, "      why: {}", f.reason());
+}
