@@ -53,6 +53,13 @@ pub enum Command {
         helm samza lock ./chart --verify-live            # fails when Kafka drifted from the lock")]
     Lock(crate::lock::LockArgs),
 
+    /// Check a chart (or rendered manifests) for what would deploy a broken Samza job; offline, for CI.
+    #[command(after_long_help = "Examples:\n  helm samza lint ./chart -f values.yaml --partitions kafka.PageViewEvent=8 --strict\n  \
+        helm template r ./chart | helm-samza lint - --lock samza.lock --output sarif > lint.sarif\n\n\
+        Exit codes: 0 clean, 1 findings at or above the fail level; 64 usage; 12 no partition count; 13 unreadable \
+        manifests; 18 helm template failed.")]
+    Lint(crate::lint::command::LintArgs),
+
     /// Serve a job model to Samza containers over HTTP and watch the inputs' partition counts (runs in the
     /// samza-job chart's coordinator pod).
     Coordinator(crate::coordinator::CoordinatorArgs),

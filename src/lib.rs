@@ -53,6 +53,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Plan(args) => plan::run(&args),
         Command::Lock(args) => lock::run(&args),
+        Command::Lint(args) => lint::command::run(&args),
         Command::Coordinator(args) => coordinator::run(&args).map(|()| exit_code::OK).map_err(Error::from),
         Command::Show { file } => {
             let input = if file.as_os_str() == "-" {

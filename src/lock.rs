@@ -178,6 +178,7 @@ pub fn run(args: &LockArgs) -> Result<i32> {
         previous: Default::default(),
         samza_version: parse_version(&args.samza_version)?,
         allow_unsafe: true,
+        keep_going: false,
     };
     let (_, jobs) = render::post_render(&manifests, &options)?;
 

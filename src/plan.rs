@@ -368,6 +368,7 @@ pub fn run(args: &PlanArgs) -> Result<i32> {
         previous: BTreeMap::new(),
         samza_version: parse_version(&args.samza_version)?,
         allow_unsafe: true,
+        keep_going: false,
     };
     let (_, jobs) = render::post_render(&manifests, &options)?;
 

@@ -32,6 +32,9 @@ pub struct RenderOptions<'a> {
     /// Open the safety gate (`--allow-unsafe`); a job can also open it for itself with the config ConfigMap's
     /// annotation `samza.apache.org/allow-unsafe: "true"`.
     pub allow_unsafe: bool,
+    /// Record a job's failure (planning, partitions, templates) and go on with the others, instead of failing
+    /// the whole render: `lint` reports those failures as findings.
+    pub keep_going: bool,
 }
 
 /// One job's computed outcome, for summaries and for `plan`.
@@ -43,8 +46,21 @@ pub struct RenderedJob {
     pub facts: GatheredFacts,
 }
 
+/// What a render produced: the output stream, the jobs computed and (with `keep_going`) the jobs that failed.
+pub struct Rendered {
+    pub output: Vec<u8>,
+    pub jobs: Vec<RenderedJob>,
+    pub failed: Vec<(String, Error)>,
+}
+
 /// Runs the whole pipeline over `input` and returns the output stream and what was computed per job.
 pub fn post_render(input: &[u8], options: &RenderOptions) -> Result<(Vec<u8>, Vec<RenderedJob>)> {
+    let rendered = render(input, options)?;
+    Ok((rendered.output, rendered.jobs))
+}
+
+/// The pipeline; with `options.keep_going` a failing job is recorded in `failed` and left unpatched.
+pub fn render(input: &[u8], options: &RenderOptions) -> Result<Rendered> {
     let mut stream = Stream::from_bytes(input)?;
     if stream.documents().iter().all(|doc| doc.is_blank()) {
         return Err(Error::Usage(
@@ -56,12 +72,25 @@ pub fn post_render(input: &[u8], options: &RenderOptions) -> Result<(Vec<u8>, Ve
     let mut edits = Edits::default();
     let mut rendered = Vec::new();
     let mut job_contexts = serde_json::Map::new();
+    let mut failed = Vec::new();
     for docs in scan.jobs.values() {
-        let job = render_job(&stream, &scan, docs, options, &mut edits)?;
-        job_contexts.insert(job.name.clone(), template_context(&job));
-        rendered.push(job);
+        let mut job_edits = Edits::default();
+        match render_job(&stream, &scan, docs, options, &mut job_edits) {
+            Ok(job) => {
+                edits.absorb(job_edits);
+                job_contexts.insert(job.name.clone(), template_context(&job));
+                rendered.push(job);
+            }
+            Err(err) if options.keep_going => failed.push((docs.name.clone(), err)),
+            Err(err) => return Err(err),
+        }
     }
-    render_templates(&stream, &scan, &engine, &job_contexts, &mut edits)?;
+    if let Err(err) = render_templates(&stream, &scan, &engine, &job_contexts, &mut edits) {
+        if !options.keep_going {
+            return Err(err);
+        }
+        failed.push((String::new(), err));
+    }
     for (index, patch) in &edits.patches {
         let text = apply(&stream.documents()[*index], patch)?;
         stream.replace(*index, text);
@@ -71,7 +100,11 @@ pub fn post_render(input: &[u8], options: &RenderOptions) -> Result<(Vec<u8>, Ve
     }
     let mut out = Vec::with_capacity(input.len() + 4096);
     stream.write(&mut out).map_err(|e| Error::io("<stdout buffer>", e))?;
-    Ok((out, rendered))
+    Ok(Rendered {
+        output: out,
+        jobs: rendered,
+        failed,
+    })
 }
 
 /// Every change to make to the stream, collected first so a document edited for two reasons (a templated worker)
@@ -85,6 +118,14 @@ struct Edits {
 impl Edits {
     fn patch(&mut self, index: usize) -> &mut Patch {
         self.patches.entry(index).or_default()
+    }
+
+    /// Takes over one job's edits once that job has succeeded.
+    fn absorb(&mut self, other: Edits) {
+        for (index, patch) in other.patches {
+            self.patch(index).extend(patch);
+        }
+        self.added.extend(other.added);
     }
 }
 
@@ -213,7 +254,7 @@ fn describe_docs(stream: &Stream, indexes: &[usize]) -> String {
 }
 
 /// The Samza config from the ConfigMap's `job.properties` or `job.yaml`, plus an embedded `samza.lock`.
-fn read_config(value: &Value, origin: &JobOrigin) -> Result<(Config, Option<LockedJob>)> {
+pub fn read_config(value: &Value, origin: &JobOrigin) -> Result<(Config, Option<LockedJob>)> {
     let data = value.get("data").and_then(Value::as_object);
     let get = |key: &str| data.and_then(|d| d.get(key)).and_then(Value::as_str);
     let config = match (get(job::CONFIG_KEY_PROPERTIES), get(job::CONFIG_KEY_YAML)) {
@@ -451,6 +492,7 @@ pub fn run_post_render(args: &crate::cli::PostRenderArgs, input: &[u8]) -> Resul
         previous,
         samza_version: crate::model::parse_version(&args.samza_version)?,
         allow_unsafe: args.allow_unsafe,
+        keep_going: false,
     };
     post_render(input, &options).map(|(out, _)| out)
 }

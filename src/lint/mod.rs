@@ -10,6 +10,7 @@
 //! operations (SZ4xx) and security (SZ5xx).
 
 mod catalogue;
+pub mod command;
 mod config_keys;
 mod json;
 mod junit;

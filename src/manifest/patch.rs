@@ -116,6 +116,11 @@ impl Patch {
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
     }
+
+    /// Appends `other`'s edits after this patch's own.
+    pub fn extend(&mut self, other: Patch) {
+        self.ops.extend(other.ops);
+    }
 }
 
 /// A string value of a document, where it is and how to address it with [`Patch::set`].
