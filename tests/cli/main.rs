@@ -1,5 +1,6 @@
 //! The one integration-test binary: runs the real `helm-samza` (and real Helm and a real broker).
 mod coordinator;
+mod helm;
 mod kafka;
 mod model;
 mod plugin;
