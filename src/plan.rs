@@ -276,7 +276,8 @@ pub struct PlanArgs {
     pub source: SourceArgs,
 
     /// Compare with this instead of the deployed release: a job-model JSON (`[JOB=]FILE`) or a saved manifest
-    /// stream (e.g. `helm get manifest` output); repeatable.
+    /// stream (e.g. `helm get manifest` output); repeatable. Only compared with: the new model is computed as the
+    /// post-renderer computes it (with the lock, if any).
     #[arg(long, value_name = "[JOB=]FILE")]
     pub previous: Vec<String>,
 
@@ -361,8 +362,9 @@ pub fn run(args: &PlanArgs) -> Result<i32> {
     for entry in &args.previous {
         previous_models.extend(render::read_previous_arg(entry)?);
     }
-    // The new models are computed exactly as the post-renderer will compute them at deploy time: with the lock,
-    // not with the deployed model (which the post-renderer does not see).
+    // The new models are computed exactly as the post-renderer computes them at deploy time: with the lock (Samza's
+    // coordinator state, if the user keeps one). What they are compared with (--previous, the lock, the deployed
+    // release) is not fed to the planner, because the post-renderer does not see it either.
     let options = RenderOptions {
         sources: inputs.fact_sources(),
         previous: BTreeMap::new(),

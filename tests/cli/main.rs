@@ -3,6 +3,8 @@ mod coordinator;
 mod helm;
 mod kafka;
 mod model;
+mod oracle;
+mod plan;
 mod plugin;
 mod post_render;
 mod support;

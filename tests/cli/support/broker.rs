@@ -44,21 +44,27 @@ impl Broker {
 
     /// Creates a topic with Tansu's own client, which talks to the listener directly.
     pub fn create_topic(&self, name: &str, partitions: u32) {
+        self.topic_command(&["create", name, "--partitions", &partitions.to_string()]);
+    }
+
+    /// Gives a topic a new partition count. Tansu cannot add partitions, so the topic is deleted and created
+    /// again; to a reader of metadata, which is all helm-samza is, that is the same change.
+    pub fn set_partitions(&self, name: &str, partitions: u32) {
+        self.topic_command(&["delete", name]);
+        self.create_topic(name, partitions);
+    }
+
+    fn topic_command(&self, args: &[&str]) {
         let output = Command::new(tansu())
-            .args([
-                "topic",
-                "create",
-                name,
-                "--partitions",
-                &partitions.to_string(),
-                "--broker",
-                &self.url(),
-            ])
+            .arg("topic")
+            .args(args)
+            .args(["--broker", &self.url()])
             .output()
-            .expect("running `tansu topic create`");
+            .expect("running `tansu topic`");
         assert!(
             output.status.success(),
-            "`tansu topic create {name}` failed: {}{}",
+            "`tansu topic {}` failed: {}{}",
+            args.join(" "),
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
