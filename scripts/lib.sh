@@ -98,7 +98,7 @@ samza_helm() {
 # `samza` on both, `samza-postrender` on Helm 4 (Helm 3 cannot load postrenderer/v1 plugins). The install hook
 # links BINARY (default: target/release/helm-samza) as the plugins' bin/helm-samza.
 install_plugins() {
-    local version=$1 binary=${2:-$SAMZA_REPO/target/release/helm-samza}
+    local version=$1 binary=${2:-${CARGO_TARGET_DIR:-$SAMZA_REPO/target}/release/helm-samza}
     [[ -x $binary ]] || samza_die "no helm-samza binary at $binary: run cargo build --release"
     local plugins=(samza)
     [[ $version == 4 ]] && plugins+=(samza-postrender)
