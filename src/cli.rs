@@ -40,24 +40,32 @@ pub enum Command {
     PostRender(PostRenderArgs),
 
     /// Compute one job's model from a Samza config file and print it.
-    #[command(after_long_help = "Example:\n  helm-samza model --config job.properties --partitions kafka.PageViewEvent=4 --output summary")]
+    #[command(
+        after_long_help = "Example:\n  helm-samza model --config job.properties --partitions kafka.PageViewEvent=4 --output summary"
+    )]
     Model(ModelArgs),
 
     /// Show what a deploy will do to each job's model, compared with the deployed release or a lock file.
-    #[command(after_long_help = "Examples:\n  helm samza plan my-release ./chart -f values.yaml\n  \
-        helm samza plan my-release ./chart --lock samza.lock --detailed-exitcode --output json")]
+    #[command(
+        after_long_help = "Examples:\n  helm samza plan my-release ./chart -f values.yaml\n  \
+        helm samza plan my-release ./chart --lock samza.lock --detailed-exitcode --output json"
+    )]
     Plan(crate::plan::PlanArgs),
 
     /// Write (or verify) samza.lock: partition counts and assignments that make renders reproducible offline.
-    #[command(after_long_help = "Examples:\n  helm samza lock ./chart -f values.yaml          # writes ./chart/samza.lock\n  \
-        helm samza lock ./chart --verify-live            # fails when Kafka drifted from the lock")]
+    #[command(
+        after_long_help = "Examples:\n  helm samza lock ./chart -f values.yaml          # writes ./chart/samza.lock\n  \
+        helm samza lock ./chart --verify-live            # fails when Kafka drifted from the lock"
+    )]
     Lock(crate::lock::LockArgs),
 
     /// Check a chart (or rendered manifests) for what would deploy a broken Samza job; offline, for CI.
-    #[command(after_long_help = "Examples:\n  helm samza lint ./chart -f values.yaml --partitions kafka.PageViewEvent=8 --strict\n  \
+    #[command(
+        after_long_help = "Examples:\n  helm samza lint ./chart -f values.yaml --partitions kafka.PageViewEvent=8 --strict\n  \
         helm template r ./chart | helm-samza lint - --lock samza.lock --output sarif > lint.sarif\n\n\
         Exit codes: 0 clean, 1 findings at or above the fail level; 64 usage; 12 no partition count; 13 unreadable \
-        manifests; 18 helm template failed.")]
+        manifests; 18 helm template failed."
+    )]
     Lint(crate::lint::command::LintArgs),
 
     /// Serve a job model to Samza containers over HTTP and watch the inputs' partition counts (runs in the
@@ -65,7 +73,9 @@ pub enum Command {
     Coordinator(crate::coordinator::CoordinatorArgs),
 
     /// Show the job models in a post-rendered manifest stream (a file, `-` for stdin, or `helm get manifest` output).
-    #[command(after_long_help = "Examples:\n  helm get manifest my-release | helm-samza show\n  helm-samza show rendered.yaml")]
+    #[command(
+        after_long_help = "Examples:\n  helm get manifest my-release | helm-samza show\n  helm-samza show rendered.yaml"
+    )]
     Show {
         /// The manifest stream; `-` or nothing for stdin.
         #[arg(value_name = "FILE", default_value = "-")]
@@ -81,7 +91,12 @@ pub enum Command {
 #[derive(Debug, Args, Clone, Default)]
 pub struct SourceArgs {
     /// Partition count of an input stream, `SYSTEM.STREAM=N`; repeatable. Wins over every other source.
-    #[arg(long = "partitions", value_name = "SYSTEM.STREAM=N", env = "HELM_SAMZA_PARTITIONS", value_delimiter = ',')]
+    #[arg(
+        long = "partitions",
+        value_name = "SYSTEM.STREAM=N",
+        env = "HELM_SAMZA_PARTITIONS",
+        value_delimiter = ','
+    )]
     pub partitions: Vec<String>,
 
     /// A samza.lock file: partition counts and assignments to reproduce; with it no Kafka is needed.
@@ -94,12 +109,20 @@ pub struct SourceArgs {
 
     /// Kafka bootstrap servers, `[SYSTEM=]HOST:PORT[,HOST:PORT...]`; without `SYSTEM=` for every system.
     /// Default: the job config's systems.SYSTEM.consumer|producer.bootstrap.servers.
-    #[arg(long = "bootstrap-servers", value_name = "[SYSTEM=]SERVERS", env = "HELM_SAMZA_BOOTSTRAP_SERVERS")]
+    #[arg(
+        long = "bootstrap-servers",
+        value_name = "[SYSTEM=]SERVERS",
+        env = "HELM_SAMZA_BOOTSTRAP_SERVERS"
+    )]
     pub bootstrap_servers: Vec<String>,
 
     /// librdkafka client properties (security.protocol, sasl.*, ssl.*) as a properties file, `[SYSTEM=]FILE`;
     /// repeatable. Secrets in it are never printed.
-    #[arg(long = "kafka-config", value_name = "[SYSTEM=]FILE", env = "HELM_SAMZA_KAFKA_CONFIG")]
+    #[arg(
+        long = "kafka-config",
+        value_name = "[SYSTEM=]FILE",
+        env = "HELM_SAMZA_KAFKA_CONFIG"
+    )]
     pub kafka_config: Vec<String>,
 
     /// How long to wait for Kafka metadata before failing.
@@ -117,7 +140,12 @@ pub struct PostRenderArgs {
     pub previous: Vec<String>,
 
     /// Samza version whose JSON shape to write (e.g. 0.14, 1.0, 1.6, 1.7).
-    #[arg(long = "samza-version", value_name = "VERSION", env = "HELM_SAMZA_SAMZA_VERSION", default_value = "1.7")]
+    #[arg(
+        long = "samza-version",
+        value_name = "VERSION",
+        env = "HELM_SAMZA_SAMZA_VERSION",
+        default_value = "1.7"
+    )]
     pub samza_version: String,
 
     /// Deploy even when the safety gate finds the change would endanger a job's state.
@@ -167,7 +195,8 @@ pub enum ModelOutput {
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text).map_err(|e| format!("'{text}' is not a duration like 10s or 500ms: {e}"))
+    humantime::parse_duration(text)
+        .map_err(|e| format!("'{text}' is not a duration like 10s or 500ms: {e}"))
 }
 
 #[cfg(test)]

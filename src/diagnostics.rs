@@ -38,9 +38,14 @@ pub fn record_failure(log_file: Option<&Path>, err: &Error, input: &[u8]) {
             input_path.display()
         ));
     }
-    let log = log_file.map(Path::to_path_buf).unwrap_or_else(default_log_file);
+    let log = log_file
+        .map(Path::to_path_buf)
+        .unwrap_or_else(default_log_file);
     if std::fs::write(&log, &text).is_ok() {
-        eprintln!("(this message is also in {}; `helm samza last-error` prints it)", log.display());
+        eprintln!(
+            "(this message is also in {}; `helm samza last-error` prints it)",
+            log.display()
+        );
     }
 }
 
@@ -48,7 +53,10 @@ pub fn last_failure() -> Result<String> {
     let path = default_log_file();
     std::fs::read_to_string(&path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            Error::Usage(format!("no post-render has failed yet ({} does not exist)", path.display()))
+            Error::Usage(format!(
+                "no post-render has failed yet ({} does not exist)",
+                path.display()
+            ))
         } else {
             Error::io(path, e)
         }

@@ -85,7 +85,9 @@ impl Error {
             Error::Samza { source, .. } => match source {
                 SamzaError::Config { .. } | SamzaError::Properties { .. } => exit_code::CONFIG,
                 SamzaError::Model { .. } => exit_code::MODEL,
-                SamzaError::MissingPartitions { .. } | SamzaError::MissingTopics { .. } => exit_code::PARTITIONS,
+                SamzaError::MissingPartitions { .. } | SamzaError::MissingTopics { .. } => {
+                    exit_code::PARTITIONS
+                }
                 SamzaError::Previous { .. } => exit_code::PREVIOUS,
             },
             Error::Manifest(_) | Error::Job { .. } => exit_code::MANIFEST,
@@ -94,7 +96,9 @@ impl Error {
             Error::Previous { .. } => exit_code::PREVIOUS,
             Error::Unsafe { .. } => exit_code::UNSAFE,
             Error::Helm { .. } => exit_code::HELM,
-            Error::Coordinator(crate::coordinator::CoordinatorError::InvalidArgument { .. }) => exit_code::USAGE,
+            Error::Coordinator(crate::coordinator::CoordinatorError::InvalidArgument {
+                ..
+            }) => exit_code::USAGE,
             Error::Coordinator(_) => exit_code::FINDINGS,
             Error::Drift { .. } => exit_code::DRIFT,
         }

@@ -11,8 +11,8 @@ use crate::{
     error::{Error, JobOrigin, Result},
     job::KafkaTopicResource,
     kafka::{
-        Chain, KnownCounts, LiveKafkaSystems, Overrides, PartitionSource, SourceKind, SourceRecord, SystemFacts,
-        TopicQuery,
+        Chain, KnownCounts, LiveKafkaSystems, Overrides, PartitionSource, SourceKind, SourceRecord,
+        SystemFacts, TopicQuery,
     },
     lock::{Lock, LockedJob},
     samza::{self, Config, InputRequest, PartitionFacts, SystemStream},
@@ -98,11 +98,14 @@ pub fn gather(
     for resource in kafka_topics {
         for system in &systems {
             if resource.system.as_deref().is_none_or(|s| s == *system) {
-                declared.insert(system, &resource.topic, resource.partitions).map_err(kafka_error)?;
+                declared
+                    .insert(system, &resource.topic, resource.partitions)
+                    .map_err(kafka_error)?;
             }
         }
     }
-    let live = (!sources.offline).then(|| LiveKafkaSystems::new(config.as_map().clone(), sources.overrides.clone()));
+    let live = (!sources.offline)
+        .then(|| LiveKafkaSystems::new(config.as_map().clone(), sources.overrides.clone()));
     let mut chain = Chain::new().then(sources.flags);
     if lock.is_some() {
         chain = chain.then(&locked);
@@ -129,12 +132,18 @@ pub fn gather(
             origin: origin.clone(),
             source,
         };
-        let rewritten = samza::planner::apply_rewriters(config, &gathered.facts.topics).map_err(samza_error)?;
-        streams = samza::required_inputs(&rewritten).map_err(samza_error)?.streams;
+        let rewritten =
+            samza::planner::apply_rewriters(config, &gathered.facts.topics).map_err(samza_error)?;
+        streams = samza::required_inputs(&rewritten)
+            .map_err(samza_error)?
+            .streams;
     }
     let mut queries: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for ss in &streams {
-        queries.entry(ss.system.to_string()).or_default().insert(ss.stream.to_string());
+        queries
+            .entry(ss.system.to_string())
+            .or_default()
+            .insert(ss.stream.to_string());
     }
     for (system, topics) in queries {
         let query = TopicQuery::counts(&system, topics);
@@ -147,7 +156,9 @@ impl GatheredFacts {
     fn absorb(&mut self, system: &str, answers: Vec<SystemFacts>) {
         for answer in answers {
             for (topic, count) in answer.counts {
-                self.facts.counts.insert(SystemStream::new(system, &topic), count);
+                self.facts
+                    .counts
+                    .insert(SystemStream::new(system, &topic), count);
             }
             if let Some(all) = answer.all_topics {
                 self.facts.topics.insert(system.to_string(), all);

@@ -17,7 +17,12 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Default, Args)]
 pub struct HelmArgs {
     /// The Helm binary (set by Helm for plugins).
-    #[arg(long = "helm-bin", value_name = "PATH", env = "HELM_BIN", default_value = "helm")]
+    #[arg(
+        long = "helm-bin",
+        value_name = "PATH",
+        env = "HELM_BIN",
+        default_value = "helm"
+    )]
     pub helm_bin: PathBuf,
     /// Values files, as for `helm template -f`; repeatable.
     #[arg(short = 'f', long = "values", value_name = "FILE")]

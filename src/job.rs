@@ -110,7 +110,10 @@ fn classify(scan: &mut Scan, index: usize, head: &Head) {
         name: job.clone(),
         ..JobDocs::default()
     });
-    match (head.labels.get(LABEL_ROLE).map(String::as_str), head.kind.as_str()) {
+    match (
+        head.labels.get(LABEL_ROLE).map(String::as_str),
+        head.kind.as_str(),
+    ) {
         (Some("config"), "ConfigMap") => entry.configs.push(index),
         (Some("worker"), "StatefulSet") => entry.workers.push(Worker {
             index,

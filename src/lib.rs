@@ -54,11 +54,15 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Plan(args) => plan::run(&args),
         Command::Lock(args) => lock::run(&args),
         Command::Lint(args) => lint::command::run(&args),
-        Command::Coordinator(args) => coordinator::run(&args).map(|()| exit_code::OK).map_err(Error::from),
+        Command::Coordinator(args) => coordinator::run(&args)
+            .map(|()| exit_code::OK)
+            .map_err(Error::from),
         Command::Show { file } => {
             let input = if file.as_os_str() == "-" {
                 let mut input = Vec::new();
-                std::io::stdin().read_to_end(&mut input).map_err(|e| Error::io("<stdin>", e))?;
+                std::io::stdin()
+                    .read_to_end(&mut input)
+                    .map_err(|e| Error::io("<stdin>", e))?;
                 input
             } else {
                 std::fs::read(&file).map_err(|e| Error::io(&file, e))?

@@ -59,7 +59,8 @@ pub struct Discovery {
 impl Lock {
     /// Parses a lock file's text; the message names what is wrong, the caller names the file.
     pub fn parse(text: &str) -> Result<Lock, String> {
-        let lock: Lock = serde_json::from_str(text).map_err(|e| format!("not a samza.lock file: {e}"))?;
+        let lock: Lock =
+            serde_json::from_str(text).map_err(|e| format!("not a samza.lock file: {e}"))?;
         if lock.version == 0 || lock.version > LOCK_VERSION {
             return Err(format!(
                 "lock format version {} is not supported (this helm-samza reads version {LOCK_VERSION}); upgrade helm-samza",
@@ -96,7 +97,9 @@ mod tests {
         assert_eq!(Lock::parse(&lock.to_json()).unwrap(), lock);
         let err = Lock::parse(r#"{"version": 9, "jobs": {}}"#).unwrap_err();
         assert!(err.contains("version 9"), "{err}");
-        assert!(Lock::parse("nope").unwrap_err().contains("not a samza.lock"));
+        assert!(Lock::parse("nope")
+            .unwrap_err()
+            .contains("not a samza.lock"));
     }
 }
 
@@ -145,7 +148,10 @@ pub struct LockArgs {
 
 pub fn run(args: &LockArgs) -> Result<i32> {
     let (release, chart) = release_and_chart(&args.positional);
-    let path = args.file.clone().unwrap_or_else(|| chart.join("samza.lock"));
+    let path = args
+        .file
+        .clone()
+        .unwrap_or_else(|| chart.join("samza.lock"));
     let existing = match std::fs::read_to_string(&path) {
         Ok(text) => Some(Lock::parse(&text).map_err(|message| Error::Previous {
             path: path.clone(),
@@ -155,7 +161,10 @@ pub fn run(args: &LockArgs) -> Result<i32> {
         Err(e) => return Err(Error::io(&path, e)),
     };
     if args.verify_live && existing.is_none() {
-        return Err(Error::Usage(format!("--verify-live: there is no lock at {}", path.display())));
+        return Err(Error::Usage(format!(
+            "--verify-live: there is no lock at {}",
+            path.display()
+        )));
     }
     let manifests = args.helm.template(&release, &chart)?;
 
@@ -167,13 +176,16 @@ pub fn run(args: &LockArgs) -> Result<i32> {
     source.lock = None;
     let inputs = SourceInputs::load(&source)?;
     let mut sources = inputs.fact_sources();
-    let old_lock_for_mappings = existing.clone().filter(|_| !args.verify_live).map(|mut lock| {
-        for job in lock.jobs.values_mut() {
-            job.inputs.clear();
-            job.topics.clear();
-        }
-        lock
-    });
+    let old_lock_for_mappings = existing
+        .clone()
+        .filter(|_| !args.verify_live)
+        .map(|mut lock| {
+            for job in lock.jobs.values_mut() {
+                job.inputs.clear();
+                job.topics.clear();
+            }
+            lock
+        });
     sources.lock = old_lock_for_mappings.as_ref();
     let options = RenderOptions {
         sources,
@@ -193,8 +205,14 @@ pub fn run(args: &LockArgs) -> Result<i32> {
                 let key = format!("{}.{}", ss.system, ss.stream);
                 match locked.inputs.get(&key) {
                     Some(pinned) if pinned == count => {}
-                    Some(pinned) => drift.push(format!("job '{}': {key} has {count} partitions, the lock says {pinned}", job.name)),
-                    None => drift.push(format!("job '{}': {key} ({count} partitions) is not in the lock", job.name)),
+                    Some(pinned) => drift.push(format!(
+                        "job '{}': {key} has {count} partitions, the lock says {pinned}",
+                        job.name
+                    )),
+                    None => drift.push(format!(
+                        "job '{}': {key} ({count} partitions) is not in the lock",
+                        job.name
+                    )),
                 }
             }
         }
@@ -208,7 +226,11 @@ pub fn run(args: &LockArgs) -> Result<i32> {
                 ),
             });
         }
-        eprintln!("{}: matches Kafka for {} job(s)", path.display(), jobs.len());
+        eprintln!(
+            "{}: matches Kafka for {} job(s)",
+            path.display(),
+            jobs.len()
+        );
         return Ok(exit_code::OK);
     }
 
@@ -224,11 +246,16 @@ pub fn run(args: &LockArgs) -> Result<i32> {
             ..LockedJob::default()
         };
         for (ss, count) in &job.facts.facts.counts {
-            locked.inputs.insert(format!("{}.{}", ss.system, ss.stream), *count);
+            locked
+                .inputs
+                .insert(format!("{}.{}", ss.system, ss.stream), *count);
         }
         locked.topics = job.facts.facts.topics.clone();
         for (system, records) in &job.facts.records {
-            let live = records.iter().find(|r| !r.brokers.is_empty()).or(records.first());
+            let live = records
+                .iter()
+                .find(|r| !r.brokers.is_empty())
+                .or(records.first());
             if let Some(record) = live {
                 locked.discovered.insert(
                     system.clone(),
@@ -241,11 +268,20 @@ pub fn run(args: &LockArgs) -> Result<i32> {
             }
         }
         for container in &model.containers {
-            for task in container.tasks.iter().filter(|t| t.mode == TaskMode::Active) {
-                locked.assignment.insert(task.name.clone(), container.id.clone());
+            for task in container
+                .tasks
+                .iter()
+                .filter(|t| t.mode == TaskMode::Active)
+            {
+                locked
+                    .assignment
+                    .insert(task.name.clone(), container.id.clone());
                 locked.task_inputs.insert(
                     task.name.clone(),
-                    task.ssps.iter().map(|s| (s.system.to_string(), s.stream.to_string(), s.partition)).collect(),
+                    task.ssps
+                        .iter()
+                        .map(|s| (s.system.to_string(), s.stream.to_string(), s.partition))
+                        .collect(),
                 );
             }
         }

@@ -7,7 +7,11 @@ fn main() {
         Ok(cli) => cli,
         Err(err) => {
             // clap prints help/version to stdout and usage errors to stderr; usage errors get our code.
-            let code = if err.use_stderr() { helm_samza::exit_code::USAGE } else { 0 };
+            let code = if err.use_stderr() {
+                helm_samza::exit_code::USAGE
+            } else {
+                0
+            };
             let _ = err.print();
             std::process::exit(code);
         }

@@ -22,7 +22,8 @@ pub struct SourceInputs {
 
 impl SourceInputs {
     pub fn load(args: &SourceArgs) -> Result<SourceInputs> {
-        let flags = KnownCounts::from_flags(&args.partitions).map_err(|e| Error::Usage(e.to_string()))?;
+        let flags =
+            KnownCounts::from_flags(&args.partitions).map_err(|e| Error::Usage(e.to_string()))?;
         let lock = match &args.lock {
             None => None,
             Some(path) => {
@@ -36,7 +37,10 @@ impl SourceInputs {
         let parse_scoped = |values: &[String], flag: &str| -> Result<Vec<Scoped>> {
             values
                 .iter()
-                .map(|v| v.parse::<Scoped>().map_err(|e| Error::Usage(format!("{flag}: {e}"))))
+                .map(|v| {
+                    v.parse::<Scoped>()
+                        .map_err(|e| Error::Usage(format!("{flag}: {e}")))
+                })
                 .collect()
         };
         let overrides = Overrides {
@@ -105,10 +109,19 @@ pub fn run(args: &ModelArgs) -> Result<String> {
         origin: origin.clone(),
         source,
     })?;
-    let gathered = facts::gather(&config, &request, &inputs.fact_sources(), locked, &[], &origin)?;
-    let plan = samza::plan(&config, &gathered.facts, previous.as_ref()).map_err(|source| Error::Samza {
-        origin: origin.clone(),
-        source,
+    let gathered = facts::gather(
+        &config,
+        &request,
+        &inputs.fact_sources(),
+        locked,
+        &[],
+        &origin,
+    )?;
+    let plan = samza::plan(&config, &gathered.facts, previous.as_ref()).map_err(|source| {
+        Error::Samza {
+            origin: origin.clone(),
+            source,
+        }
     })?;
     let mut text = match args.output {
         ModelOutput::Json if args.pretty => plan.model.to_json_pretty(version),

@@ -97,12 +97,18 @@ impl Snapshot {
                             .insert(ssp.partition);
                     }
                 }
-                tasks.insert(task.name.clone(), (container.id.clone(), task.changelog_partition, task.mode));
+                tasks.insert(
+                    task.name.clone(),
+                    (container.id.clone(), task.changelog_partition, task.mode),
+                );
             }
         }
         let active = model.active_container_count();
         Snapshot {
-            inputs: partitions.into_iter().map(|(s, ids)| (s, ids.len() as u32)).collect(),
+            inputs: partitions
+                .into_iter()
+                .map(|(s, ids)| (s, ids.len() as u32))
+                .collect(),
             changelog_mapping: tasks.iter().map(|(t, (_, p, _))| (t.clone(), *p)).collect(),
             tasks,
             active_containers: active,
@@ -116,7 +122,10 @@ impl Snapshot {
             .iter()
             .map(|(task, container)| {
                 let partition = lock.changelog.get(task).copied().unwrap_or_default();
-                (task.clone(), (container.clone(), partition, TaskMode::Active))
+                (
+                    task.clone(),
+                    (container.clone(), partition, TaskMode::Active),
+                )
             })
             .collect();
         let containers: BTreeSet<&String> = lock.assignment.values().collect();
@@ -131,7 +140,11 @@ impl Snapshot {
 
     /// `max-change-log-stream-partitions` of this state: what the changelog topics were created with.
     pub fn changelog_partitions(&self) -> u32 {
-        self.changelog_mapping.values().map(|p| p + 1).max().unwrap_or(0)
+        self.changelog_mapping
+            .values()
+            .map(|p| p + 1)
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -150,7 +163,9 @@ pub fn diff(before: &Snapshot, after: &Snapshot) -> ModelDiff {
     diff.containers_after = after.active_containers;
     diff.standby_before = before.standby_containers;
     diff.standby_after = after.standby_containers;
-    let ids = |s: &Snapshot| -> BTreeSet<String> { s.tasks.values().map(|(c, _, _)| c.clone()).collect() };
+    let ids = |s: &Snapshot| -> BTreeSet<String> {
+        s.tasks.values().map(|(c, _, _)| c.clone()).collect()
+    };
     let (ids_before, ids_after) = (ids(before), ids(after));
     diff.containers_added = ids_after.difference(&ids_before).cloned().collect();
     diff.containers_removed = ids_before.difference(&ids_after).cloned().collect();
@@ -179,7 +194,12 @@ pub fn diff(before: &Snapshot, after: &Snapshot) -> ModelDiff {
             }
         }
     }
-    diff.tasks_removed = before.tasks.keys().filter(|t| !after.tasks.contains_key(*t)).cloned().collect();
+    diff.tasks_removed = before
+        .tasks
+        .keys()
+        .filter(|t| !after.tasks.contains_key(*t))
+        .cloned()
+        .collect();
     diff.changelog_partitions_before = before.changelog_partitions();
     diff.changelog_partitions_after = after.changelog_partitions();
     diff
@@ -217,7 +237,9 @@ pub fn hazards(diff: &ModelDiff, stateful: bool) -> Vec<Hazard> {
             ),
         });
     }
-    if diff.changelog_partitions_after > diff.changelog_partitions_before && diff.changelog_partitions_before > 0 {
+    if diff.changelog_partitions_after > diff.changelog_partitions_before
+        && diff.changelog_partitions_before > 0
+    {
         found.push(Hazard {
             id: "changelog-partitions-grow",
             message: format!(
@@ -374,26 +396,40 @@ pub fn run(args: &PlanArgs) -> Result<i32> {
     };
     let (_, jobs) = render::post_render(&manifests, &options)?;
 
-    let deployed = if previous_models.is_empty() && inputs.lock.is_none() && args.positional.len() == 2 {
-        match args.helm.deployed_manifest(&release) {
-            Ok(stream) => Some(render::models_in_stream(&stream)?),
-            Err(reason) => {
-                eprintln!("note: no deployed release to compare with ({})", first_line(&reason));
-                None
+    let deployed =
+        if previous_models.is_empty() && inputs.lock.is_none() && args.positional.len() == 2 {
+            match args.helm.deployed_manifest(&release) {
+                Ok(stream) => Some(render::models_in_stream(&stream)?),
+                Err(reason) => {
+                    eprintln!(
+                        "note: no deployed release to compare with ({})",
+                        first_line(&reason)
+                    );
+                    None
+                }
             }
-        }
-    } else {
-        None
-    };
+        } else {
+            None
+        };
 
     let mut report = Vec::new();
     for job in &jobs {
-        let (baseline, label) = baseline_for(&job.name, &previous_models, inputs.lock.as_ref(), deployed.as_ref(), &release);
+        let (baseline, label) = baseline_for(
+            &job.name,
+            &previous_models,
+            inputs.lock.as_ref(),
+            deployed.as_ref(),
+            &release,
+        );
         let after = Snapshot::from_model(&job.plan.model);
         let first_deploy = baseline.is_none();
         let diff = diff(&baseline.unwrap_or_default(), &after);
         let stateful = render::is_stateful(&job.plan);
-        let hazards = if first_deploy { Vec::new() } else { hazards(&diff, stateful) };
+        let hazards = if first_deploy {
+            Vec::new()
+        } else {
+            hazards(&diff, stateful)
+        };
         report.push(JobPlan {
             job: job.name.clone(),
             baseline: label,
@@ -415,16 +451,28 @@ pub fn run(args: &PlanArgs) -> Result<i32> {
     };
     crate::write_stdout(text.as_bytes())?;
     if report.refused && !args.allow_unsafe {
-        let job = report.jobs.iter().find(|j| !j.hazards.is_empty()).expect("refused means a hazard");
+        let job = report
+            .jobs
+            .iter()
+            .find(|j| !j.hazards.is_empty())
+            .expect("refused means a hazard");
         return Err(Error::Unsafe {
             origin: JobOrigin(format!("job '{}'", job.job)),
             message: format!(
                 "{} (pass --allow-unsafe to plan and deploy anyway)",
-                job.hazards.iter().map(|h| h.message.as_str()).collect::<Vec<_>>().join("; ")
+                job.hazards
+                    .iter()
+                    .map(|h| h.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
             ),
         });
     }
-    Ok(if args.detailed_exitcode && report.changed { exit_code::CHANGES } else { exit_code::OK })
+    Ok(if args.detailed_exitcode && report.changed {
+        exit_code::CHANGES
+    } else {
+        exit_code::OK
+    })
 }
 
 fn first_line(text: &str) -> &str {
@@ -438,20 +486,29 @@ fn baseline_for(
     deployed: Option<&BTreeMap<String, JobModel>>,
     release: &str,
 ) -> (Option<Snapshot>, String) {
-    if let Some(model) = previous.get(&Some(job.to_string())).or_else(|| previous.get(&None)) {
+    if let Some(model) = previous
+        .get(&Some(job.to_string()))
+        .or_else(|| previous.get(&None))
+    {
         return (Some(Snapshot::from_model(model)), "--previous".into());
     }
     if let Some(locked) = lock.and_then(|l| l.jobs.get(job)) {
         return (Some(Snapshot::from_lock(locked)), "lock file".into());
     }
     if let Some(model) = deployed.and_then(|d| d.get(job)) {
-        return (Some(Snapshot::from_model(model)), format!("release {release}"));
+        return (
+            Some(Snapshot::from_model(model)),
+            format!("release {release}"),
+        );
     }
     (None, "none (first deploy)".into())
 }
 
 fn summarize(jobs: Vec<JobPlan>) -> PlanReport {
-    let changed_jobs = jobs.iter().filter(|j| j.first_deploy || j.diff.has_changes()).count();
+    let changed_jobs = jobs
+        .iter()
+        .filter(|j| j.first_deploy || j.diff.has_changes())
+        .count();
     let added: usize = jobs.iter().map(|j| j.diff.tasks_added.len()).sum();
     let removed: usize = jobs.iter().map(|j| j.diff.tasks_removed.len()).sum();
     let moved: usize = jobs.iter().map(|j| j.diff.tasks_moved.len()).sum();
@@ -477,17 +534,37 @@ fn use_color(no_color: bool) -> bool {
 }
 
 fn render_table(report: &PlanReport, color: bool) -> String {
-    let paint = |code: &str, text: &str| if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() };
+    let paint = |code: &str, text: &str| {
+        if color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    };
     let mut out = String::new();
     for job in &report.jobs {
         let d = &job.diff;
-        out.push_str(&format!("job {} (compared with {})\n", paint("1", &job.job), job.baseline));
+        out.push_str(&format!(
+            "job {} (compared with {})\n",
+            paint("1", &job.job),
+            job.baseline
+        ));
         for input in &d.inputs {
             let line = match (input.before, input.after) {
-                (Some(b), Some(a)) if b == a => format!("  input   {}: {a} partitions", input.stream),
-                (Some(b), Some(a)) => paint("33", &format!("~ input   {}: {b} → {a} partitions", input.stream)),
-                (None, Some(a)) => paint("32", &format!("+ input   {}: {a} partitions", input.stream)),
-                (Some(b), None) => paint("31", &format!("- input   {}: was {b} partitions", input.stream)),
+                (Some(b), Some(a)) if b == a => {
+                    format!("  input   {}: {a} partitions", input.stream)
+                }
+                (Some(b), Some(a)) => paint(
+                    "33",
+                    &format!("~ input   {}: {b} → {a} partitions", input.stream),
+                ),
+                (None, Some(a)) => {
+                    paint("32", &format!("+ input   {}: {a} partitions", input.stream))
+                }
+                (Some(b), None) => paint(
+                    "31",
+                    &format!("- input   {}: was {b} partitions", input.stream),
+                ),
                 (None, None) => continue,
             };
             out.push_str(&line);
@@ -496,11 +573,20 @@ fn render_table(report: &PlanReport, color: bool) -> String {
         let containers = if job.first_deploy || d.containers_before == d.containers_after {
             format!("  containers: {}", d.containers_after)
         } else {
-            paint("33", &format!("~ containers: {} → {}", d.containers_before, d.containers_after))
+            paint(
+                "33",
+                &format!(
+                    "~ containers: {} → {}",
+                    d.containers_before, d.containers_after
+                ),
+            )
         };
         out.push_str(&containers);
         if d.standby_after > 0 || d.standby_before > 0 {
-            out.push_str(&format!(" (+{} standby, was {})", d.standby_after, d.standby_before));
+            out.push_str(&format!(
+                " (+{} standby, was {})",
+                d.standby_after, d.standby_before
+            ));
         }
         out.push('\n');
         if job.first_deploy {
@@ -512,17 +598,29 @@ fn render_table(report: &PlanReport, color: bool) -> String {
             for task in &d.tasks_added {
                 out.push_str(&paint(
                     "32",
-                    &format!("+ task {task} (changelog partition {})\n", d.changelog_added[task]),
+                    &format!(
+                        "+ task {task} (changelog partition {})\n",
+                        d.changelog_added[task]
+                    ),
                 ));
             }
             for task in &d.tasks_removed {
                 out.push_str(&paint("31", &format!("- task {task}\n")));
             }
             for m in &d.tasks_moved {
-                out.push_str(&paint("33", &format!("~ task {}: container {} → {}\n", m.task, m.from, m.to)));
+                out.push_str(&paint(
+                    "33",
+                    &format!("~ task {}: container {} → {}\n", m.task, m.from, m.to),
+                ));
             }
             for c in &d.changelog_changed {
-                out.push_str(&paint("31", &format!("! task {}: changelog partition {} → {}\n", c.task, c.before, c.after)));
+                out.push_str(&paint(
+                    "31",
+                    &format!(
+                        "! task {}: changelog partition {} → {}\n",
+                        c.task, c.before, c.after
+                    ),
+                ));
             }
             if d.changelog_partitions_before != d.changelog_partitions_after {
                 out.push_str(&paint(
@@ -535,9 +633,15 @@ fn render_table(report: &PlanReport, color: bool) -> String {
             }
         }
         for hazard in &job.hazards {
-            out.push_str(&paint("31;1", &format!("✗ unsafe [{}]: {}\n", hazard.id, hazard.message)));
+            out.push_str(&paint(
+                "31;1",
+                &format!("✗ unsafe [{}]: {}\n", hazard.id, hazard.message),
+            ));
         }
-        out.push_str(&format!("  partition counts from: {}\n\n", job.partition_source));
+        out.push_str(&format!(
+            "  partition counts from: {}\n\n",
+            job.partition_source
+        ));
     }
     out.push_str(&report.summary);
     out.push('\n');

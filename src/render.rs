@@ -64,7 +64,8 @@ pub fn render(input: &[u8], options: &RenderOptions) -> Result<Rendered> {
     let mut stream = Stream::from_bytes(input)?;
     if stream.documents().iter().all(|doc| doc.is_blank()) {
         return Err(Error::Usage(
-            "the manifest stream is empty: nothing to post-render (Helm would deploy nothing)".into(),
+            "the manifest stream is empty: nothing to post-render (Helm would deploy nothing)"
+                .into(),
         ));
     }
     let scan = job::scan(&stream)?;
@@ -99,7 +100,9 @@ pub fn render(input: &[u8], options: &RenderOptions) -> Result<Rendered> {
         stream.append(source, value)?;
     }
     let mut out = Vec::with_capacity(input.len() + 4096);
-    stream.write(&mut out).map_err(|e| Error::io("<stdout buffer>", e))?;
+    stream
+        .write(&mut out)
+        .map_err(|e| Error::io("<stdout buffer>", e))?;
     Ok(Rendered {
         output: out,
         jobs: rendered,
@@ -153,13 +156,22 @@ fn render_job(
         many => {
             return Err(Error::Job {
                 origin,
-                message: format!("{} ConfigMaps claim to hold the job's config: {}", many.len(), describe_docs(stream, many)),
+                message: format!(
+                    "{} ConfigMaps claim to hold the job's config: {}",
+                    many.len(),
+                    describe_docs(stream, many)
+                ),
             })
         }
     };
     let config_doc = &stream.documents()[config_index];
     let origin = JobOrigin(format!("job '{}' ({})", docs.name, config_doc.describe()));
-    let active_workers: Vec<usize> = docs.workers.iter().filter(|w| w.standby.is_none()).map(|w| w.index).collect();
+    let active_workers: Vec<usize> = docs
+        .workers
+        .iter()
+        .filter(|w| w.standby.is_none())
+        .map(|w| w.index)
+        .collect();
     if active_workers.len() != 1 {
         return Err(Error::Job {
             origin,
@@ -169,24 +181,54 @@ fn render_job(
                 docs.name,
                 job::LABEL_ROLE,
                 active_workers.len(),
-                if active_workers.is_empty() { String::new() } else { format!(": {}", describe_docs(stream, &active_workers)) }
+                if active_workers.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", describe_docs(stream, &active_workers))
+                }
             ),
         });
     }
 
     let config_value = config_doc.value()?;
     let (config, embedded_lock) = read_config(&config_value, &origin)?;
-    let lock = options.sources.lock.and_then(|l| l.jobs.get(&docs.name)).cloned().or(embedded_lock);
+    let lock = options
+        .sources
+        .lock
+        .and_then(|l| l.jobs.get(&docs.name))
+        .cloned()
+        .or(embedded_lock);
     let previous = previous_for(&docs.name, options, lock.as_ref());
 
-    let request = samza::required_inputs(&config).map_err(|source| Error::Samza { origin: origin.clone(), source })?;
-    let gathered = facts::gather(&config, &request, &options.sources, lock.as_ref(), &scan.kafka_topics, &origin)?;
-    let mut plan = samza::plan(&config, &gathered.facts, previous.as_ref())
-        .map_err(|source| Error::Samza { origin: origin.clone(), source })?;
+    let request = samza::required_inputs(&config).map_err(|source| Error::Samza {
+        origin: origin.clone(),
+        source,
+    })?;
+    let gathered = facts::gather(
+        &config,
+        &request,
+        &options.sources,
+        lock.as_ref(),
+        &scan.kafka_topics,
+        &origin,
+    )?;
+    let mut plan = samza::plan(&config, &gathered.facts, previous.as_ref()).map_err(|source| {
+        Error::Samza {
+            origin: origin.clone(),
+            source,
+        }
+    })?;
 
     let allowed = options.allow_unsafe
-        || scan.heads[&config_index].annotations.get(job::ANNOTATION_ALLOW_UNSAFE).is_some_and(|v| v == "true");
-    let baseline = match options.previous.get(&Some(docs.name.clone())).or_else(|| options.previous.get(&None)) {
+        || scan.heads[&config_index]
+            .annotations
+            .get(job::ANNOTATION_ALLOW_UNSAFE)
+            .is_some_and(|v| v == "true");
+    let baseline = match options
+        .previous
+        .get(&Some(docs.name.clone()))
+        .or_else(|| options.previous.get(&None))
+    {
         Some(model) => Some(crate::plan::Snapshot::from_model(model)),
         None => lock.as_ref().map(crate::plan::Snapshot::from_lock),
     };
@@ -208,7 +250,9 @@ fn render_job(
 
     let active = plan.model.active_container_count();
     // The model's config must tell the containers the truth about how many of them there are.
-    plan.model.config.set("job.container.count", active.to_string());
+    plan.model
+        .config
+        .set("job.container.count", active.to_string());
     let model_json = plan.model.to_json(options.samza_version);
     let digest = format!("sha256:{:x}", Sha256::digest(model_json.as_bytes()));
 
@@ -218,11 +262,16 @@ fn render_job(
         patch.set(pod_annotation(job::ANNOTATION_CHECKSUM), json!(digest));
     }
     for &index in &docs.coordinators {
-        edits.patch(index).set(pod_annotation(job::ANNOTATION_CHECKSUM), json!(digest));
+        edits
+            .patch(index)
+            .set(pod_annotation(job::ANNOTATION_CHECKSUM), json!(digest));
     }
     let config_head = &scan.heads[&config_index];
     let model_cm = model_configmap(config_head, &docs.name, &model_json, &digest, &gathered)?;
-    let source = config_head.source.clone().unwrap_or_else(|| format!("samza/{}-job-model.yaml", docs.name));
+    let source = config_head
+        .source
+        .clone()
+        .unwrap_or_else(|| format!("samza/{}-job-model.yaml", docs.name));
     edits.added.push((source, model_cm));
 
     Ok(RenderedJob {
@@ -296,7 +345,10 @@ pub fn read_config(value: &Value, origin: &JobOrigin) -> Result<(Config, Option<
                 message,
             })?;
             let name = value
-                .pointer(&format!("/metadata/labels/{}", job::LABEL_JOB.replace('/', "~1")))
+                .pointer(&format!(
+                    "/metadata/labels/{}",
+                    job::LABEL_JOB.replace('/', "~1")
+                ))
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             lock.jobs.get(name).cloned()
@@ -332,7 +384,11 @@ pub fn config_from_yaml(text: &str) -> std::result::Result<Config, String> {
 }
 
 fn previous_for(job: &str, options: &RenderOptions, lock: Option<&LockedJob>) -> Option<Previous> {
-    if let Some(model) = options.previous.get(&Some(job.to_string())).or_else(|| options.previous.get(&None)) {
+    if let Some(model) = options
+        .previous
+        .get(&Some(job.to_string()))
+        .or_else(|| options.previous.get(&None))
+    {
         return Some(Previous::from_model(model));
     }
     let lock = lock?;
@@ -348,7 +404,9 @@ fn previous_for(job: &str, options: &RenderOptions, lock: Option<&LockedJob>) ->
             .map(|(task, ssps)| {
                 let set = ssps
                     .iter()
-                    .map(|(system, stream, partition)| samza::Ssp::new(&samza::SystemStream::new(system, stream), *partition))
+                    .map(|(system, stream, partition)| {
+                        samza::Ssp::new(&samza::SystemStream::new(system, stream), *partition)
+                    })
                     .collect();
                 (task.clone(), set)
             })
@@ -458,11 +516,14 @@ fn render_templates(
         }
         let context = minijinja::Value::from(minijinja::value::Serde(context));
         for scalar in doc.string_scalars()? {
-            let rendered = engine.render_scalar(&scalar.value, &context).map_err(|e| Error::Template {
-                origin: origin.clone(),
-                field: crate::manifest::display_path(&scalar.path),
-                message: e.message,
-            })?;
+            let rendered =
+                engine
+                    .render_scalar(&scalar.value, &context)
+                    .map_err(|e| Error::Template {
+                        origin: origin.clone(),
+                        field: crate::manifest::display_path(&scalar.path),
+                        message: e.message,
+                    })?;
             if let Some(new_value) = rendered {
                 edits.patch(index).set(scalar.path.clone(), new_value);
             }
@@ -541,23 +602,40 @@ pub fn models_in_stream(bytes: &[u8]) -> Result<BTreeMap<String, JobModel>> {
             continue;
         }
         let Some(head) = doc.head()? else { continue };
-        if head.kind != "ConfigMap" || head.labels.get(job::LABEL_ROLE).map(String::as_str) != Some("model") {
+        if head.kind != "ConfigMap"
+            || head.labels.get(job::LABEL_ROLE).map(String::as_str) != Some("model")
+        {
             continue;
         }
-        let Some(name) = head.labels.get(job::LABEL_JOB) else { continue };
+        let Some(name) = head.labels.get(job::LABEL_JOB) else {
+            continue;
+        };
         let value = doc.value()?;
         let origin = JobOrigin(doc.describe().to_string());
-        let json = if let Some(text) = value.pointer(&format!("/data/{}", job::MODEL_KEY)).and_then(Value::as_str) {
+        let json = if let Some(text) = value
+            .pointer(&format!("/data/{}", job::MODEL_KEY))
+            .and_then(Value::as_str)
+        {
             text.to_string()
-        } else if let Some(b64) =
-            value.pointer(&format!("/binaryData/{}", job::MODEL_KEY_COMPRESSED.replace('/', "~1"))).and_then(Value::as_str)
+        } else if let Some(b64) = value
+            .pointer(&format!(
+                "/binaryData/{}",
+                job::MODEL_KEY_COMPRESSED.replace('/', "~1")
+            ))
+            .and_then(Value::as_str)
         {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(b64.trim())
-                .map_err(|e| Error::Job { origin: origin.clone(), message: format!("binaryData is not base64: {e}") })?;
+                .map_err(|e| Error::Job {
+                    origin: origin.clone(),
+                    message: format!("binaryData is not base64: {e}"),
+                })?;
             let mut text = String::new();
             std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
-                .map_err(|e| Error::Job { origin: origin.clone(), message: format!("binaryData is not gzip: {e}") })?;
+                .map_err(|e| Error::Job {
+                    origin: origin.clone(),
+                    message: format!("binaryData is not gzip: {e}"),
+                })?;
             text
         } else {
             continue;

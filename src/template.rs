@@ -74,9 +74,13 @@ impl TemplateEngine {
                 .env
                 .compile_expression(expr)
                 .map_err(|e| TemplateError::new(describe(&e)))?;
-            let value = compiled.eval(context).map_err(|e| TemplateError::new(describe(&e)))?;
+            let value = compiled
+                .eval(context)
+                .map_err(|e| TemplateError::new(describe(&e)))?;
             if value.is_undefined() {
-                return Err(TemplateError::new(format!("undefined value: `{expr}` is undefined")));
+                return Err(TemplateError::new(format!(
+                    "undefined value: `{expr}` is undefined"
+                )));
             }
             return to_json(&value).map(Some);
         }
@@ -94,7 +98,8 @@ impl TemplateEngine {
                     TemplateError::new(describe(&e))
                 }
             })?;
-        let text = String::from_utf8(out.buf).map_err(|_| TemplateError::new("renders to invalid UTF-8"))?;
+        let text = String::from_utf8(out.buf)
+            .map_err(|_| TemplateError::new("renders to invalid UTF-8"))?;
         Ok(Some(serde_json::Value::String(text)))
     }
 }
@@ -102,7 +107,8 @@ impl TemplateEngine {
 /// `[[ expr ]]` and nothing else (surrounding whitespace aside): the expression text.
 fn single_expression(text: &str) -> Option<&str> {
     let inner = text.trim().strip_prefix("[[")?.strip_suffix("]]")?;
-    if inner.contains("[[") || inner.contains("]]") || inner.contains("[%") || inner.contains("[#") {
+    if inner.contains("[[") || inner.contains("]]") || inner.contains("[%") || inner.contains("[#")
+    {
         return None;
     }
     let inner = inner.strip_prefix('-').unwrap_or(inner);
@@ -126,7 +132,9 @@ fn to_json(value: &Value) -> Result<serde_json::Value, TemplateError> {
                 serde_json::Value::String(value.to_string())
             }
         }
-        ValueKind::String => serde_json::Value::String(value.as_str().unwrap_or_default().to_string()),
+        ValueKind::String => {
+            serde_json::Value::String(value.as_str().unwrap_or_default().to_string())
+        }
         kind => {
             return Err(TemplateError::new(format!(
                 "the expression gives a {kind}, which cannot stand in a single YAML scalar; \
@@ -175,15 +183,26 @@ mod tests {
     use serde_json::json;
 
     fn ctx() -> Value {
-        Value::from(minijinja::value::Serde(json!({"job": {"name": "wiki", "containers": 3, "inputs": {"kafka.edits": 8}}})))
+        Value::from(minijinja::value::Serde(
+            json!({"job": {"name": "wiki", "containers": 3, "inputs": {"kafka.edits": 8}}}),
+        ))
     }
 
     #[test]
     fn single_expression_keeps_type() {
         let e = TemplateEngine::new();
-        assert_eq!(e.render_scalar("[[ job.containers ]]", &ctx()).unwrap(), Some(json!(3)));
-        assert_eq!(e.render_scalar("[[ job.containers > 2 ]]", &ctx()).unwrap(), Some(json!(true)));
-        assert_eq!(e.render_scalar("[[ job.name ]]", &ctx()).unwrap(), Some(json!("wiki")));
+        assert_eq!(
+            e.render_scalar("[[ job.containers ]]", &ctx()).unwrap(),
+            Some(json!(3))
+        );
+        assert_eq!(
+            e.render_scalar("[[ job.containers > 2 ]]", &ctx()).unwrap(),
+            Some(json!(true))
+        );
+        assert_eq!(
+            e.render_scalar("[[ job.name ]]", &ctx()).unwrap(),
+            Some(json!("wiki"))
+        );
     }
 
     #[test]
@@ -194,7 +213,11 @@ mod tests {
             Some(json!("n=3"))
         );
         assert_eq!(
-            e.render_scalar("[% for k, v in job.inputs|items %][[k]]:[[v]][% endfor %]", &ctx()).unwrap(),
+            e.render_scalar(
+                "[% for k, v in job.inputs|items %][[k]]:[[v]][% endfor %]",
+                &ctx()
+            )
+            .unwrap(),
             Some(json!("kafka.edits:8"))
         );
     }
@@ -219,11 +242,17 @@ mod tests {
     fn work_and_output_are_bounded() {
         let e = TemplateEngine::new();
         let err = e
-            .render_scalar("[% for i in range(100000) %][% for j in range(100000) %][% endfor %][% endfor %]", &ctx())
+            .render_scalar(
+                "[% for i in range(100000) %][% for j in range(100000) %][% endfor %][% endfor %]",
+                &ctx(),
+            )
             .unwrap_err();
         assert!(err.message.contains("fuel"), "{}", err.message);
         let err = e
-            .render_scalar(r#"[% for i in range(300) %][[ "x" * 1000 ]][% endfor %]"#, &ctx())
+            .render_scalar(
+                r#"[% for i in range(300) %][[ "x" * 1000 ]][% endfor %]"#,
+                &ctx(),
+            )
             .unwrap_err();
         assert!(err.message.contains("more than"), "{}", err.message);
     }

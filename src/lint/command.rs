@@ -11,8 +11,8 @@ use std::{
 use clap::{Args, ValueEnum};
 
 use super::{
-    find_check, format_json, format_junit, format_sarif, format_text, lint, LintDoc, LintInput, LintJob,
-    LintSettings, ModelFacts, Severity,
+    find_check, format_json, format_junit, format_sarif, format_text, lint, LintDoc, LintInput,
+    LintJob, LintSettings, ModelFacts, Severity,
 };
 use crate::{
     cli::SourceArgs,
@@ -137,7 +137,11 @@ fn read_input(args: &LintArgs) -> Result<(Vec<u8>, SourceArgs, Option<String>)> 
 }
 
 /// Builds the linter's view of the post-rendered stream.
-fn lint_input(output: &[u8], jobs: &[RenderedJob], failed: Vec<(String, Error)>) -> Result<LintInput> {
+fn lint_input(
+    output: &[u8],
+    jobs: &[RenderedJob],
+    failed: Vec<(String, Error)>,
+) -> Result<LintInput> {
     let refusals = split_failures(failed)?;
     let stream = Stream::from_bytes(output)?;
     let scan = job::scan(&stream)?;
@@ -159,22 +163,35 @@ fn lint_input(output: &[u8], jobs: &[RenderedJob], failed: Vec<(String, Error)>)
     for (name, docs) in &scan.jobs {
         let config_doc = docs.configs.first().and_then(|i| position.get(i).copied());
         let config = match config_doc {
-            Some(at) => render::read_config(&input.documents[at].value, &JobOrigin(format!("job '{name}'")))
-                .map(|(config, _)| config.into_map())
-                .unwrap_or_default(),
+            Some(at) => render::read_config(
+                &input.documents[at].value,
+                &JobOrigin(format!("job '{name}'")),
+            )
+            .map(|(config, _)| config.into_map())
+            .unwrap_or_default(),
             None => Default::default(),
         };
         let mut workers: Vec<_> = docs.workers.clone();
         workers.sort_by_key(|w| (w.standby.is_some(), w.standby, w.index));
         let model = match jobs.iter().find(|j| &j.name == name) {
             Some(job) => Ok(facts_of(job)),
-            None => Err(refusals.get(name).cloned().unwrap_or_else(|| "the job was not planned".into())),
+            None => Err(refusals
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| "the job was not planned".into())),
         };
         input.jobs.push(LintJob {
             name: name.clone(),
             config_doc,
-            worker_docs: workers.iter().filter_map(|w| position.get(&w.index).copied()).collect(),
-            coordinator_docs: docs.coordinators.iter().filter_map(|i| position.get(i).copied()).collect(),
+            worker_docs: workers
+                .iter()
+                .filter_map(|w| position.get(&w.index).copied())
+                .collect(),
+            coordinator_docs: docs
+                .coordinators
+                .iter()
+                .filter_map(|i| position.get(i).copied())
+                .collect(),
             config,
             model,
         });
@@ -189,7 +206,10 @@ fn split_failures(failed: Vec<(String, Error)>) -> Result<BTreeMap<String, Strin
     for (name, err) in failed {
         match err {
             Error::Samza {
-                source: source @ (SamzaError::Config { .. } | SamzaError::Model { .. } | SamzaError::Properties { .. }),
+                source:
+                    source @ (SamzaError::Config { .. }
+                    | SamzaError::Model { .. }
+                    | SamzaError::Properties { .. }),
                 ..
             } => {
                 refusals.insert(name, source.to_string());
@@ -212,7 +232,10 @@ fn facts_of(job: &RenderedJob) -> ModelFacts {
         .collect();
     ModelFacts {
         containers: active.len(),
-        tasks_per_container: active.iter().map(|c| (c.id.clone(), c.tasks.len())).collect(),
+        tasks_per_container: active
+            .iter()
+            .map(|c| (c.id.clone(), c.tasks.len()))
+            .collect(),
         tasks: active.iter().map(|c| c.tasks.len()).sum(),
         max_changelog_partitions: model.max_changelog_partitions(),
         changelog_topics: job

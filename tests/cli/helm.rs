@@ -33,13 +33,18 @@ fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
 
 /// Partition count per `system.stream` as the model's SSPs show it.
 fn model_partitions(model: &Value) -> std::collections::BTreeMap<String, u32> {
-    let mut seen: std::collections::BTreeMap<String, std::collections::BTreeSet<u64>> = Default::default();
+    let mut seen: std::collections::BTreeMap<String, std::collections::BTreeSet<u64>> =
+        Default::default();
     for container in model["containers"].as_object().unwrap().values() {
         for task in container["tasks"].as_object().unwrap().values() {
             for ssp in task["system-stream-partitions"].as_array().unwrap() {
-                seen.entry(format!("{}.{}", ssp["system"].as_str().unwrap(), ssp["stream"].as_str().unwrap()))
-                    .or_default()
-                    .insert(ssp["partition"].as_u64().unwrap());
+                seen.entry(format!(
+                    "{}.{}",
+                    ssp["system"].as_str().unwrap(),
+                    ssp["stream"].as_str().unwrap()
+                ))
+                .or_default()
+                .insert(ssp["partition"].as_u64().unwrap());
             }
         }
     }
@@ -48,7 +53,10 @@ fn model_partitions(model: &Value) -> std::collections::BTreeMap<String, u32> {
 
 fn render_with_broker(version: u8, broker: &Broker, extra: &[&str]) -> Vec<Value> {
     let home = HelmHome::new(version);
-    let mut args = vec!["--set".to_string(), format!("bootstrapServers={}", broker.bootstrap())];
+    let mut args = vec![
+        "--set".to_string(),
+        format!("bootstrapServers={}", broker.bootstrap()),
+    ];
     args.extend(extra.iter().map(|s| s.to_string()));
     let out = run_ok(&mut home.template(&chart(), &args));
     let text = String::from_utf8(out.stdout).unwrap();
@@ -61,21 +69,42 @@ fn check_model_from_broker(version: u8) {
     broker.create_topic("AdClickEvent", 3);
     let docs = render_with_broker(version, &broker, &[]);
     let cm = find(&docs, "ConfigMap", "samza-test-page-views-model");
-    let model: Value = serde_json::from_str(cm["data"]["job-model.json"].as_str().unwrap()).unwrap();
+    let model: Value =
+        serde_json::from_str(cm["data"]["job-model.json"].as_str().unwrap()).unwrap();
     // The model's partitions are exactly the broker's.
     assert_eq!(
         model_partitions(&model),
-        [("kafka.AdClickEvent".to_string(), 3), ("kafka.PageViewEvent".to_string(), 6)].into()
+        [
+            ("kafka.AdClickEvent".to_string(), 3),
+            ("kafka.PageViewEvent".to_string(), 6)
+        ]
+        .into()
     );
     assert_eq!(model["max-change-log-stream-partitions"], 6);
-    let source = cm["metadata"]["annotations"]["samza.apache.org/partition-source"].as_str().unwrap();
-    assert!(source.starts_with(&format!("kafka: kafka (brokers {} at 20", broker.bootstrap())), "{source}");
+    let source = cm["metadata"]["annotations"]["samza.apache.org/partition-source"]
+        .as_str()
+        .unwrap();
+    assert!(
+        source.starts_with(&format!(
+            "kafka: kafka (brokers {} at 20",
+            broker.bootstrap()
+        )),
+        "{source}"
+    );
     let workers = find(&docs, "StatefulSet", "samza-test-page-views");
     assert_eq!(workers["spec"]["replicas"], 2);
     let checksum = &cm["metadata"]["annotations"]["samza.apache.org/job-model-checksum"];
-    assert_eq!(&workers["spec"]["template"]["metadata"]["annotations"]["samza.apache.org/job-model-checksum"], checksum);
+    assert_eq!(
+        &workers["spec"]["template"]["metadata"]["annotations"]
+            ["samza.apache.org/job-model-checksum"],
+        checksum
+    );
     let coordinator = find(&docs, "Deployment", "samza-test-page-views-coordinator");
-    assert_eq!(&coordinator["spec"]["template"]["metadata"]["annotations"]["samza.apache.org/job-model-checksum"], checksum);
+    assert_eq!(
+        &coordinator["spec"]["template"]["metadata"]["annotations"]
+            ["samza.apache.org/job-model-checksum"],
+        checksum
+    );
     let topic = find(&docs, "KafkaTopic", "page-views-counts-changelog");
     assert_eq!(topic["spec"]["partitions"], 6);
     // The hook is passed on untouched (Helm 4 sends it to the post-renderer, Helm 3 prints it itself).
@@ -99,12 +128,20 @@ fn helm4_files_the_model_under_the_config_template() {
     broker.create_topic("PageViewEvent", 2);
     broker.create_topic("AdClickEvent", 2);
     let home = HelmHome::new(4);
-    let args = ["--set".to_string(), format!("bootstrapServers={}", broker.bootstrap())];
+    let args = [
+        "--set".to_string(),
+        format!("bootstrapServers={}", broker.bootstrap()),
+    ];
     let out = run_ok(&mut home.template(&chart(), &args));
     let text = String::from_utf8(out.stdout).unwrap();
     // Helm 4 re-prints `# Source:` from the filename annotation we set on the added document.
-    let at = text.find("name: samza-test-page-views-model").expect("model ConfigMap");
-    let source_line = text[..at].rfind("# Source: ").map(|i| text[i..].lines().next().unwrap()).unwrap();
+    let at = text
+        .find("name: samza-test-page-views-model")
+        .expect("model ConfigMap");
+    let source_line = text[..at]
+        .rfind("# Source: ")
+        .map(|i| text[i..].lines().next().unwrap())
+        .unwrap();
     assert_eq!(source_line, "# Source: page-views/templates/config.yaml");
     assert!(!text.contains("generated-by-postrender"), "{text}");
 }
@@ -118,8 +155,13 @@ fn port_forwarded_broker_still_gives_partition_counts() {
     for version in [3, 4] {
         let docs = render_with_broker(version, &broker, &[]);
         let cm = find(&docs, "ConfigMap", "samza-test-page-views-model");
-        let model: Value = serde_json::from_str(cm["data"]["job-model.json"].as_str().unwrap()).unwrap();
-        assert_eq!(model_partitions(&model)["kafka.PageViewEvent"], 5, "Helm {version}");
+        let model: Value =
+            serde_json::from_str(cm["data"]["job-model.json"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            model_partitions(&model)["kafka.PageViewEvent"],
+            5,
+            "Helm {version}"
+        );
     }
 }
 
@@ -129,13 +171,22 @@ fn a_failure_reaches_helm3_users_on_stderr_and_helm4_users_through_last_error() 
     broker.create_topic("PageViewEvent", 2); // AdClickEvent is missing
     for version in [3, 4] {
         let home = HelmHome::new(version);
-        let args = ["--set".to_string(), format!("bootstrapServers={}", broker.bootstrap())];
+        let args = [
+            "--set".to_string(),
+            format!("bootstrapServers={}", broker.bootstrap()),
+        ];
         let out = home.template(&chart(), &args).output().unwrap();
         assert!(!out.status.success(), "Helm {version} must fail");
-        assert!(out.stdout.is_empty(), "Helm {version} printed a partial stream");
+        assert!(
+            out.stdout.is_empty(),
+            "Helm {version} printed a partial stream"
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         if version == 3 {
-            assert!(stderr.contains("AdClickEvent"), "Helm 3 shows our message: {stderr}");
+            assert!(
+                stderr.contains("AdClickEvent"),
+                "Helm 3 shows our message: {stderr}"
+            );
         }
         // Helm 4 swallows it; `helm samza last-error` shows it.
         let last = run_ok(&mut home.cmd(["samza", "last-error"]));
@@ -149,7 +200,11 @@ fn a_failure_reaches_helm3_users_on_stderr_and_helm4_users_through_last_error() 
 fn chart_of(stream: &str, dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir.join("templates")).unwrap();
     std::fs::create_dir_all(dir.join("files")).unwrap();
-    std::fs::write(dir.join("Chart.yaml"), "apiVersion: v2\nname: corpus\nversion: 0.1.0\n").unwrap();
+    std::fs::write(
+        dir.join("Chart.yaml"),
+        "apiVersion: v2\nname: corpus\nversion: 0.1.0\n",
+    )
+    .unwrap();
     let mut parts = vec![String::new()];
     for piece in stream.split_inclusive("\n---\n") {
         if parts.last().unwrap().len() + piece.len() > 3_000_000 {
@@ -159,8 +214,11 @@ fn chart_of(stream: &str, dir: &Path) -> PathBuf {
     }
     for (i, part) in parts.iter().enumerate() {
         std::fs::write(dir.join(format!("files/part{i}.yaml")), part).unwrap();
-        std::fs::write(dir.join(format!("templates/part{i}.yaml")), format!("{{{{ .Files.Get \"files/part{i}.yaml\" }}}}\n"))
-            .unwrap();
+        std::fs::write(
+            dir.join(format!("templates/part{i}.yaml")),
+            format!("{{{{ .Files.Get \"files/part{i}.yaml\" }}}}\n"),
+        )
+        .unwrap();
     }
     dir.to_path_buf()
 }
@@ -194,13 +252,23 @@ fn corpus_charts_through_each_helm_equal_that_helm_with_cat() {
         }
         for file in &files {
             let name = file.file_name().unwrap().to_string_lossy().into_owned();
-            let dir = chart_of(&std::fs::read_to_string(file).unwrap(), &home.path().join(&name));
+            let dir = chart_of(
+                &std::fs::read_to_string(file).unwrap(),
+                &home.path().join(&name),
+            );
             let ours = run_ok(&mut home.template(&dir, &["--post-renderer-args", "--offline"]));
             let mut cat = home.cmd(["template", crate::support::helm::RELEASE]);
             cat.arg(&dir).arg("--post-renderer");
-            cat.arg(if version == 3 { "/bin/cat" } else { "cat-postrender" });
+            cat.arg(if version == 3 {
+                "/bin/cat"
+            } else {
+                "cat-postrender"
+            });
             let cat = run_ok(&mut cat);
-            assert!(ours.stdout == cat.stdout, "Helm {version}: {name} differs from cat");
+            assert!(
+                ours.stdout == cat.stdout,
+                "Helm {version}: {name} differs from cat"
+            );
         }
     }
 }

@@ -25,12 +25,19 @@ fn reproduces_the_spec_example_from_a_properties_file() {
     let out = Test::new()
         .args(["model", "--config"])
         .args([fixture("model/example.properties").to_str().unwrap()])
-        .args(["--partitions", "kafka.PageViewEvent=4", "--partitions", "kafka.AdClickEvent=2"])
+        .args([
+            "--partitions",
+            "kafka.PageViewEvent=4",
+            "--partitions",
+            "kafka.AdClickEvent=2",
+        ])
         .run()
         .success();
     let ours: Value = serde_json::from_str(out.stdout_str()).expect("model is JSON");
-    let samza: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture("model/example-model.json")).unwrap()).unwrap();
+    let samza: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("model/example-model.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(normalize(ours), normalize(samza));
 }
 
@@ -46,11 +53,17 @@ fn same_model_from_a_yaml_config() {
     .unwrap();
     let out = Test::new()
         .args(["model", "--config", yaml.to_str().unwrap()])
-        .args(["--partitions=kafka.PageViewEvent=4", "--partitions=kafka.AdClickEvent=2"])
+        .args([
+            "--partitions=kafka.PageViewEvent=4",
+            "--partitions=kafka.AdClickEvent=2",
+        ])
         .run()
         .success();
     let ours: Value = serde_json::from_str(out.stdout_str()).unwrap();
-    assert_eq!(ours["containers"]["1"]["tasks"]["Partition 3"]["changelog-partition"], 3);
+    assert_eq!(
+        ours["containers"]["1"]["tasks"]["Partition 3"]["changelog-partition"],
+        3
+    );
     assert_eq!(ours["config"]["job.container.count"], "2");
 }
 
@@ -59,31 +72,46 @@ fn hello_samza_legacy_configs_plan_and_summarize() {
     let shared = crate::support::tools::shared_dir().join("corpus/hello-samza");
     let mut seen = 0;
     for dir in ["legacy-0.9.1-ff399e6", "legacy-1.0.0-SNAPSHOT-a096c75"] {
-        for entry in std::fs::read_dir(shared.join(dir)).expect("the shared hello-samza corpus is required") {
+        for entry in
+            std::fs::read_dir(shared.join(dir)).expect("the shared hello-samza corpus is required")
+        {
             let path = entry.unwrap().path();
             let text = std::fs::read_to_string(&path).unwrap();
             let Some(inputs) = text.lines().find_map(|l| l.strip_prefix("task.inputs=")) else {
                 continue;
             };
-            let mut test = Test::new().args(["model", "--output", "summary", "--offline", "--config"]);
+            let mut test =
+                Test::new().args(["model", "--output", "summary", "--offline", "--config"]);
             test = test.args([path.to_str().unwrap()]);
             for (i, input) in inputs.split(',').enumerate() {
                 test = test.args([format!("--partitions={}={}", input.trim(), 2 + i)]);
             }
             let out = test.run().success();
             let summary = out.stdout_str();
-            assert!(summary.contains("container"), "{}: {summary}", path.display());
+            assert!(
+                summary.contains("container"),
+                "{}: {summary}",
+                path.display()
+            );
             assert!(summary.contains("flags"), "{}: {summary}", path.display());
             seen += 1;
         }
     }
-    assert!(seen >= 6, "expected the legacy wikipedia configs, saw {seen}");
+    assert!(
+        seen >= 6,
+        "expected the legacy wikipedia configs, saw {seen}"
+    );
 }
 
 #[test]
 fn a_stream_without_a_count_is_named() {
     Test::new()
-        .args(["model", "--offline", "--config", fixture("model/example.properties").to_str().unwrap()])
+        .args([
+            "model",
+            "--offline",
+            "--config",
+            fixture("model/example.properties").to_str().unwrap(),
+        ])
         .args(["--partitions=kafka.PageViewEvent=4"])
         .run()
         .fails(12, &["AdClickEvent"]);
@@ -100,19 +128,35 @@ fn bad_inputs_fail_with_documented_codes() {
     let base = "job.name=j\njob.default.system=kafka\ntask.inputs=kafka.a\n";
     let cases: Vec<(String, Vec<String>, i32, Vec<&str>)> = vec![
         (
-            write("grouper.properties", &format!("{base}job.systemstreampartition.grouper.factory=x.Nope\n")),
+            write(
+                "grouper.properties",
+                &format!("{base}job.systemstreampartition.grouper.factory=x.Nope\n"),
+            ),
             vec![],
             10,
             vec!["job.systemstreampartition.grouper.factory", "x.Nope"],
         ),
         (
-            write("broadcast.properties", &format!("{base}task.broadcast.inputs=kafka.b#x\n")),
+            write(
+                "broadcast.properties",
+                &format!("{base}task.broadcast.inputs=kafka.b#x\n"),
+            ),
             vec![],
             10,
             vec!["task.broadcast.inputs", "incorrect format in kafka.b#x"],
         ),
-        (write("zero.properties", &format!("{base}job.container.count=0\n")), vec![], 10, vec!["job.container.count"]),
-        (write("neg.properties", &format!("{base}job.container.count=-3\n")), vec![], 10, vec!["job.container.count"]),
+        (
+            write("zero.properties", &format!("{base}job.container.count=0\n")),
+            vec![],
+            10,
+            vec!["job.container.count"],
+        ),
+        (
+            write("neg.properties", &format!("{base}job.container.count=-3\n")),
+            vec![],
+            10,
+            vec!["job.container.count"],
+        ),
         (
             write("ok.properties", base),
             vec!["--previous".into(), write("prev.json", "this is not json")],
@@ -121,14 +165,23 @@ fn bad_inputs_fail_with_documented_codes() {
         ),
         (
             write("ok2.properties", base),
-            vec!["--previous".into(), write("prev2.json", r#"{"containers": {"0": {"tasks": {}}}}"#)],
+            vec![
+                "--previous".into(),
+                write("prev2.json", r#"{"containers": {"0": {"tasks": {}}}}"#),
+            ],
             16,
             vec!["prev2.json"],
         ),
     ];
     for (config, extra, code, needles) in cases {
         Test::new()
-            .args(["model", "--offline", "--partitions=kafka.a=2", "--config", &config])
+            .args([
+                "model",
+                "--offline",
+                "--partitions=kafka.a=2",
+                "--config",
+                &config,
+            ])
             .args(extra)
             .run()
             .fails(code, &needles);

@@ -20,7 +20,11 @@ fn go_read(stream: &[u8]) -> Vec<Value> {
         .expect("run go-yaml2json");
     child.stdin.take().unwrap().write_all(stream).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "Go could not read the stream: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "Go could not read the stream: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -29,7 +33,10 @@ fn go_read(stream: &[u8]) -> Vec<Value> {
 }
 
 fn key(v: &Value) -> (String, String) {
-    (v["kind"].as_str().unwrap_or_default().into(), v["metadata"]["name"].as_str().unwrap_or_default().into())
+    (
+        v["kind"].as_str().unwrap_or_default().into(),
+        v["metadata"]["name"].as_str().unwrap_or_default().into(),
+    )
 }
 
 fn set(v: &mut Value, path: &[&str], new: Value) {
@@ -46,17 +53,30 @@ fn set(v: &mut Value, path: &[&str], new: Value) {
 fn check(fixture_name: &str) {
     let input = std::fs::read(fixture(fixture_name)).unwrap();
     let out = Test::new()
-        .args(["post-render", "--partitions=kafka.PageViewEvent=4", "--partitions=kafka.AdClickEvent=2"])
+        .args([
+            "post-render",
+            "--partitions=kafka.PageViewEvent=4",
+            "--partitions=kafka.AdClickEvent=2",
+        ])
         .stdin(input.clone())
         .run()
         .success();
     let before = go_read(&input);
     let after = go_read(&out.stdout);
-    assert_eq!(after.len(), before.len() + 1, "{fixture_name}: one document added");
+    assert_eq!(
+        after.len(),
+        before.len() + 1,
+        "{fixture_name}: one document added"
+    );
 
-    let model_cm = after.iter().find(|v| key(v).1 == "demo-page-views-model").expect("model ConfigMap");
-    let checksum = model_cm["metadata"]["annotations"]["samza.apache.org/job-model-checksum"].clone();
-    let model: Value = serde_json::from_str(model_cm["data"]["job-model.json"].as_str().unwrap()).unwrap();
+    let model_cm = after
+        .iter()
+        .find(|v| key(v).1 == "demo-page-views-model")
+        .expect("model ConfigMap");
+    let checksum =
+        model_cm["metadata"]["annotations"]["samza.apache.org/job-model-checksum"].clone();
+    let model: Value =
+        serde_json::from_str(model_cm["data"]["job-model.json"].as_str().unwrap()).unwrap();
     assert_eq!(model["containers"].as_object().unwrap().len(), 2);
 
     for mut expected in before {
@@ -66,23 +86,45 @@ fn check(fixture_name: &str) {
                 set(&mut expected, &["spec", "replicas"], json!(2));
                 set(
                     &mut expected,
-                    &["spec", "template", "metadata", "annotations", "samza.apache.org/job-model-checksum"],
+                    &[
+                        "spec",
+                        "template",
+                        "metadata",
+                        "annotations",
+                        "samza.apache.org/job-model-checksum",
+                    ],
                     checksum.clone(),
                 );
             }
             ("Deployment", "demo-page-views-coordinator") => set(
                 &mut expected,
-                &["spec", "template", "metadata", "annotations", "samza.apache.org/job-model-checksum"],
+                &[
+                    "spec",
+                    "template",
+                    "metadata",
+                    "annotations",
+                    "samza.apache.org/job-model-checksum",
+                ],
                 checksum.clone(),
             ),
             ("KafkaTopic", _) => {
                 set(&mut expected, &["spec", "partitions"], json!(4));
-                set(&mut expected, &["spec", "config", "note"], json!("page-views has 2 containers"));
+                set(
+                    &mut expected,
+                    &["spec", "config", "note"],
+                    json!("page-views has 2 containers"),
+                );
             }
             _ => {}
         }
-        let actual = after.iter().find(|v| key(v) == (kind.clone(), name.clone())).expect("document kept");
-        assert_eq!(actual, &expected, "{fixture_name}: {kind} {name} as Helm reads it");
+        let actual = after
+            .iter()
+            .find(|v| key(v) == (kind.clone(), name.clone()))
+            .expect("document kept");
+        assert_eq!(
+            actual, &expected,
+            "{fixture_name}: {kind} {name} as Helm reads it"
+        );
     }
 }
 

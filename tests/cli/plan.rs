@@ -17,7 +17,11 @@ struct Run {
 }
 
 fn samza(home: &HelmHome, args: &[&str]) -> Run {
-    let out = home.cmd(["samza"]).args(args).output().expect("run helm samza");
+    let out = home
+        .cmd(["samza"])
+        .args(args)
+        .output()
+        .expect("run helm samza");
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -30,13 +34,23 @@ fn bootstrap(broker: &Broker) -> String {
 }
 
 /// The post-rendered stream for `set` values, saved as a deploy would store it.
-fn render_to(home: &HelmHome, dir: &Path, name: &str, set: &[String], extra: &[&str]) -> std::path::PathBuf {
+fn render_to(
+    home: &HelmHome,
+    dir: &Path,
+    name: &str,
+    set: &[String],
+    extra: &[&str],
+) -> std::path::PathBuf {
     let mut cmd = home.template(&chart(), extra);
     for s in set {
         cmd.args(["--set", s]);
     }
     let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let path = dir.join(name);
     std::fs::write(&path, out.stdout).unwrap();
     path
@@ -44,10 +58,18 @@ fn render_to(home: &HelmHome, dir: &Path, name: &str, set: &[String], extra: &[&
 
 fn plan_json(home: &HelmHome, args: &[&str]) -> (i32, Value) {
     let chart = chart();
-    let mut all = vec!["plan", "samza-test", chart.to_str().unwrap(), "--output", "json", "--detailed-exitcode"];
+    let mut all = vec![
+        "plan",
+        "samza-test",
+        chart.to_str().unwrap(),
+        "--output",
+        "json",
+        "--detailed-exitcode",
+    ];
     all.extend_from_slice(args);
     let run = samza(home, &all);
-    let json = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
+    let json = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
     validate_schema(&run.stdout);
     (run.code, json)
 }
@@ -68,7 +90,11 @@ fn validate_schema(json: &str) {
         .unwrap();
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), json.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "plan JSON does not follow its schema: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "plan JSON does not follow its schema: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn plan_of_partition_growth(version: u8) {
@@ -80,56 +106,134 @@ fn plan_of_partition_growth(version: u8) {
     let set = |stateful: bool| vec![bootstrap(&broker), format!("stateful={stateful}")];
 
     // First deploy: nothing to compare with.
-    let run = samza(&home, &["plan", chart().to_str().unwrap(), "--set", &bootstrap(&broker), "--no-color"]);
+    let run = samza(
+        &home,
+        &[
+            "plan",
+            chart().to_str().unwrap(),
+            "--set",
+            &bootstrap(&broker),
+            "--no-color",
+        ],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("tasks: 4 (first deploy)"), "{}", run.stdout);
-    assert!(run.stdout.lines().last().unwrap().starts_with("Plan: 1 of 1 job(s) to change"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("tasks: 4 (first deploy)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("Plan: 1 of 1 job(s) to change"),
+        "{}",
+        run.stdout
+    );
 
     let stateful = render_to(&home, dir.path(), "stateful.yaml", &set(true), &[]);
     let stateless = render_to(&home, dir.path(), "stateless.yaml", &set(false), &[]);
     // No change: exit 0 even with --detailed-exitcode.
-    let (code, json) =
-        plan_json(&home, &["--set", &bootstrap(&broker), "--previous", stateful.to_str().unwrap()]);
+    let (code, json) = plan_json(
+        &home,
+        &[
+            "--set",
+            &bootstrap(&broker),
+            "--previous",
+            stateful.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, 0, "{json}");
     assert_eq!(json["changed"], false);
 
     broker.set_partitions("PageViewEvent", 8);
     // Stateful: the changelog topics would need 8 partitions but have 4: refused (exit 15), plan printed first.
-    let (code, json) =
-        plan_json(&home, &["--set", &bootstrap(&broker), "--previous", stateful.to_str().unwrap()]);
+    let (code, json) = plan_json(
+        &home,
+        &[
+            "--set",
+            &bootstrap(&broker),
+            "--previous",
+            stateful.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, 15, "{json}");
     let job = &json["jobs"][0];
-    assert_eq!(job["diff"]["inputs"][1], serde_json::json!({"stream": "kafka.PageViewEvent", "before": 4, "after": 8}));
+    assert_eq!(
+        job["diff"]["inputs"][1],
+        serde_json::json!({"stream": "kafka.PageViewEvent", "before": 4, "after": 8})
+    );
     assert_eq!(job["diff"]["tasks_added"].as_array().unwrap().len(), 4);
     assert_eq!(job["hazards"][0]["id"], "changelog-partitions-grow");
     // Stateless: the same change is only a change (exit 2).
     let (code, json) = plan_json(
         &home,
-        &["--set", &bootstrap(&broker), "--set", "stateful=false", "--previous", stateless.to_str().unwrap()],
+        &[
+            "--set",
+            &bootstrap(&broker),
+            "--set",
+            "stateful=false",
+            "--previous",
+            stateless.to_str().unwrap(),
+        ],
     );
     assert_eq!(code, 2, "{json}");
     assert_eq!(json["refused"], false);
     // Given the previous model, the post-renderer plans as Samza does: the expansion proxy keeps partitions 4..7
     // on the old tasks, so nothing is endangered and the deploy goes through...
     let previous_arg = format!("--previous={}", stateful.display());
-    let out = home.template(&chart(), &["--post-renderer-args", &previous_arg]).args(["--set", &bootstrap(&broker)]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = home
+        .template(&chart(), &["--post-renderer-args", &previous_arg])
+        .args(["--set", &bootstrap(&broker)])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // ...but with Samza's partition expansion switched off, new tasks need changelog partitions the topics do not
     // have: the post-renderer's gate refuses, and says how to proceed.
     let out = home
         .template(&chart(), &["--post-renderer-args", &previous_arg])
-        .args(["--set", &bootstrap(&broker), "--set", "inputExpansion=false"])
+        .args([
+            "--set",
+            &bootstrap(&broker),
+            "--set",
+            "inputExpansion=false",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success() && out.stdout.is_empty());
     let last = samza(&home, &["last-error"]).stdout;
-    assert!(last.contains("changelog-partitions-grow") && last.contains("--allow-unsafe"), "{last}");
+    assert!(
+        last.contains("changelog-partitions-grow") && last.contains("--allow-unsafe"),
+        "{last}"
+    );
     let out = home
-        .template(&chart(), &["--post-renderer-args", &previous_arg, "--post-renderer-args", "--allow-unsafe"])
-        .args(["--set", &bootstrap(&broker), "--set", "inputExpansion=false"])
+        .template(
+            &chart(),
+            &[
+                "--post-renderer-args",
+                &previous_arg,
+                "--post-renderer-args",
+                "--allow-unsafe",
+            ],
+        )
+        .args([
+            "--set",
+            &bootstrap(&broker),
+            "--set",
+            "inputExpansion=false",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "the gate opens with --allow-unsafe: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "the gate opens with --allow-unsafe: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -154,14 +258,23 @@ fn container_changes_with_host_affinity_show_samza_minimal_moves() {
         let dir = tempfile::tempdir().unwrap();
         let lock = dir.path().join("samza.lock");
         let sets = |n: u32| -> Vec<String> {
-            [bootstrap(&broker), "hostAffinity=true".to_string(), format!("containerCount={n}")]
-                .into_iter()
-                .flat_map(|s| ["--set".to_string(), s])
-                .chain(["--lock".to_string(), lock.display().to_string()])
-                .collect()
+            [
+                bootstrap(&broker),
+                "hostAffinity=true".to_string(),
+                format!("containerCount={n}"),
+            ]
+            .into_iter()
+            .flat_map(|s| ["--set".to_string(), s])
+            .chain(["--lock".to_string(), lock.display().to_string()])
+            .collect()
         };
         let relock = |n: u32| {
-            let mut args = vec!["lock".to_string(), chart().display().to_string(), "--file".into(), lock.display().to_string()];
+            let mut args = vec![
+                "lock".to_string(),
+                chart().display().to_string(),
+                "--file".into(),
+                lock.display().to_string(),
+            ];
             args.extend(sets(n).into_iter().take(6));
             let run = samza(&home, &args.iter().map(String::as_str).collect::<Vec<_>>());
             assert_eq!(run.code, 0, "{}", run.stderr);
@@ -171,26 +284,65 @@ fn container_changes_with_host_affinity_show_samza_minimal_moves() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|m| (m["task"].as_str().unwrap().into(), m["from"].as_str().unwrap().into(), m["to"].as_str().unwrap().into()))
+                .map(|m| {
+                    (
+                        m["task"].as_str().unwrap().into(),
+                        m["from"].as_str().unwrap().into(),
+                        m["to"].as_str().unwrap().into(),
+                    )
+                })
                 .collect()
         };
         let mv = |t: &str, f: &str, to: &str| (t.to_string(), f.to_string(), to.to_string());
         relock(2);
-        let (code, json) = plan_json(&home, &sets(4).iter().map(String::as_str).collect::<Vec<_>>());
+        let (code, json) = plan_json(
+            &home,
+            &sets(4).iter().map(String::as_str).collect::<Vec<_>>(),
+        );
         assert_eq!(code, 2, "{json}");
         assert_eq!(json["jobs"][0]["baseline"], "lock file");
         assert_eq!(
             moves(&json),
-            [mv("Partition 5", "1", "3"), mv("Partition 6", "0", "2"), mv("Partition 7", "1", "3"), mv("Partition 8", "0", "2")],
+            [
+                mv("Partition 5", "1", "3"),
+                mv("Partition 6", "0", "2"),
+                mv("Partition 7", "1", "3"),
+                mv("Partition 8", "0", "2")
+            ],
             "Helm {version}"
         );
         relock(4);
-        let (_, json) = plan_json(&home, &sets(3).iter().map(String::as_str).collect::<Vec<_>>());
-        assert_eq!(moves(&json), [mv("Partition 5", "3", "2"), mv("Partition 7", "3", "1")], "Helm {version}");
-        assert_eq!(json["jobs"][0]["diff"]["containers_removed"], serde_json::json!(["3"]));
-        let table = samza(&home, &[&["plan", chart().to_str().unwrap(), "--no-color"][..], &sets(3).iter().map(String::as_str).collect::<Vec<_>>()].concat());
-        assert!(table.stdout.contains("~ task Partition 7: container 3 → 1"), "{}", table.stdout);
-        assert!(table.stdout.contains("~ containers: 4 → 3"), "{}", table.stdout);
+        let (_, json) = plan_json(
+            &home,
+            &sets(3).iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        assert_eq!(
+            moves(&json),
+            [mv("Partition 5", "3", "2"), mv("Partition 7", "3", "1")],
+            "Helm {version}"
+        );
+        assert_eq!(
+            json["jobs"][0]["diff"]["containers_removed"],
+            serde_json::json!(["3"])
+        );
+        let table = samza(
+            &home,
+            &[
+                &["plan", chart().to_str().unwrap(), "--no-color"][..],
+                &sets(3).iter().map(String::as_str).collect::<Vec<_>>(),
+            ]
+            .concat(),
+        );
+        assert!(
+            table.stdout.contains("~ task Partition 7: container 3 → 1"),
+            "{}",
+            table.stdout
+        );
+        assert!(
+            table.stdout.contains("~ containers: 4 → 3"),
+            "{}",
+            table.stdout
+        );
     }
 }
 
@@ -204,29 +356,69 @@ fn lock_round_trip_needs_no_broker_and_detects_drift() {
     let lock = dir.path().join("samza.lock");
     let run = samza(
         &home,
-        &["lock", chart().to_str().unwrap(), "--set", &bootstrap(&broker), "--file", lock.to_str().unwrap()],
+        &[
+            "lock",
+            chart().to_str().unwrap(),
+            "--set",
+            &bootstrap(&broker),
+            "--file",
+            lock.to_str().unwrap(),
+        ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let locked: Value = serde_json::from_str(&std::fs::read_to_string(&lock).unwrap()).unwrap();
-    assert_eq!(locked["jobs"]["page-views"]["inputs"]["kafka.PageViewEvent"], 4);
-    assert_eq!(locked["jobs"]["page-views"]["discovered"]["kafka"]["brokers"][0], broker.bootstrap());
+    assert_eq!(
+        locked["jobs"]["page-views"]["inputs"]["kafka.PageViewEvent"],
+        4
+    );
+    assert_eq!(
+        locked["jobs"]["page-views"]["discovered"]["kafka"]["brokers"][0],
+        broker.bootstrap()
+    );
 
-    let with_lock = ["--post-renderer-args".to_string(), format!("--lock={}", lock.display())];
+    let with_lock = [
+        "--post-renderer-args".to_string(),
+        format!("--lock={}", lock.display()),
+    ];
     let servers = bootstrap(&broker);
     let render = |home: &HelmHome| {
-        let out = home.template(&chart(), &with_lock).args(["--set", &servers]).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = home
+            .template(&chart(), &with_lock)
+            .args(["--set", &servers])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out.stdout
     };
     let running = render(&home);
     broker.set_partitions("PageViewEvent", 6);
     let run = samza(
         &home,
-        &["lock", chart().to_str().unwrap(), "--set", &bootstrap(&broker), "--file", lock.to_str().unwrap(), "--verify-live"],
+        &[
+            "lock",
+            chart().to_str().unwrap(),
+            "--set",
+            &bootstrap(&broker),
+            "--file",
+            lock.to_str().unwrap(),
+            "--verify-live",
+        ],
     );
     assert_eq!(run.code, 17, "{}", run.stderr);
-    assert!(run.stderr.contains("kafka.PageViewEvent has 6 partitions, the lock says 4"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("kafka.PageViewEvent has 6 partitions, the lock says 4"),
+        "{}",
+        run.stderr
+    );
     drop(broker);
     let stopped = render(&home);
-    assert!(running == stopped, "a render with the lock must not depend on the broker");
+    assert!(
+        running == stopped,
+        "a render with the lock must not depend on the broker"
+    );
 }

@@ -34,28 +34,57 @@ const ONE_JOB_FLAGS: [&str; 3] = [
 #[test]
 fn fills_in_replicas_model_and_checksums() {
     let input = std::fs::read_to_string(fixture("post-render/one-job-helm3.yaml")).unwrap();
-    let out = Test::new().args(ONE_JOB_FLAGS).args(["--offline"]).stdin(input.clone()).run().success();
+    let out = Test::new()
+        .args(ONE_JOB_FLAGS)
+        .args(["--offline"])
+        .stdin(input.clone())
+        .run()
+        .success();
     let output = out.stdout_str();
     let before = documents(&input);
     let after = documents(output);
-    assert_eq!(after.len(), before.len() + 1, "one model ConfigMap added, nothing lost");
+    assert_eq!(
+        after.len(),
+        before.len() + 1,
+        "one model ConfigMap added, nothing lost"
+    );
 
     let (raw, model_cm) = find(&after, "ConfigMap", "demo-page-views-model");
-    assert!(raw.contains("# Source: page-views/templates/config.yaml"), "{raw}");
-    assert_eq!(model_cm["metadata"]["labels"]["samza.apache.org/role"], "model");
-    let model_json = model_cm["data"]["job-model.json"].as_str().expect("model JSON");
+    assert!(
+        raw.contains("# Source: page-views/templates/config.yaml"),
+        "{raw}"
+    );
+    assert_eq!(
+        model_cm["metadata"]["labels"]["samza.apache.org/role"],
+        "model"
+    );
+    let model_json = model_cm["data"]["job-model.json"]
+        .as_str()
+        .expect("model JSON");
     let model: Value = serde_json::from_str(model_json).unwrap();
     let digest = format!("sha256:{:x}", Sha256::digest(model_json.as_bytes()));
-    assert_eq!(model_cm["metadata"]["annotations"]["samza.apache.org/job-model-checksum"], digest);
-    assert_eq!(model_cm["metadata"]["annotations"]["samza.apache.org/partition-source"], "kafka: flags");
+    assert_eq!(
+        model_cm["metadata"]["annotations"]["samza.apache.org/job-model-checksum"],
+        digest
+    );
+    assert_eq!(
+        model_cm["metadata"]["annotations"]["samza.apache.org/partition-source"],
+        "kafka: flags"
+    );
 
     // The spec's example: PageViewEvent 4 partitions, AdClickEvent 2, two containers.
     assert_eq!(model["config"]["job.container.count"], "2");
     assert_eq!(model["max-change-log-stream-partitions"], 4);
     let c0 = &model["containers"]["0"]["tasks"];
     let c1 = &model["containers"]["1"]["tasks"];
-    assert_eq!(c0.as_object().unwrap().keys().collect::<Vec<_>>(), ["Partition 0", "Partition 2"]);
-    assert_eq!(c1.as_object().unwrap().keys().collect::<Vec<_>>(), ["Partition 1", "Partition 3"]);
+    assert_eq!(
+        c0.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["Partition 0", "Partition 2"]
+    );
+    assert_eq!(
+        c1.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["Partition 1", "Partition 3"]
+    );
     assert_eq!(
         c0["Partition 0"]["system-stream-partitions"],
         json!([
@@ -66,9 +95,16 @@ fn fills_in_replicas_model_and_checksums() {
 
     let (_, workers) = find(&after, "StatefulSet", "demo-page-views");
     assert_eq!(workers["spec"]["replicas"], 2);
-    assert_eq!(workers["spec"]["template"]["metadata"]["annotations"]["samza.apache.org/job-model-checksum"], digest);
+    assert_eq!(
+        workers["spec"]["template"]["metadata"]["annotations"]
+            ["samza.apache.org/job-model-checksum"],
+        digest
+    );
     // A value that reads as a YAML 1.1 bool must stay a string.
-    assert_eq!(workers["spec"]["template"]["spec"]["containers"][0]["env"][1]["value"], "yes");
+    assert_eq!(
+        workers["spec"]["template"]["spec"]["containers"][0]["env"][1]["value"],
+        "yes"
+    );
     let (_, coordinator) = find(&after, "Deployment", "demo-page-views-coordinator");
     let annotations = &coordinator["spec"]["template"]["metadata"]["annotations"];
     assert_eq!(annotations["samza.apache.org/job-model-checksum"], digest);
@@ -77,20 +113,33 @@ fn fills_in_replicas_model_and_checksums() {
     // Templated values: a single expression keeps its type; mixed text becomes a string; Go templates untouched.
     let (_, topic) = find(&after, "KafkaTopic", "page-views-counts-changelog");
     assert_eq!(topic["spec"]["partitions"], 4);
-    assert_eq!(topic["spec"]["config"]["note"], "page-views has 2 containers");
-    assert_eq!(topic["spec"]["config"]["unchanged"], "{{ not a go template here }}");
+    assert_eq!(
+        topic["spec"]["config"]["note"],
+        "page-views has 2 containers"
+    );
+    assert_eq!(
+        topic["spec"]["config"]["unchanged"],
+        "{{ not a go template here }}"
+    );
 
     // Documents that are not part of a job come out byte for byte.
     let (raw_sa, _) = find(&after, "ServiceAccount", "page-views");
     assert_eq!(raw_sa, &find(&before, "ServiceAccount", "page-views").0);
     let (raw_cfg, _) = find(&after, "ConfigMap", "demo-page-views-config");
-    assert_eq!(raw_cfg, &find(&before, "ConfigMap", "demo-page-views-config").0);
+    assert_eq!(
+        raw_cfg,
+        &find(&before, "ConfigMap", "demo-page-views-config").0
+    );
 }
 
 #[test]
 fn same_input_gives_same_bytes() {
     let input = std::fs::read(fixture("post-render/one-job-helm3.yaml")).unwrap();
-    let a = Test::new().args(ONE_JOB_FLAGS).stdin(input.clone()).run().success();
+    let a = Test::new()
+        .args(ONE_JOB_FLAGS)
+        .stdin(input.clone())
+        .run()
+        .success();
     let b = Test::new().args(ONE_JOB_FLAGS).stdin(input).run().success();
     assert_eq!(a.stdout, b.stdout);
 }
@@ -121,7 +170,11 @@ fn helm4_input_gets_the_filename_annotation_on_the_added_document() {
 #[test]
 fn missing_partition_count_offline_names_the_stream() {
     Test::new()
-        .args(["post-render", "--offline", "--partitions=kafka.PageViewEvent=4"])
+        .args([
+            "post-render",
+            "--offline",
+            "--partitions=kafka.PageViewEvent=4",
+        ])
         .stdin_file(fixture("post-render/one-job-helm3.yaml"))
         .run()
         .fails(12, &["page-views", "AdClickEvent", "kafka"]);
@@ -133,10 +186,21 @@ fn more_containers_than_tasks_is_refused_as_samza_refuses_it() {
         .unwrap()
         .replace("job.container.count=2", "job.container.count=5");
     Test::new()
-        .args(["post-render", "--offline", "--partitions=kafka.PageViewEvent=4", "--partitions=kafka.AdClickEvent=2"])
+        .args([
+            "post-render",
+            "--offline",
+            "--partitions=kafka.PageViewEvent=4",
+            "--partitions=kafka.AdClickEvent=2",
+        ])
         .stdin(input)
         .run()
-        .fails(11, &["container count (5) is larger than your task count (4)", "demo-page-views-config"]);
+        .fails(
+            11,
+            &[
+                "container count (5) is larger than your task count (4)",
+                "demo-page-views-config",
+            ],
+        );
 }
 
 #[test]
@@ -145,7 +209,10 @@ fn bad_config_value_names_the_key_and_the_document() {
         .unwrap()
         .replace("job.container.count=2", "job.container.count=0");
     let out = Test::new().args(ONE_JOB_FLAGS).stdin(input).run();
-    out.fails(10, &["job.container.count", "page-views/templates/config.yaml"]);
+    out.fails(
+        10,
+        &["job.container.count", "page-views/templates/config.yaml"],
+    );
 }
 
 #[test]
@@ -154,11 +221,13 @@ fn unknown_grouper_names_the_key() {
         "job.container.count=2",
         "job.container.count=2\n    job.systemstreampartition.grouper.factory=com.example.NoSuchFactory",
     );
-    Test::new()
-        .args(ONE_JOB_FLAGS)
-        .stdin(input)
-        .run()
-        .fails(10, &["job.systemstreampartition.grouper.factory", "com.example.NoSuchFactory"]);
+    Test::new().args(ONE_JOB_FLAGS).stdin(input).run().fails(
+        10,
+        &[
+            "job.systemstreampartition.grouper.factory",
+            "com.example.NoSuchFactory",
+        ],
+    );
 }
 
 #[test]
@@ -166,18 +235,25 @@ fn undefined_template_name_names_resource_and_field() {
     let input = std::fs::read_to_string(fixture("post-render/one-job-helm3.yaml"))
         .unwrap()
         .replace("[[ job.name ]] has", "[[ job.nmae ]] has");
-    Test::new()
-        .args(ONE_JOB_FLAGS)
-        .stdin(input)
-        .run()
-        .fails(14, &["KafkaTopic", "page-views-counts-changelog", "spec.config.note", "undefined"]);
+    Test::new().args(ONE_JOB_FLAGS).stdin(input).run().fails(
+        14,
+        &[
+            "KafkaTopic",
+            "page-views-counts-changelog",
+            "spec.config.note",
+            "undefined",
+        ],
+    );
 }
 
 #[test]
 fn a_job_without_workers_is_an_error_naming_the_job() {
     let input = std::fs::read_to_string(fixture("post-render/one-job-helm3.yaml"))
         .unwrap()
-        .replace("samza.apache.org/role: worker", "samza.apache.org/role: something-else");
+        .replace(
+            "samza.apache.org/role: worker",
+            "samza.apache.org/role: something-else",
+        );
     Test::new()
         .args(ONE_JOB_FLAGS)
         .stdin(input)
@@ -187,7 +263,11 @@ fn a_job_without_workers_is_an_error_naming_the_job() {
 
 #[test]
 fn empty_input_is_refused_not_passed_on() {
-    Test::new().args(["post-render"]).stdin("\n---\n").run().fails(64, &["empty"]);
+    Test::new()
+        .args(["post-render"])
+        .stdin("\n---\n")
+        .run()
+        .fails(64, &["empty"]);
 }
 
 #[test]
@@ -198,28 +278,45 @@ fn failure_is_kept_for_helm4_users() {
     let out = Test::new().args(ONE_JOB_FLAGS).stdin(input.clone()).run();
     let tmp = out.tmp.path().to_path_buf();
     let out = out.fails(10, &["helm samza last-error"]);
-    let log = std::fs::read_to_string(tmp.join("helm-samza/last-error.log")).expect("error log written");
+    let log =
+        std::fs::read_to_string(tmp.join("helm-samza/last-error.log")).expect("error log written");
     assert!(log.contains("job.container.count"), "{log}");
-    assert_eq!(std::fs::read_to_string(tmp.join("helm-samza/last-input.yaml")).unwrap(), input);
-    let shown = Test::new().args(["last-error"]).env("TMPDIR", tmp.to_str().unwrap()).run().success();
+    assert_eq!(
+        std::fs::read_to_string(tmp.join("helm-samza/last-input.yaml")).unwrap(),
+        input
+    );
+    let shown = Test::new()
+        .args(["last-error"])
+        .env("TMPDIR", tmp.to_str().unwrap())
+        .run()
+        .success();
     assert!(shown.stdout_str().contains("job.container.count"));
     assert!(shown.stdout_str().contains("last-input.yaml"));
     drop(out); // owns the temp folder the logs are in
-
 }
 
 #[test]
 fn corpus_charts_pass_through_byte_identical() {
     let dir = crate::support::tools::shared_dir().join("corpus/charts");
     let mut seen = 0;
-    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e} (the shared corpus is required)", dir.display())) {
+    for entry in std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e} (the shared corpus is required)", dir.display()))
+    {
         let path = entry.unwrap().path();
         if path.extension().is_none_or(|e| e != "yaml") {
             continue;
         }
         let input = std::fs::read(&path).unwrap();
-        let out = Test::new().args(["post-render", "--offline"]).stdin(input.clone()).run().success();
-        assert!(out.stdout == input, "{} changed in pass-through", path.display());
+        let out = Test::new()
+            .args(["post-render", "--offline"])
+            .stdin(input.clone())
+            .run()
+            .success();
+        assert!(
+            out.stdout == input,
+            "{} changed in pass-through",
+            path.display()
+        );
         seen += 1;
     }
     assert!(seen >= 25, "expected the 25 corpus files, saw {seen}");

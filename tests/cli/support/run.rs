@@ -11,7 +11,9 @@ pub fn binary() -> PathBuf {
 }
 
 pub fn fixture(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(path)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
 }
 
 pub struct Test {
@@ -42,7 +44,8 @@ impl Test {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        self.args.extend(args.into_iter().map(|a| a.as_ref().to_string()));
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_string()));
         self
     }
 
@@ -52,7 +55,8 @@ impl Test {
     }
 
     pub fn stdin_file(self, path: impl AsRef<Path>) -> Self {
-        let bytes = std::fs::read(path.as_ref()).unwrap_or_else(|e| panic!("{}: {e}", path.as_ref().display()));
+        let bytes = std::fs::read(path.as_ref())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.as_ref().display()));
         self.stdin(bytes)
     }
 
@@ -103,20 +107,32 @@ pub struct Output {
 
 impl Output {
     pub fn success(self) -> Self {
-        assert_eq!(self.code, 0, "expected success, got exit {}; stderr:\n{}", self.code, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "expected success, got exit {}; stderr:\n{}",
+            self.code, self.stderr
+        );
         self
     }
 
     /// A failure with exactly this exit code, nothing on stdout, and each of `needles` in stderr.
     pub fn fails(self, code: i32, needles: &[&str]) -> Self {
-        assert_eq!(self.code, code, "expected exit {code}; stderr:\n{}", self.stderr);
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}; stderr:\n{}",
+            self.stderr
+        );
         assert!(
             self.stdout.is_empty(),
             "a failed run must print nothing on stdout, got:\n{}",
             String::from_utf8_lossy(&self.stdout)
         );
         for needle in needles {
-            assert!(self.stderr.contains(needle), "stderr lacks {needle:?}:\n{}", self.stderr);
+            assert!(
+                self.stderr.contains(needle),
+                "stderr lacks {needle:?}:\n{}",
+                self.stderr
+            );
         }
         self
     }
