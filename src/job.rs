@@ -47,6 +47,8 @@ pub struct JobDocs {
     pub workers: Vec<Worker>,
     pub coordinators: Vec<usize>,
     pub templated: Vec<usize>,
+    /// Job-model ConfigMaps already in the stream (`role: model`): the stream went through helm-samza before.
+    pub models: Vec<usize>,
 }
 
 /// A Strimzi KafkaTopic found in the same render: partition counts known without asking Kafka.
@@ -120,6 +122,7 @@ fn classify(scan: &mut Scan, index: usize, head: &Head) {
             standby: head.labels.get(LABEL_STANDBY).and_then(|r| r.parse().ok()),
         }),
         (Some("coordinator"), "Deployment" | "StatefulSet") => entry.coordinators.push(index),
+        (Some("model"), "ConfigMap") => entry.models.push(index),
         _ => {}
     }
     if templated {

@@ -393,6 +393,7 @@ pub fn run(args: &PlanArgs) -> Result<i32> {
         samza_version: parse_version(&args.samza_version)?,
         allow_unsafe: true,
         keep_going: false,
+        reuse_models: false,
     };
     let (_, jobs) = render::post_render(&manifests, &options)?;
 

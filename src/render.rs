@@ -35,6 +35,9 @@ pub struct RenderOptions<'a> {
     /// Record a job's failure (planning, partitions, templates) and go on with the others, instead of failing
     /// the whole render: `lint` reports those failures as findings.
     pub keep_going: bool,
+    /// A job whose model is already in the stream (it went through helm-samza before) keeps that model instead
+    /// of being planned again: `lint` of post-rendered manifests checks what would be deployed.
+    pub reuse_models: bool,
 }
 
 /// One job's computed outcome, for summaries and for `plan`.
@@ -96,6 +99,9 @@ pub fn render(input: &[u8], options: &RenderOptions) -> Result<Rendered> {
         let text = apply(&stream.documents()[*index], patch)?;
         stream.replace(*index, text);
     }
+    for &index in &edits.removed {
+        stream.replace(index, String::new());
+    }
     for (source, value) in &edits.added {
         stream.append(source, value)?;
     }
@@ -116,6 +122,7 @@ pub fn render(input: &[u8], options: &RenderOptions) -> Result<Rendered> {
 struct Edits {
     patches: BTreeMap<usize, Patch>,
     added: Vec<(String, Value)>,
+    removed: Vec<usize>,
 }
 
 impl Edits {
@@ -129,6 +136,7 @@ impl Edits {
             self.patch(index).extend(patch);
         }
         self.added.extend(other.added);
+        self.removed.extend(other.removed);
     }
 }
 
@@ -192,6 +200,11 @@ fn render_job(
 
     let config_value = config_doc.value()?;
     let (config, embedded_lock) = read_config(&config_value, &origin)?;
+    if options.reuse_models {
+        if let Some(&index) = docs.models.first() {
+            return reuse_model(stream, index, &docs.name, &origin);
+        }
+    }
     let lock = options
         .sources
         .lock
@@ -268,6 +281,10 @@ fn render_job(
     }
     let config_head = &scan.heads[&config_index];
     let model_cm = model_configmap(config_head, &docs.name, &model_json, &digest, &gathered)?;
+    // A stream that went through helm-samza before carries the old model: the new one replaces it.
+    for &index in &docs.models {
+        edits.removed.push(index);
+    }
     let source = config_head
         .source
         .clone()
@@ -280,6 +297,55 @@ fn render_job(
         model_json,
         digest,
         facts: gathered,
+    })
+}
+
+/// The job as its model in the stream says it is: no partition counts needed, nothing changed.
+fn reuse_model(
+    stream: &Stream,
+    index: usize,
+    job: &str,
+    origin: &JobOrigin,
+) -> Result<RenderedJob> {
+    let doc = &stream.documents()[index];
+    let model = model_in_document(doc)?.ok_or_else(|| Error::Job {
+        origin: origin.clone(),
+        message: format!("{} holds no job model", doc.describe()),
+    })?;
+    let samza_error = |source| Error::Samza {
+        origin: origin.clone(),
+        source,
+    };
+    let config = model.config.clone();
+    let changelog_topics =
+        samza::changelog::changelog_topics(&config, model.max_changelog_partitions())
+            .map_err(samza_error)?;
+    let internal_topics = samza::changelog::internal_topics(&config).map_err(samza_error)?;
+    let model_json = model.to_json(SamzaVersion::default());
+    let digest = format!("sha256:{:x}", Sha256::digest(model_json.as_bytes()));
+    let mut facts = GatheredFacts::default();
+    for (stream_name, count) in crate::plan::Snapshot::from_model(&model).inputs {
+        let (system, name) = stream_name.split_once('.').unwrap_or((&stream_name, ""));
+        facts
+            .facts
+            .counts
+            .insert(samza::SystemStream::new(system, name), count);
+    }
+    Ok(RenderedJob {
+        name: job.to_string(),
+        plan: Plan {
+            changelog_mapping: model
+                .tasks()
+                .map(|t| (t.name.clone(), t.changelog_partition))
+                .collect(),
+            config,
+            model,
+            changelog_topics,
+            internal_topics,
+        },
+        model_json,
+        digest,
+        facts,
     })
 }
 
@@ -554,6 +620,7 @@ pub fn run_post_render(args: &crate::cli::PostRenderArgs, input: &[u8]) -> Resul
         samza_version: crate::model::parse_version(&args.samza_version)?,
         allow_unsafe: args.allow_unsafe,
         keep_going: false,
+        reuse_models: false,
     };
     post_render(input, &options).map(|(out, _)| out)
 }
@@ -610,40 +677,45 @@ pub fn models_in_stream(bytes: &[u8]) -> Result<BTreeMap<String, JobModel>> {
         let Some(name) = head.labels.get(job::LABEL_JOB) else {
             continue;
         };
-        let value = doc.value()?;
-        let origin = JobOrigin(doc.describe().to_string());
-        let json = if let Some(text) = value
-            .pointer(&format!("/data/{}", job::MODEL_KEY))
-            .and_then(Value::as_str)
-        {
-            text.to_string()
-        } else if let Some(b64) = value
-            .pointer(&format!(
-                "/binaryData/{}",
-                job::MODEL_KEY_COMPRESSED.replace('/', "~1")
-            ))
-            .and_then(Value::as_str)
-        {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(b64.trim())
-                .map_err(|e| Error::Job {
-                    origin: origin.clone(),
-                    message: format!("binaryData is not base64: {e}"),
-                })?;
-            let mut text = String::new();
-            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
-                .map_err(|e| Error::Job {
-                    origin: origin.clone(),
-                    message: format!("binaryData is not gzip: {e}"),
-                })?;
-            text
-        } else {
-            continue;
-        };
-        let model = JobModel::from_json(&json).map_err(|source| Error::Samza { origin, source })?;
-        models.insert(name.clone(), model);
+        if let Some(model) = model_in_document(doc)? {
+            models.insert(name.clone(), model);
+        }
     }
     Ok(models)
+}
+
+/// The job model a model ConfigMap holds, plain or gzipped; `None` when it holds neither key.
+fn model_in_document(doc: &Document) -> Result<Option<JobModel>> {
+    let value = doc.value()?;
+    let origin = JobOrigin(doc.describe().to_string());
+    let json = if let Some(text) = value
+        .pointer(&format!("/data/{}", job::MODEL_KEY))
+        .and_then(Value::as_str)
+    {
+        text.to_string()
+    } else if let Some(b64) = value
+        .pointer(&format!("/binaryData/{}", job::MODEL_KEY_COMPRESSED))
+        .and_then(Value::as_str)
+    {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .map_err(|e| Error::Job {
+                origin: origin.clone(),
+                message: format!("binaryData is not base64: {e}"),
+            })?;
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+            .map_err(|e| Error::Job {
+                origin: origin.clone(),
+                message: format!("binaryData is not gzip: {e}"),
+            })?;
+        text
+    } else {
+        return Ok(None);
+    };
+    JobModel::from_json(&json)
+        .map(Some)
+        .map_err(|source| Error::Samza { origin, source })
 }
 
 /// `helm-samza show`: one paragraph per job model found in a post-rendered stream.

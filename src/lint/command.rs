@@ -86,6 +86,7 @@ pub fn run(args: &LintArgs) -> Result<i32> {
         samza_version: parse_version(&args.samza_version)?,
         allow_unsafe: true,
         keep_going: true,
+        reuse_models: true,
     };
     let rendered = render::render(&manifests, &options)?;
     let input = lint_input(&rendered.output, &rendered.jobs, rendered.failed)?;

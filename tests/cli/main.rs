@@ -2,6 +2,7 @@
 mod coordinator;
 mod helm;
 mod kafka;
+mod lint;
 mod model;
 mod oracle;
 mod plan;

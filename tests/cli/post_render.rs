@@ -321,3 +321,22 @@ fn corpus_charts_pass_through_byte_identical() {
     }
     assert!(seen >= 25, "expected the 25 corpus files, saw {seen}");
 }
+
+#[test]
+fn post_rendering_twice_changes_nothing_more() {
+    let once = Test::new()
+        .args(ONE_JOB_FLAGS)
+        .stdin_file(fixture("post-render/one-job-helm3.yaml"))
+        .run()
+        .success();
+    let twice = Test::new()
+        .args(ONE_JOB_FLAGS)
+        .stdin(once.stdout.clone())
+        .run()
+        .success();
+    assert_eq!(
+        twice.stdout_str(),
+        once.stdout_str(),
+        "the old model is replaced, not duplicated"
+    );
+}

@@ -1,0 +1,167 @@
+//! `helm samza lint` / `helm-samza lint`: the charts lint clean, bad input fails with the check named,
+//! machine formats are valid, and rendered files need no Helm.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::{
+    helm::HelmHome,
+    run::{fixture, Test},
+    tools::{repo_root, tool},
+};
+
+/// Partition counts for every input the charts' values files name (lint renders offline).
+const COUNTS: &str = "kafka.my-input=6,kafka.page-views=6,kafka.ad-clicks=6,kafka.wikipedia-raw=4,kafka.wikipedia-edits=8,\
+    wikipedia.#en.wikipedia=1,wikipedia.#en.wiktionary=1,wikipedia.#en.wikinews=1";
+
+fn values_files() -> Vec<Option<PathBuf>> {
+    let repo = repo_root();
+    let mut files = vec![None];
+    for dir in [repo.join("examples"), repo.join("charts/samza-job/ci")] {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+            .collect();
+        found.sort();
+        files.extend(found.into_iter().map(Some));
+    }
+    files
+}
+
+#[test]
+fn samza_job_chart_with_every_values_file_lints_clean_strict_on_both_helms() {
+    let chart = repo_root().join("charts/samza-job");
+    for version in [3u8, 4] {
+        let helm = tool(&format!("helm{version}"));
+        let home = HelmHome::bare(version);
+        for values in values_files() {
+            let mut test = Test::new().args([
+                "lint",
+                chart.to_str().unwrap(),
+                "--strict",
+                "--partitions",
+                COUNTS,
+            ]);
+            test = test.args(["--helm-bin", helm.to_str().unwrap()]);
+            for (k, v) in [
+                ("HELM_CONFIG_HOME", "config"),
+                ("HELM_DATA_HOME", "data"),
+                ("HELM_CACHE_HOME", "cache"),
+            ] {
+                test = test.env(k, home.path().join(v).to_str().unwrap());
+            }
+            if let Some(values) = &values {
+                test = test.args(["-f", values.to_str().unwrap()]);
+            }
+            let out = test.run();
+            assert_eq!(
+                out.code,
+                0,
+                "Helm {version}, {values:?}:\n{}{}",
+                out.stdout_str(),
+                out.stderr
+            );
+            assert!(
+                out.stdout_str().contains("lint passed"),
+                "{}",
+                out.stdout_str()
+            );
+        }
+    }
+}
+
+/// A post-rendered stream with its worker's memory limit below the JVM heap: the finding names check, resource
+/// and field, and exits 1; disabling the check by id makes it pass.
+#[test]
+fn a_finding_fails_and_can_be_disabled() {
+    let stream = std::fs::read_to_string(fixture("lint/heap-exceeds-limit/manifest.yaml"))
+        .expect("lint fixture");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rendered.yaml");
+    std::fs::write(&file, &stream).unwrap();
+    let out = Test::new()
+        .args(["lint", file.to_str().unwrap(), "--offline"])
+        .run();
+    assert_eq!(out.code, 1, "{}{}", out.stdout_str(), out.stderr);
+    assert!(out.stdout_str().contains("SZ301"), "{}", out.stdout_str());
+    let out = Test::new()
+        .args([
+            "lint",
+            file.to_str().unwrap(),
+            "--disable",
+            "SZ301",
+            "--disable",
+            "heap-headroom",
+        ])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stdout_str());
+    Test::new()
+        .args(["lint", file.to_str().unwrap(), "--disable", "SZ999"])
+        .run()
+        .fails(64, &["SZ999"]);
+}
+
+/// `helm-samza lint FILE` and `-` work with no Helm anywhere.
+#[test]
+fn rendered_files_lint_without_helm() {
+    let clean = fixture("lint/clean.yaml");
+    let out = Test::new()
+        .args(["lint", clean.to_str().unwrap()])
+        .env("PATH", "/nonexistent")
+        .env("HELM_BIN", "/nonexistent/helm")
+        .run();
+    assert_eq!(out.code, 0, "{}{}", out.stdout_str(), out.stderr);
+    let out = Test::new()
+        .args(["lint", "-"])
+        .stdin_file(&clean)
+        .env("PATH", "/nonexistent")
+        .run();
+    assert_eq!(out.code, 0, "{}{}", out.stdout_str(), out.stderr);
+}
+
+fn python_check(script: &str, input: &[u8], arg: &Path) {
+    let mut child = std::process::Command::new(tool("../venv/bin/python"))
+        .args(["-c", script, arg.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn sarif_and_junit_from_the_command_line_are_valid() {
+    let file = fixture("lint/heap-exceeds-limit/manifest.yaml");
+    let sarif = Test::new()
+        .args(["lint", file.to_str().unwrap(), "--output", "sarif"])
+        .run();
+    assert_eq!(sarif.code, 1);
+    python_check(
+        "import json,sys,jsonschema; jsonschema.validate(json.load(sys.stdin), json.load(open(sys.argv[1])))",
+        &sarif.stdout,
+        &tool("../schemas/sarif-2.1.0-rtm.5.json"),
+    );
+    let junit = Test::new()
+        .args(["lint", file.to_str().unwrap(), "--output", "junit"])
+        .run();
+    assert_eq!(junit.code, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let xml = dir.path().join("lint.xml");
+    std::fs::write(&xml, &junit.stdout).unwrap();
+    python_check(
+        "import sys; from junitparser import JUnitXml\n\
+         xml = JUnitXml.fromfile(sys.argv[1])\n\
+         failures = [c for s in xml for c in s if not c.is_passed]\n\
+         assert failures, 'no failing test case'\n\
+         assert any('SZ301' in (c.name or '') or any('SZ301' in (r.message or '') for r in c.result) for c in failures), failures",
+        b"",
+        &xml,
+    );
+}
