@@ -28,9 +28,22 @@ helm() {
   shift
   home=$work/helm$version
   mkdir -p "$home"
-  HELM_CONFIG_HOME=$home/config HELM_DATA_HOME=$home/data HELM_CACHE_HOME=$home/cache HELM_PLUGINS=$home/plugins \
+  HELM_CONFIG_HOME=$home/config HELM_DATA_HOME=$home/data HELM_CACHE_HOME=$home/cache HELM_PLUGINS=$home/data/plugins \
     "$tools/bin/helm$version" "$@"
 }
+
+# With HELM_SAMZA_BINARY set (and no explicit template arguments), every samza-job rendering goes through that
+# helm-samza as post-renderer: its path on Helm 3, the samza-postrender plugin (installed into this run's Helm 4
+# home) on Helm 4. Its options come from HELM_SAMZA_* variables, e.g. HELM_SAMZA_OFFLINE and
+# HELM_SAMZA_PARTITIONS, which Helm passes on to the post-renderer.
+if [ -n "${HELM_SAMZA_BINARY:-}" ] && [ -z "${HELM3_TEMPLATE_ARGS:-}${HELM4_TEMPLATE_ARGS:-}" ]; then
+  HELM3_TEMPLATE_ARGS="--post-renderer $HELM_SAMZA_BINARY --post-renderer-args post-render"
+  cp -R "$repo/plugins/samza-postrender" "$work/samza-postrender"
+  rm -rf "$work/samza-postrender/install-binary" "$work/samza-postrender/bin"
+  cp "$repo/scripts/install-binary" "$work/samza-postrender/install-binary"
+  helm 4 plugin install "$work/samza-postrender" >"$work/plugin.txt" 2>&1 || { cat "$work/plugin.txt" >&2; exit 1; }
+  HELM4_TEMPLATE_ARGS="--post-renderer samza-postrender"
+fi
 
 failures=0
 fail() {
@@ -76,7 +89,8 @@ for values in "$repo"/examples/*.yaml; do
 done
 
 # checkov: the default rendering may fail only CKV_K8S_43 (image digest) and CKV2_K8S_6 (NetworkPolicy, opt-in).
-helm 4 template check "$repo/charts/samza-job" --namespace samza-check >"$work/default.yaml" 2>/dev/null
+# shellcheck disable=SC2086 # the extra arguments are meant to be split into words
+helm 4 template check "$repo/charts/samza-job" --namespace samza-check ${HELM4_TEMPLATE_ARGS:-} >"$work/default.yaml" 2>/dev/null
 "$tools/bin/checkov" -f "$work/default.yaml" --framework kubernetes --compact --quiet --skip-download -o json >"$work/checkov.json" 2>"$work/checkov.err" || true
 unexpected=$(python3 - "$work/checkov.json" <<'EOF'
 import json, sys
