@@ -6,10 +6,10 @@ use std::path::Path;
 use crate::{
     cli::{ModelArgs, ModelOutput, SourceArgs},
     error::{Error, JobOrigin, Result},
-    facts::{self, FactSources},
+    facts::FactSources,
     kafka::{KnownCounts, Overrides, Scoped},
     lock::Lock,
-    samza::{self, Config, JobModel, Previous, SamzaVersion},
+    samza::{Config, JobModel, SamzaVersion},
 };
 
 /// Partition sources loaded from the command line, owned, so `FactSources` can borrow them.
@@ -98,31 +98,19 @@ pub fn run(args: &ModelArgs) -> Result<String> {
     let config = read_config_file(&args.config)?;
     let origin = JobOrigin(args.config.display().to_string());
     let version = parse_version(&args.samza_version)?;
-    let previous = match &args.previous {
-        Some(path) => Some(Previous::from_model(&read_model_file(path)?)),
-        None => None,
-    };
+    let previous_model = args.previous.as_deref().map(read_model_file).transpose()?;
     let inputs = SourceInputs::load(&args.source)?;
     let job_name = config.job_name().unwrap_or_default().to_string();
     let locked = inputs.lock.as_ref().and_then(|l| l.jobs.get(&job_name));
-    let request = samza::required_inputs(&config).map_err(|source| Error::Samza {
-        origin: origin.clone(),
-        source,
-    })?;
-    let gathered = facts::gather(
+    let previous = crate::render::previous_state(previous_model.as_ref(), locked);
+    let (plan, gathered) = crate::render::plan_job(
         &config,
-        &request,
         &inputs.fact_sources(),
         locked,
         &[],
+        previous.as_ref(),
         &origin,
     )?;
-    let plan = samza::plan(&config, &gathered.facts, previous.as_ref()).map_err(|source| {
-        Error::Samza {
-            origin: origin.clone(),
-            source,
-        }
-    })?;
     let mut text = match args.output {
         ModelOutput::Json if args.pretty => plan.model.to_json_pretty(version),
         ModelOutput::Json => plan.model.to_json(version),

@@ -211,37 +211,26 @@ fn render_job(
         .and_then(|l| l.jobs.get(&docs.name))
         .cloned()
         .or(embedded_lock);
-    let previous = previous_for(&docs.name, options, lock.as_ref());
-
-    let request = samza::required_inputs(&config).map_err(|source| Error::Samza {
-        origin: origin.clone(),
-        source,
-    })?;
-    let gathered = facts::gather(
+    let previous_model = options
+        .previous
+        .get(&Some(docs.name.clone()))
+        .or_else(|| options.previous.get(&None));
+    let previous = previous_state(previous_model, lock.as_ref());
+    let (mut plan, gathered) = plan_job(
         &config,
-        &request,
         &options.sources,
         lock.as_ref(),
         &scan.kafka_topics,
+        previous.as_ref(),
         &origin,
     )?;
-    let mut plan = samza::plan(&config, &gathered.facts, previous.as_ref()).map_err(|source| {
-        Error::Samza {
-            origin: origin.clone(),
-            source,
-        }
-    })?;
 
     let allowed = options.allow_unsafe
         || scan.heads[&config_index]
             .annotations
             .get(job::ANNOTATION_ALLOW_UNSAFE)
             .is_some_and(|v| v == "true");
-    let baseline = match options
-        .previous
-        .get(&Some(docs.name.clone()))
-        .or_else(|| options.previous.get(&None))
-    {
+    let baseline = match previous_model {
         Some(model) => Some(crate::plan::Snapshot::from_model(model)),
         None => lock.as_ref().map(crate::plan::Snapshot::from_lock),
     };
@@ -449,12 +438,10 @@ pub fn config_from_yaml(text: &str) -> std::result::Result<Config, String> {
     Ok(Config::from_map(entries))
 }
 
-fn previous_for(job: &str, options: &RenderOptions, lock: Option<&LockedJob>) -> Option<Previous> {
-    if let Some(model) = options
-        .previous
-        .get(&Some(job.to_string()))
-        .or_else(|| options.previous.get(&None))
-    {
+/// Samza's previous state for a job: a previous model wins, else the lock's mappings (the lock plays the role of
+/// Samza's coordinator stream), else none (a first deploy).
+pub fn previous_state(model: Option<&JobModel>, lock: Option<&LockedJob>) -> Option<Previous> {
+    if let Some(model) = model {
         return Some(Previous::from_model(model));
     }
     let lock = lock?;
@@ -478,6 +465,25 @@ fn previous_for(job: &str, options: &RenderOptions, lock: Option<&LockedJob>) ->
             })
             .collect(),
     })
+}
+
+/// One job from its config to its plan: partition facts from the sources, then Samza's planner.
+pub fn plan_job(
+    config: &Config,
+    sources: &FactSources,
+    lock: Option<&LockedJob>,
+    kafka_topics: &[job::KafkaTopicResource],
+    previous: Option<&Previous>,
+    origin: &JobOrigin,
+) -> Result<(Plan, GatheredFacts)> {
+    let samza_error = |source| Error::Samza {
+        origin: origin.clone(),
+        source,
+    };
+    let request = samza::required_inputs(config).map_err(samza_error)?;
+    let gathered = facts::gather(config, &request, sources, lock, kafka_topics, origin)?;
+    let plan = samza::plan(config, &gathered.facts, previous).map_err(samza_error)?;
+    Ok((plan, gathered))
 }
 
 /// The ConfigMap that carries the model to the coordinator (and so to the containers).
