@@ -23,6 +23,10 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
+    /// Nothing but comments and separators came in: passing that on would make Helm deploy nothing.
+    #[error("the manifest stream is empty: nothing to post-render (Helm would deploy nothing)")]
+    EmptyStream,
+
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -90,7 +94,7 @@ impl Error {
                 }
                 SamzaError::Previous { .. } => exit_code::PREVIOUS,
             },
-            Error::Manifest(_) | Error::Job { .. } => exit_code::MANIFEST,
+            Error::Manifest(_) | Error::Job { .. } | Error::EmptyStream => exit_code::MANIFEST,
             Error::Kafka { .. } => exit_code::PARTITIONS,
             Error::Template { .. } => exit_code::TEMPLATE,
             Error::Previous { .. } => exit_code::PREVIOUS,

@@ -15,6 +15,8 @@ use crate::{
     manifest::{Document, Head, Stream},
 };
 
+/// Every label and annotation helm-samza reads starts with this.
+pub const LABEL_PREFIX: &str = "samza.apache.org/";
 pub const LABEL_JOB: &str = "samza.apache.org/job";
 pub const LABEL_ROLE: &str = "samza.apache.org/role";
 pub const LABEL_STANDBY: &str = "samza.apache.org/standby-replica";
@@ -75,8 +77,8 @@ pub struct Scan {
 pub fn scan(stream: &Stream) -> Result<Scan> {
     let mut scan = Scan::default();
     for (index, doc) in stream.documents().iter().enumerate() {
-        let samza = doc.mentions("samza.apache.org/");
-        let strimzi = doc.mentions("KafkaTopic");
+        let samza = doc.mentions(LABEL_PREFIX);
+        let strimzi = doc.kind_hint() == Some("KafkaTopic") || doc.mentions("kind: KafkaTopic");
         if !samza && !strimzi {
             continue;
         }

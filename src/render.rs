@@ -3,7 +3,7 @@
 //! Each stage takes the previous stage's typed result. All work happens before the first byte is written, so a
 //! failure anywhere leaves stdout empty: Helm never sees a partial stream.
 
-use std::collections::BTreeMap;
+use std::{borrow::Cow, collections::BTreeMap};
 
 use base64::Engine as _;
 use flate2::{write::GzEncoder, Compression};
@@ -50,8 +50,9 @@ pub struct RenderedJob {
 }
 
 /// What a render produced: the output stream, the jobs computed and (with `keep_going`) the jobs that failed.
-pub struct Rendered {
-    pub output: Vec<u8>,
+pub struct Rendered<'a> {
+    /// The input itself when nothing changed (no copy of a large stream).
+    pub output: Cow<'a, [u8]>,
     pub jobs: Vec<RenderedJob>,
     pub failed: Vec<(String, Error)>,
 }
@@ -59,11 +60,23 @@ pub struct Rendered {
 /// Runs the whole pipeline over `input` and returns the output stream and what was computed per job.
 pub fn post_render(input: &[u8], options: &RenderOptions) -> Result<(Vec<u8>, Vec<RenderedJob>)> {
     let rendered = render(input, options)?;
-    Ok((rendered.output, rendered.jobs))
+    Ok((rendered.output.into_owned(), rendered.jobs))
 }
 
 /// The pipeline; with `options.keep_going` a failing job is recorded in `failed` and left unpatched.
-pub fn render(input: &[u8], options: &RenderOptions) -> Result<Rendered> {
+pub fn render<'a>(input: &'a [u8], options: &RenderOptions) -> Result<Rendered<'a>> {
+    if memchr::memmem::find(input, job::LABEL_PREFIX.as_bytes()).is_none() {
+        // Nothing in the stream belongs to a Samza job (every job resource carries a samza.apache.org/ label or
+        // annotation): the output is the input, byte for byte, without splitting it.
+        if is_blank_stream(input) {
+            return Err(empty_stream());
+        }
+        return Ok(Rendered {
+            output: Cow::Borrowed(input),
+            jobs: Vec::new(),
+            failed: Vec::new(),
+        });
+    }
     let mut stream = Stream::from_bytes(input)?;
     if stream.documents().iter().all(|doc| doc.is_blank()) {
         return Err(Error::Usage(
@@ -110,9 +123,23 @@ pub fn render(input: &[u8], options: &RenderOptions) -> Result<Rendered> {
         .write(&mut out)
         .map_err(|e| Error::io("<stdout buffer>", e))?;
     Ok(Rendered {
-        output: out,
+        output: Cow::Owned(out),
         jobs: rendered,
         failed,
+    })
+}
+
+fn empty_stream() -> Error {
+    Error::EmptyStream
+}
+
+/// Only separators, comments and blank lines (what Helm would deploy nothing from); stops at the first content.
+fn is_blank_stream(input: &[u8]) -> bool {
+    input.split(|&b| b == b'\n').all(|line| {
+        let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
+        let line = line.strip_prefix(b"---").unwrap_or(line);
+        let trimmed = line.trim_ascii();
+        trimmed.is_empty() || trimmed.starts_with(b"#")
     })
 }
 
@@ -614,7 +641,10 @@ pub fn flavor_name(flavor: Flavor) -> &'static str {
 }
 
 /// The `post-render` command: options from the command line, then the pipeline.
-pub fn run_post_render(args: &crate::cli::PostRenderArgs, input: &[u8]) -> Result<Vec<u8>> {
+pub fn run_post_render<'a>(
+    args: &crate::cli::PostRenderArgs,
+    input: &'a [u8],
+) -> Result<Cow<'a, [u8]>> {
     let inputs = crate::model::SourceInputs::load(&args.source)?;
     let mut previous = BTreeMap::new();
     for entry in &args.previous {
@@ -628,7 +658,7 @@ pub fn run_post_render(args: &crate::cli::PostRenderArgs, input: &[u8]) -> Resul
         keep_going: false,
         reuse_models: false,
     };
-    post_render(input, &options).map(|(out, _)| out)
+    render(input, &options).map(|rendered| rendered.output)
 }
 
 /// `--previous [JOB=]FILE`: a job-model JSON (for JOB, or every job), or a saved manifest stream holding
