@@ -39,7 +39,10 @@ fn post_render(input: &[u8]) -> usize {
         reuse_models: false,
     };
     let rendered = render(input, &options).expect("corpus streams render");
-    assert!(rendered.output.as_ref() == input, "pass-through must be byte-identical");
+    assert!(
+        rendered.output.as_ref() == input,
+        "pass-through must be byte-identical"
+    );
     rendered.output.len()
 }
 

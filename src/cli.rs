@@ -6,7 +6,7 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{builder::BoolishValueParser, Args, Parser, Subcommand, ValueEnum};
 
 use crate::exit_code;
 
@@ -104,7 +104,7 @@ pub struct SourceArgs {
     pub lock: Option<PathBuf>,
 
     /// Never contact Kafka; a stream whose count no other source gives is an error.
-    #[arg(long, env = "HELM_SAMZA_OFFLINE")]
+    #[arg(long, env = "HELM_SAMZA_OFFLINE", value_parser = BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
     pub offline: bool,
 
     /// Kafka bootstrap servers, `[SYSTEM=]HOST:PORT[,HOST:PORT...]`; without `SYSTEM=` for every system.
@@ -125,9 +125,9 @@ pub struct SourceArgs {
     )]
     pub kafka_config: Vec<String>,
 
-    /// How long to wait for Kafka metadata before failing.
-    #[arg(long = "kafka-timeout", value_name = "DURATION", env = "HELM_SAMZA_KAFKA_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
-    pub kafka_timeout: Duration,
+    /// How long to wait for Kafka metadata before failing (also HELM_SAMZA_KAFKA_TIMEOUT) [default: 10s].
+    #[arg(long = "kafka-timeout", value_name = "DURATION", value_parser = parse_duration)]
+    pub kafka_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Args)]
@@ -149,12 +149,12 @@ pub struct PostRenderArgs {
     pub samza_version: String,
 
     /// Deploy even when the safety gate finds the change would endanger a job's state.
-    #[arg(long = "allow-unsafe", env = "HELM_SAMZA_ALLOW_UNSAFE")]
+    #[arg(long = "allow-unsafe", env = "HELM_SAMZA_ALLOW_UNSAFE", value_parser = BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
     pub allow_unsafe: bool,
 
     /// Where to write the diagnostics of a failed run (Helm 4 hides stderr).
     /// Default: $TMPDIR/helm-samza/last-error.log
-    #[arg(long = "log-file", value_name = "FILE", env = "HELM_SAMZA_LOG_FILE")]
+    #[arg(long = "log-file", value_name = "FILE", env = crate::diagnostics::ENV_LOG_FILE)]
     pub log_file: Option<PathBuf>,
 }
 

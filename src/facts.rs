@@ -94,6 +94,27 @@ pub fn gather(
         .map(|ss| &*ss.system)
         .chain(request.topic_lists.iter().map(String::as_str))
         .collect();
+    let mut seen: BTreeMap<(Option<&str>, &str), &KafkaTopicResource> = BTreeMap::new();
+    for resource in kafka_topics {
+        let key = (resource.system.as_deref(), resource.topic.as_str());
+        if let Some(first) = seen.insert(key, resource) {
+            if first.partitions != resource.partitions {
+                return Err(Error::Job {
+                    origin: origin.clone(),
+                    message: format!(
+                        "two KafkaTopic resources give topic {} different partition counts: {} (document {}) and \
+                         {} (document {}); keep one, or tell them apart with the {} annotation",
+                        resource.topic,
+                        first.partitions,
+                        first.index,
+                        resource.partitions,
+                        resource.index,
+                        crate::job::ANNOTATION_SYSTEM
+                    ),
+                });
+            }
+        }
+    }
     let mut declared = KnownCounts::new(SourceKind::KafkaTopic);
     for resource in kafka_topics {
         for system in &systems {

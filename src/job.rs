@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use crate::{
-    error::{Error, JobOrigin, Result},
+    error::Result,
     manifest::{Document, Head, Stream},
 };
 
@@ -148,14 +148,14 @@ fn kafka_topic(index: usize, doc: &Document, head: &Head) -> Result<Option<Kafka
         .and_then(|t| t.as_str())
         .unwrap_or(&head.name)
         .to_string();
-    let partitions = spec
+    // Strimzi makes spec.partitions optional (the broker's default applies): such a topic is no fact for us.
+    let Some(partitions) = spec
         .and_then(|s| s.get("partitions"))
         .and_then(serde_json::Value::as_u64)
         .filter(|&p| p > 0 && p <= u64::from(u32::MAX))
-        .ok_or_else(|| Error::Job {
-            origin: JobOrigin(doc.describe().to_string()),
-            message: "KafkaTopic spec.partitions must be a positive integer".into(),
-        })?;
+    else {
+        return Ok(None);
+    };
     Ok(Some(KafkaTopicResource {
         index,
         system: head.annotations.get(ANNOTATION_SYSTEM).cloned(),

@@ -43,7 +43,12 @@ pub fn run(cli: Cli) -> Result<i32> {
                 Ok(output) => write_stdout(&output).map(|()| exit_code::OK),
                 Err(err) => {
                     // Helm 4 discards our stderr: leave the message and the input where the user can find them.
-                    diagnostics::record_failure(args.log_file.as_deref(), &err, &input);
+                    diagnostics::record_failure(
+                        args.log_file.as_deref(),
+                        &err.to_string(),
+                        err.exit_code(),
+                        &input,
+                    );
                     Err(err)
                 }
             }

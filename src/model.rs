@@ -22,8 +22,10 @@ pub struct SourceInputs {
 
 impl SourceInputs {
     pub fn load(args: &SourceArgs) -> Result<SourceInputs> {
+        // An empty item (a trailing comma in HELM_SAMZA_PARTITIONS) is no flag.
         let flags =
-            KnownCounts::from_flags(&args.partitions).map_err(|e| Error::Usage(e.to_string()))?;
+            KnownCounts::from_flags(args.partitions.iter().filter(|p| !p.trim().is_empty()))
+                .map_err(|e| Error::Usage(e.to_string()))?;
         let lock = match &args.lock {
             None => None,
             Some(path) => {
@@ -46,7 +48,7 @@ impl SourceInputs {
         let overrides = Overrides {
             bootstrap_servers: parse_scoped(&args.bootstrap_servers, "--bootstrap-servers")?,
             kafka_config: parse_scoped(&args.kafka_config, "--kafka-config")?,
-            timeout: Some(args.kafka_timeout),
+            timeout: args.kafka_timeout,
             ..Overrides::default()
         }
         .with_process_env();

@@ -315,7 +315,7 @@ pub struct PlanArgs {
     pub no_color: bool,
 
     /// Report hazards without failing (the post-renderer's gate is opened the same way).
-    #[arg(long = "allow-unsafe", env = "HELM_SAMZA_ALLOW_UNSAFE")]
+    #[arg(long = "allow-unsafe", env = "HELM_SAMZA_ALLOW_UNSAFE", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
     pub allow_unsafe: bool,
 
     /// Samza version whose JSON shape the models are written in.

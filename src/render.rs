@@ -129,6 +129,11 @@ pub fn render<'a>(input: &'a [u8], options: &RenderOptions) -> Result<Rendered<'
     })
 }
 
+/// `sha256:<hex>` of a model's JSON: the checksum on pod templates and the model ConfigMap.
+pub fn digest(model_json: &str) -> String {
+    format!("sha256:{:x}", Sha256::digest(model_json.as_bytes()))
+}
+
 fn empty_stream() -> Error {
     Error::EmptyStream
 }
@@ -229,7 +234,7 @@ fn render_job(
     let (config, embedded_lock) = read_config(&config_value, &origin)?;
     if options.reuse_models {
         if let Some(&index) = docs.models.first() {
-            return reuse_model(stream, index, &docs.name, &origin);
+            return reuse_model(stream, index, &docs.name, &origin, options.samza_version);
         }
     }
     let lock = options
@@ -283,7 +288,7 @@ fn render_job(
         .config
         .set("job.container.count", active.to_string());
     let model_json = plan.model.to_json(options.samza_version);
-    let digest = format!("sha256:{:x}", Sha256::digest(model_json.as_bytes()));
+    let digest = digest(&model_json);
 
     for worker in &docs.workers {
         let patch = edits.patch(worker.index);
@@ -322,6 +327,7 @@ fn reuse_model(
     index: usize,
     job: &str,
     origin: &JobOrigin,
+    version: SamzaVersion,
 ) -> Result<RenderedJob> {
     let doc = &stream.documents()[index];
     let model = model_in_document(doc)?.ok_or_else(|| Error::Job {
@@ -337,8 +343,8 @@ fn reuse_model(
         samza::changelog::changelog_topics(&config, model.max_changelog_partitions())
             .map_err(samza_error)?;
     let internal_topics = samza::changelog::internal_topics(&config).map_err(samza_error)?;
-    let model_json = model.to_json(SamzaVersion::default());
-    let digest = format!("sha256:{:x}", Sha256::digest(model_json.as_bytes()));
+    let model_json = model.to_json(version);
+    let digest = digest(&model_json);
     let mut facts = GatheredFacts::default();
     for (stream_name, count) in crate::plan::Snapshot::from_model(&model).inputs {
         let (system, name) = stream_name.split_once('.').unwrap_or((&stream_name, ""));
@@ -387,6 +393,20 @@ fn describe_docs(stream: &Stream, indexes: &[usize]) -> String {
 /// The Samza config from the ConfigMap's `job.properties` or `job.yaml`, plus an embedded `samza.lock`.
 pub fn read_config(value: &Value, origin: &JobOrigin) -> Result<(Config, Option<LockedJob>)> {
     let data = value.get("data").and_then(Value::as_object);
+    for key in [
+        job::CONFIG_KEY_PROPERTIES,
+        job::CONFIG_KEY_YAML,
+        job::CONFIG_KEY_LOCK,
+    ] {
+        if let Some(found) = data.and_then(|d| d.get(key)) {
+            if !found.is_string() {
+                return Err(Error::Job {
+                    origin: origin.clone(),
+                    message: format!("data.{key} must be a string (the file's text), not {found}"),
+                });
+            }
+        }
+    }
     let get = |key: &str| data.and_then(|d| d.get(key)).and_then(Value::as_str);
     let config = match (get(job::CONFIG_KEY_PROPERTIES), get(job::CONFIG_KEY_YAML)) {
         (Some(text), None) => Config::from_properties(text).map_err(|source| Error::Samza {
@@ -597,7 +617,11 @@ fn render_templates(
 ) -> Result<()> {
     let mut targets: Vec<(usize, Option<&str>)> = Vec::new();
     for (name, docs) in &scan.jobs {
-        targets.extend(docs.templated.iter().map(|&i| (i, Some(name.as_str()))));
+        // A job that failed (only with keep_going) has no plan to render its templates with; its failure is
+        // already reported.
+        if jobs.contains_key(name) {
+            targets.extend(docs.templated.iter().map(|&i| (i, Some(name.as_str()))));
+        }
     }
     targets.extend(scan.templated_unowned.iter().map(|&i| (i, None)));
     targets.sort_unstable();
@@ -689,11 +713,19 @@ pub fn read_previous_arg(entry: &str) -> Result<BTreeMap<Option<String>, JobMode
             message: "neither a job-model JSON nor a manifest stream with helm-samza job-model ConfigMaps".into(),
         });
     }
-    Ok(models
+    let chosen: BTreeMap<Option<String>, JobModel> = models
         .into_iter()
         .filter(|(name, _)| job.as_ref().is_none_or(|j| j == name))
         .map(|(name, model)| (Some(name), model))
-        .collect())
+        .collect();
+    if chosen.is_empty() {
+        // A mistyped job name would silently leave the job without its previous state (and the gate open).
+        return Err(Error::Previous {
+            path: path.to_path_buf(),
+            message: format!("holds no job model for job '{}'", job.unwrap_or_default()),
+        });
+    }
+    Ok(chosen)
 }
 
 /// The job models in a manifest stream that went through helm-samza (e.g. `helm get manifest`), by job.

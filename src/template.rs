@@ -151,6 +151,15 @@ fn describe(err: &minijinja::Error) -> String {
         text.push_str(": ");
         text.push_str(detail);
     }
+    if matches!(
+        err.kind(),
+        minijinja::ErrorKind::SyntaxError | minijinja::ErrorKind::InvalidOperation
+    ) {
+        // Shell's `[[ -f x ]]` is the usual culprit in an opted-in resource.
+        text.push_str(
+            " (if this text is not meant as a template, wrap it in [% raw %]...[% endraw %])",
+        );
+    }
     if matches!(err.kind(), minijinja::ErrorKind::OutOfFuel) {
         text.push_str(&format!(" (limit: {FUEL} steps per value)"));
     }
@@ -255,6 +264,19 @@ mod tests {
             )
             .unwrap_err();
         assert!(err.message.contains("more than"), "{}", err.message);
+    }
+
+    #[test]
+    fn shell_brackets_get_a_hint() {
+        let e = TemplateEngine::new();
+        let err = e
+            .render_scalar("if [[ -f /x ]]; then run; fi", &ctx())
+            .unwrap_err();
+        assert!(err.message.contains("[% raw %]"), "{}", err.message);
+        let ok = e
+            .render_scalar("[% raw %]if [[ -f /x ]]; then run; fi[% endraw %]", &ctx())
+            .unwrap();
+        assert_eq!(ok, Some(serde_json::json!("if [[ -f /x ]]; then run; fi")));
     }
 
     #[test]

@@ -263,11 +263,36 @@ fn a_job_without_workers_is_an_error_naming_the_job() {
 
 #[test]
 fn empty_input_is_refused_not_passed_on() {
+    for input in ["", "\n---\n", "---\n# only a comment\n---\n"] {
+        Test::new()
+            .args(["post-render"])
+            .stdin(input)
+            .run()
+            .fails(13, &["empty"]);
+    }
+}
+
+#[test]
+fn env_settings_are_read_once_and_boolish() {
+    let input = std::fs::read(fixture("post-render/one-job-helm3.yaml")).unwrap();
+    // HELM_SAMZA_OFFLINE=1 means offline (no broker is asked, so the missing count is named at once).
     Test::new()
         .args(["post-render"])
-        .stdin("\n---\n")
+        .env("HELM_SAMZA_OFFLINE", "1")
+        .env("HELM_SAMZA_PARTITIONS", "kafka.PageViewEvent=4,")
+        .stdin(input.clone())
         .run()
-        .fails(64, &["empty"]);
+        .fails(12, &["AdClickEvent"]);
+    Test::new()
+        .args(["post-render"])
+        .env("HELM_SAMZA_OFFLINE", "yes")
+        .env(
+            "HELM_SAMZA_PARTITIONS",
+            "kafka.PageViewEvent=4,kafka.AdClickEvent=2",
+        )
+        .stdin(input)
+        .run()
+        .success();
 }
 
 #[test]
