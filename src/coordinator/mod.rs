@@ -27,6 +27,8 @@ pub use watch::{KafkaWatch, PartitionWatch};
 
 use poll::Poller;
 
+use crate::kafka::{client_settings_for, LiveKafka, Overrides, Scoped};
+
 /// Arguments of `helm-samza coordinator`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CoordinatorArgs {
@@ -39,22 +41,25 @@ pub struct CoordinatorArgs {
     pub listen: String,
 
     /// Kafka bootstrap servers of the inputs' system, `[SYSTEM=]HOST:PORT[,HOST:PORT...]`, repeatable.
-    /// Default: `systems.<system>.consumer.bootstrap.servers` (then `producer.`) of the model's config.
+    /// Default: HELM_SAMZA_BOOTSTRAP_SERVERS[_<SYSTEM>], then `systems.<system>.consumer.bootstrap.servers`
+    /// (then `producer.`) of the model's config.
     #[arg(long = "bootstrap-servers", value_name = "[SYSTEM=]SERVERS")]
-    pub bootstrap_servers: Vec<String>,
+    pub bootstrap_servers: Vec<Scoped>,
 
-    /// A librdkafka property for the metadata client, `KEY=VALUE` (e.g. security.protocol=SSL), repeatable.
-    #[arg(long = "kafka-property", value_name = "KEY=VALUE")]
-    pub kafka_properties: Vec<String>,
+    /// librdkafka client properties (security.protocol, sasl.*, ssl.*) as a properties file, `[SYSTEM=]FILE`,
+    /// repeatable; also HELM_SAMZA_KAFKA_CONFIG and HELM_SAMZA_KAFKA_<PROPERTY> (e.g. from a Secret).
+    /// Secrets are never printed.
+    #[arg(long = "kafka-config", value_name = "[SYSTEM=]FILE")]
+    pub kafka_config: Vec<Scoped>,
 
     /// How often to compare the inputs' partition counts with the model.
     /// Default: the model's job.coordinator.monitor-partition-change.frequency.ms (Samza: 5 minutes).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub poll_interval: Option<Duration>,
 
-    /// How long one metadata request may take.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "10s")]
-    pub kafka_timeout: Duration,
+    /// How long one metadata request may take (also HELM_SAMZA_KAFKA_TIMEOUT) [default: 10s].
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub kafka_timeout: Option<Duration>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -130,8 +135,13 @@ impl RunningCoordinator {
 
 /// Binds, then serves and polls on two threads.
 pub fn start(args: &CoordinatorArgs) -> Result<RunningCoordinator, CoordinatorError> {
-    let scoped = parse_bootstrap_servers(&args.bootstrap_servers)?;
-    let properties = parse_properties(&args.kafka_properties)?;
+    let overrides = Overrides {
+        bootstrap_servers: args.bootstrap_servers.clone(),
+        kafka_config: args.kafka_config.clone(),
+        timeout: args.kafka_timeout,
+        ..Overrides::default()
+    }
+    .with_process_env();
     if args
         .poll_interval
         .is_some_and(|interval| interval < Duration::from_millis(100))
@@ -156,21 +166,16 @@ pub fn start(args: &CoordinatorArgs) -> Result<RunningCoordinator, CoordinatorEr
     let server = Arc::new(server);
     let location = ModelLocation::new(&args.model);
     let status = Arc::new(Mutex::new(Status::default()));
-    let timeout = args.kafka_timeout;
     let make_watch: poll::WatchFactory = Box::new(move |system, facts| {
-        let servers = scoped
+        let job_config = facts
+            .config
             .iter()
-            .rev()
-            .find(|(scope, _)| scope.as_deref() == Some(system))
-            .or_else(|| scoped.iter().rev().find(|(scope, _)| scope.is_none()))
-            .map(|(_, servers)| servers.as_str())
-            .or_else(|| facts.bootstrap_servers(system))
-            .ok_or_else(|| {
-                format!(
-                    "no bootstrap servers: set systems.{system}.consumer.bootstrap.servers or pass --bootstrap-servers {system}=HOST:PORT"
-                )
-            })?;
-        Ok(Box::new(KafkaWatch::new(servers, &properties, timeout)?) as Box<dyn PartitionWatch>)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let settings =
+            client_settings_for(system, &job_config, &overrides).map_err(|e| e.to_string())?;
+        let client = LiveKafka::new(settings).map_err(|e| e.to_string())?;
+        Ok(Box::new(KafkaWatch::new(system, client)) as Box<dyn PartitionWatch>)
     });
     let poller = Poller::new(
         location.clone(),
@@ -206,45 +211,6 @@ pub fn start(args: &CoordinatorArgs) -> Result<RunningCoordinator, CoordinatorEr
     })
 }
 
-/// `[SYSTEM=]SERVERS`: a `=` before any `:` names the system (host names cannot contain `=`).
-fn parse_bootstrap_servers(
-    values: &[String],
-) -> Result<Vec<(Option<String>, String)>, CoordinatorError> {
-    values
-        .iter()
-        .map(|value| {
-            let (scope, servers) = match value.split_once('=') {
-                Some((system, servers)) => (Some(system.trim().to_owned()), servers.trim()),
-                None => (None, value.trim()),
-            };
-            if servers.is_empty() || scope.as_deref() == Some("") {
-                return Err(CoordinatorError::InvalidArgument {
-                    flag: "--bootstrap-servers",
-                    value: value.clone(),
-                    reason: "expected [SYSTEM=]HOST:PORT[,HOST:PORT...]",
-                });
-            }
-            Ok((scope, servers.to_owned()))
-        })
-        .collect()
-}
-
-fn parse_properties(values: &[String]) -> Result<Vec<(String, String)>, CoordinatorError> {
-    values
-        .iter()
-        .map(|value| match value.split_once('=') {
-            Some((key, property)) if !key.trim().is_empty() => {
-                Ok((key.trim().to_owned(), property.to_owned()))
-            }
-            _ => Err(CoordinatorError::InvalidArgument {
-                flag: "--kafka-property",
-                value: value.clone(),
-                reason: "expected KEY=VALUE",
-            }),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,7 +238,7 @@ mod tests {
         .coordinator;
         assert_eq!(args.model, PathBuf::from("/etc/samza/model/job-model.json"));
         assert_eq!(args.poll_interval, Some(Duration::from_secs(60)));
-        assert_eq!(args.kafka_timeout, Duration::from_secs(10));
+        assert_eq!(args.kafka_timeout, None);
         assert!(
             Command::try_parse_from(["coordinator"]).is_err(),
             "--model is required"
@@ -281,19 +247,19 @@ mod tests {
 
     #[test]
     fn bootstrap_servers_may_name_their_system() {
-        let parsed = parse_bootstrap_servers(&["kafka=a:1,b:2".into(), "c:3".into()]).unwrap();
-        assert_eq!(
-            parsed,
-            vec![
-                (Some("kafka".into()), "a:1,b:2".into()),
-                (None, "c:3".into())
-            ]
-        );
-        assert!(parse_bootstrap_servers(&["kafka=".into()]).is_err());
-        assert!(parse_properties(&["security.protocol".into()]).is_err());
-        assert_eq!(
-            parse_properties(&["a=b=c".into()]).unwrap(),
-            vec![("a".into(), "b=c".into())]
-        );
+        use clap::Parser;
+        let args = Command::try_parse_from([
+            "coordinator",
+            "--model",
+            "m.json",
+            "--bootstrap-servers",
+            "kafka=a:1,b:2",
+            "--bootstrap-servers",
+            "c:3",
+        ])
+        .unwrap()
+        .coordinator;
+        assert_eq!(args.bootstrap_servers[0].system.as_deref(), Some("kafka"));
+        assert_eq!(args.bootstrap_servers[1].system, None);
     }
 }

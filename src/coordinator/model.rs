@@ -153,17 +153,6 @@ impl ModelFacts {
             .is_some_and(|factory| factory.contains("KafkaSystemFactory"))
     }
 
-    /// Bootstrap servers of a system as Samza's Kafka clients find them (consumer side first).
-    pub fn bootstrap_servers(&self, system: &str) -> Option<&str> {
-        ["consumer", "producer"]
-            .iter()
-            .find_map(|side| {
-                self.config
-                    .get(&format!("systems.{system}.{side}.bootstrap.servers"))
-            })
-            .map(String::as_str)
-    }
-
     /// Samza's partition-count monitor period, used when `--poll-interval` is not given.
     pub fn monitor_interval(&self) -> Duration {
         self.config
@@ -193,7 +182,6 @@ mod tests {
         assert_eq!(facts.partitions["kafka"]["b"], 1);
         assert!(facts.is_kafka_system("kafka"));
         assert!(!facts.is_kafka_system("wikipedia"));
-        assert_eq!(facts.bootstrap_servers("kafka"), Some("b:9092"));
         assert_eq!(facts.monitor_interval(), Duration::from_millis(1500));
     }
 

@@ -166,9 +166,9 @@ fn coordinator(model: &Path) -> RunningCoordinator {
         model: model.to_owned(),
         listen: "127.0.0.1:0".to_owned(),
         bootstrap_servers: Vec::new(),
-        kafka_properties: Vec::new(),
+        kafka_config: Vec::new(),
         poll_interval: Some(POLL),
-        kafka_timeout: Duration::from_secs(5),
+        kafka_timeout: Some(Duration::from_secs(5)),
     };
     start(&args).expect("the coordinator starts on loopback")
 }
