@@ -28,6 +28,32 @@ fn values_files() -> Vec<Option<PathBuf>> {
     files
 }
 
+/// The Kafka and ZooKeeper charts hold no Samza job: lint passes them (and says so).
+#[test]
+fn dependency_charts_lint_clean() {
+    for chart in ["kafka", "zookeeper"] {
+        let dir = repo_root().join("charts").join(chart);
+        let helm = tool("helm4");
+        let home = HelmHome::bare(4);
+        let mut test = Test::new().args([
+            "lint",
+            dir.to_str().unwrap(),
+            "--strict",
+            "--helm-bin",
+            helm.to_str().unwrap(),
+        ]);
+        for (k, v) in [
+            ("HELM_CONFIG_HOME", "config"),
+            ("HELM_DATA_HOME", "data"),
+            ("HELM_CACHE_HOME", "cache"),
+        ] {
+            test = test.env(k, home.path().join(v).to_str().unwrap());
+        }
+        let out = test.run();
+        assert_eq!(out.code, 0, "{chart}: {}{}", out.stdout_str(), out.stderr);
+    }
+}
+
 #[test]
 fn samza_job_chart_with_every_values_file_lints_clean_strict_on_both_helms() {
     let chart = repo_root().join("charts/samza-job");

@@ -365,3 +365,187 @@ fn post_rendering_twice_changes_nothing_more() {
         "the old model is replaced, not duplicated"
     );
 }
+
+/// Broker faults, injected with librdkafka's mock cluster (a real listener in this test process), seen through
+/// the binary: each its own clear error, a documented exit code, nothing on stdout, within the timeout.
+#[test]
+fn kafka_faults_fail_cleanly_with_nothing_on_stdout() {
+    use rdkafka::{bindings::rd_kafka_resp_err_t as Err, mocking::MockCluster};
+    use std::time::{Duration, Instant};
+
+    let input = std::fs::read(fixture("post-render/one-job-helm3.yaml")).unwrap();
+    let run = |servers: &str, timeout: &str| {
+        let start = Instant::now();
+        let out = Test::new()
+            .args(["post-render", "--kafka-timeout", timeout])
+            .args([format!("--bootstrap-servers={servers}")])
+            .stdin(input.clone())
+            .run();
+        (out, start.elapsed())
+    };
+
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic("PageViewEvent", 4, 1).unwrap();
+    // A missing topic: named, with its system, and not created by asking.
+    let (out, _) = run(&cluster.bootstrap_servers(), "5s");
+    out.fails(12, &["AdClickEvent", "kafka"]);
+
+    cluster.create_topic("AdClickEvent", 2, 1).unwrap();
+    let (out, _) = run(&cluster.bootstrap_servers(), "5s");
+    let out = out.success();
+    assert!(
+        out.stdout_str().contains("kafka: kafka (brokers "),
+        "counts came from the mock broker"
+    );
+
+    // Not authorized.
+    cluster
+        .topic_error(
+            "AdClickEvent",
+            Err::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+        )
+        .unwrap();
+    let (out, _) = run(&cluster.bootstrap_servers(), "5s");
+    out.fails(12, &["AdClickEvent", "uthoriz"]);
+
+    // A slow broker: its answer comes after the timeout.
+    let slow = MockCluster::new(1).unwrap();
+    slow.create_topic("PageViewEvent", 4, 1).unwrap();
+    slow.create_topic("AdClickEvent", 2, 1).unwrap();
+    slow.broker_round_trip_time(1, Duration::from_secs(6))
+        .unwrap();
+    let (out, took) = run(&slow.bootstrap_servers(), "2s");
+    out.fails(12, &["2s"]);
+    assert!(took < Duration::from_secs(5), "gave up after {took:?}");
+
+    // A broker that is down: an error within the timeout naming the broker.
+    let down = MockCluster::new(1).unwrap();
+    let servers = down.bootstrap_servers();
+    down.broker_down(1).unwrap();
+    let (out, took) = run(&servers, "2s");
+    out.fails(12, &[&servers]);
+    assert!(took < Duration::from_secs(5), "gave up after {took:?}");
+}
+
+/// Two jobs in one render, one with standby containers: each gets its own model and its own replicas.
+#[test]
+fn several_jobs_and_standby_workers_in_one_render() {
+    use crate::support::{helm::HelmHome, tools::repo_root};
+    let home = HelmHome::bare(4);
+    let chart = repo_root().join("charts/samza-job");
+    let render = |release: &str, extra: &[&str]| {
+        let out = home
+            .cmd(["template", release])
+            .arg(&chart)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let full = repo_root().join("charts/samza-job/ci/full-values.yaml");
+    let mut stream = render("plain", &["--set", "job.name=plain-job"]);
+    stream.push_str(&render("standby", &["-f", full.to_str().unwrap()]));
+    let out = Test::new()
+        .args([
+            "post-render",
+            "--offline",
+            "--partitions=kafka.my-input=6,kafka.page-views=6,kafka.ad-clicks=6",
+        ])
+        .stdin(stream)
+        .run()
+        .success();
+    let docs = documents(out.stdout_str());
+    let models: Vec<&Value> = docs
+        .iter()
+        .map(|(_, v)| v)
+        .filter(|v| v["metadata"]["labels"]["samza.apache.org/role"] == "model")
+        .collect();
+    assert_eq!(models.len(), 2);
+    for (_, v) in &docs {
+        if v["kind"] == "StatefulSet"
+            && v["metadata"]["labels"]["samza.apache.org/role"] == "worker"
+        {
+            let job = v["metadata"]["labels"]["samza.apache.org/job"]
+                .as_str()
+                .unwrap();
+            let model = models
+                .iter()
+                .find(|m| m["metadata"]["labels"]["samza.apache.org/job"] == job)
+                .unwrap();
+            let json: Value =
+                serde_json::from_str(model["data"]["job-model.json"].as_str().unwrap()).unwrap();
+            let active = json["containers"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| !k.contains('-'))
+                .count();
+            assert_eq!(
+                v["spec"]["replicas"], active,
+                "{job}: replicas = active containers"
+            );
+            if let Some(r) = v["metadata"]["labels"]["samza.apache.org/standby-replica"].as_str() {
+                // Samza's standby containers `C-r` hold `Standby-<task>-r` tasks.
+                let id = format!("0-{r}");
+                let tasks = json["containers"][&id]["tasks"]
+                    .as_object()
+                    .expect("standby container in the model");
+                assert!(
+                    tasks
+                        .keys()
+                        .all(|t| t.starts_with("Standby-") && t.ends_with(&format!("-{r}"))),
+                    "{tasks:?}"
+                );
+            }
+        }
+    }
+}
+
+/// A model too big for a ConfigMap's data goes gzipped into binaryData; the checksum is of the JSON itself,
+/// and `helm-samza show` reads it back.
+#[test]
+fn a_big_model_is_compressed() {
+    let out = Test::new()
+        .args([
+            "post-render",
+            "--partitions=kafka.PageViewEvent=20000",
+            "--partitions=kafka.AdClickEvent=2",
+        ])
+        .stdin_file(fixture("post-render/one-job-helm3.yaml"))
+        .run()
+        .success();
+    let docs = documents(out.stdout_str());
+    let (_, cm) = find(&docs, "ConfigMap", "demo-page-views-model");
+    assert!(cm.get("data").is_none(), "no plain copy");
+    let b64 = cm["binaryData"]["job-model.json.gz"]
+        .as_str()
+        .expect("compressed model");
+    use base64::Engine as _;
+    let gz = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    let mut json = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut json).unwrap();
+    assert!(json.len() > 900 * 1024, "{}", json.len());
+    let digest = format!("sha256:{:x}", Sha256::digest(json.as_bytes()));
+    assert_eq!(
+        cm["metadata"]["annotations"]["samza.apache.org/job-model-checksum"],
+        digest
+    );
+    assert!(out.stdout.len() < 1024 * 1024, "the ConfigMap fits");
+    let shown = Test::new()
+        .args(["show"])
+        .stdin(out.stdout.clone())
+        .run()
+        .success();
+    assert!(
+        shown.stdout_str().contains("20000 partitions") || shown.stdout_str().contains("20000"),
+        "{}",
+        shown.stdout_str()
+    );
+}
