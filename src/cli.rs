@@ -50,14 +50,14 @@ pub enum Command {
         after_long_help = "Examples:\n  helm samza plan my-release ./chart -f values.yaml\n  \
         helm samza plan my-release ./chart --lock samza.lock --detailed-exitcode --output json"
     )]
-    Plan(crate::plan::PlanArgs),
+    Plan(crate::plan::command::PlanArgs),
 
     /// Write (or verify) samza.lock: partition counts and assignments that make renders reproducible offline.
     #[command(
         after_long_help = "Examples:\n  helm samza lock ./chart -f values.yaml          # writes ./chart/samza.lock\n  \
         helm samza lock ./chart --verify-live            # fails when Kafka drifted from the lock"
     )]
-    Lock(crate::lock::LockArgs),
+    Lock(crate::lock::command::LockArgs),
 
     /// Check a chart (or rendered manifests) for what would deploy a broken Samza job; offline, for CI.
     #[command(

@@ -11,7 +11,10 @@ use std::{
 
 use clap::Args;
 
-use crate::error::{Error, Result};
+use crate::{
+    cli::SourceArgs,
+    error::{Error, Result},
+};
 
 /// The `helm template` flags helm-samza passes through, typed so they can be checked before Helm runs.
 #[derive(Debug, Clone, Default, Args)]
@@ -103,4 +106,25 @@ fn run(mut cmd: Command, bin: &Path, what: &str) -> Result<Vec<u8>> {
         });
     }
     Ok(out.stdout)
+}
+
+/// `[RELEASE] CHART` → (release name, chart path); Helm's own default release name when none is given.
+pub fn release_and_chart(positional: &[String]) -> (String, PathBuf) {
+    match positional {
+        [chart] => ("release-name".to_string(), PathBuf::from(chart)),
+        [release, chart, ..] => (release.clone(), PathBuf::from(chart)),
+        [] => unreachable!("clap requires the chart"),
+    }
+}
+
+/// The lock given, or `samza.lock` beside the chart.
+pub fn default_lock(source: &SourceArgs, chart: &std::path::Path) -> SourceArgs {
+    let mut source = source.clone();
+    if source.lock.is_none() {
+        let beside = chart.join("samza.lock");
+        if beside.is_file() {
+            source.lock = Some(beside);
+        }
+    }
+    source
 }

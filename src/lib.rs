@@ -57,8 +57,8 @@ pub fn run(cli: Cli) -> Result<i32> {
             let output = model::run(&args)?;
             write_stdout(output.as_bytes()).map(|()| exit_code::OK)
         }
-        Command::Plan(args) => plan::run(&args),
-        Command::Lock(args) => lock::run(&args),
+        Command::Plan(args) => plan::command::run(&args),
+        Command::Lock(args) => lock::command::run(&args),
         Command::Lint(args) => lint::command::run(&args),
         Command::Coordinator(args) => coordinator::run(&args)
             .map(|()| exit_code::OK)

@@ -17,11 +17,10 @@ use super::{
 use crate::{
     cli::SourceArgs,
     error::{Error, JobOrigin, Result},
-    helm::HelmArgs,
+    helm::{default_lock, HelmArgs},
     job,
     manifest::Stream,
     model::{parse_version, SourceInputs},
-    plan::default_lock,
     render::{self, RenderOptions, RenderedJob},
     samza::{changelog::TopicPurpose, job_model::TaskMode, SamzaError},
 };
@@ -119,7 +118,7 @@ fn read_input(args: &LintArgs) -> Result<(Vec<u8>, SourceArgs, Option<String>)> 
         return Ok((bytes, args.source.clone(), None));
     }
     if path.is_dir() {
-        let (release, chart) = crate::plan::release_and_chart(&args.positional);
+        let (release, chart) = crate::helm::release_and_chart(&args.positional);
         let bytes = args.helm.template(&release, &chart)?;
         // Template paths are `<chart name>/templates/...`, relative to the chart's parent folder.
         let root = chart
