@@ -73,7 +73,13 @@ pub fn run(cli: Cli) -> Result<i32> {
             } else {
                 std::fs::read(&file).map_err(|e| Error::io(&file, e))?
             };
-            let text = render::show(&input)?;
+            let text = render::show(&input).map_err(|e| match e {
+                Error::Manifest(e) => Error::Job {
+                    origin: error::JobOrigin(file.display().to_string()),
+                    message: e.to_string(),
+                },
+                other => other,
+            })?;
             write_stdout(text.as_bytes()).map(|()| exit_code::OK)
         }
         Command::LastError => {

@@ -42,6 +42,12 @@ pub struct LockArgs {
 }
 
 pub fn run(args: &LockArgs) -> Result<i32> {
+    if args.source.lock.is_some() {
+        return Err(Error::Usage(
+            "lock takes the lock file to write or verify as --file (HELM_SAMZA_LOCK and --lock are for rendering)"
+                .into(),
+        ));
+    }
     let (release, chart) = release_and_chart(&args.positional);
     let path = args
         .file
