@@ -328,15 +328,6 @@ fn group_by_ids_with_locality(t: usize, processor_ids: &[String]) -> Vec<Assigne
 mod tests {
     use super::*;
 
-    fn cfg(pairs: &[(&str, &str)]) -> Config {
-        Config::from_map(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-    }
-
     /// "Partition 0".."Partition n-1" sorted as Samza sorts task names.
     fn partition_names(n: usize) -> Vec<String> {
         let mut v: Vec<String> = (0..n).map(|i| format!("Partition {i}")).collect();
@@ -360,7 +351,7 @@ mod tests {
         tasks: &[String],
         previous: &BTreeMap<String, String>,
     ) -> Result<Vec<Assigned>, SamzaError> {
-        let c = cfg(pairs);
+        let c = Config::of(pairs);
         let refs: Vec<&str> = tasks.iter().map(String::as_str).collect();
         assign(
             &c,
@@ -577,7 +568,7 @@ mod tests {
     #[test]
     fn group_by_container_ids_more_ids_than_tasks_keeps_least_ids() {
         let tasks = partition_names(3);
-        let c = cfg(&[("task.name.grouper.factory", config::GROUP_BY_CONTAINER_IDS)]);
+        let c = Config::of(&[("task.name.grouper.factory", config::GROUP_BY_CONTAINER_IDS)]);
         let refs: Vec<&str> = tasks.iter().map(String::as_str).collect();
         let ids: Vec<String> = ["4", "2", "10", "3"]
             .iter()

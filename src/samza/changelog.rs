@@ -301,15 +301,6 @@ pub fn internal_topics(config: &Config) -> Result<Vec<TopicSpec>, SamzaError> {
 mod tests {
     use super::*;
 
-    fn cfg(pairs: &[(&str, &str)]) -> Config {
-        Config::from_map(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-    }
-
     fn sorted_partition_names(n: usize) -> Vec<String> {
         let mut v: Vec<String> = (0..n).map(|i| format!("Partition {i}")).collect();
         v.sort_by(|a, b| super::super::stream::java_cmp(a, b));
@@ -346,7 +337,7 @@ mod tests {
 
     #[test]
     fn changelog_topic_defaults_and_overrides() {
-        let c = cfg(&[
+        let c = Config::of(&[
             ("job.name", "j"),
             ("job.default.system", "kafka"),
             (
@@ -409,7 +400,7 @@ mod tests {
 
     #[test]
     fn replication_factor_default_and_standby_disables_lag() {
-        let c = cfg(&[
+        let c = Config::of(&[
             ("job.default.system", "kafka"),
             ("stores.s.factory", "x"),
             ("stores.s.changelog", "kafka.s"),
@@ -418,7 +409,7 @@ mod tests {
         let t = &changelog_topics(&c, 1).unwrap()[0];
         assert_eq!(t.replication_factor, 2);
         assert!(!t.properties.contains_key("min.compaction.lag.ms"));
-        let bad = cfg(&[
+        let bad = Config::of(&[
             ("stores.s.factory", "x"),
             ("stores.s.changelog", "kafka.s"),
             ("stores.s.changelog.replication.factor", "two"),
@@ -428,7 +419,7 @@ mod tests {
             err.contains("stores.s.changelog.replication.factor"),
             "{err}"
         );
-        let lag = cfg(&[
+        let lag = Config::of(&[
             ("stores.s.factory", "x"),
             ("stores.s.changelog", "kafka.s"),
             ("stores.s.changelog.kafka.min.compaction.lag.ms", "5"),
@@ -442,7 +433,7 @@ mod tests {
 
     #[test]
     fn coordinator_and_checkpoint_topics() {
-        let c = cfg(&[
+        let c = Config::of(&[
             ("job.name", "my_job"),
             ("job.id", "a_1"),
             ("job.default.system", "kafka"),
@@ -460,16 +451,16 @@ mod tests {
         assert_eq!(topics[1].properties["segment.bytes"], "1000");
         assert_eq!(topics[1].purpose, TopicPurpose::Checkpoint);
         // No Kafka checkpoint manager → no checkpoint topic.
-        let c2 = cfg(&[("job.name", "j"), ("job.coordinator.system", "k")]);
+        let c2 = Config::of(&[("job.name", "j"), ("job.coordinator.system", "k")]);
         let topics = internal_topics(&c2).unwrap();
         assert_eq!(topics.len(), 1);
         assert_eq!(topics[0].name, "__samza_coordinator_j_1");
         assert_eq!(topics[0].replication_factor, 3);
         // No coordinator system (a 0.9-era job): no coordinator topic, no error.
-        assert!(internal_topics(&cfg(&[("job.name", "j")]))
+        assert!(internal_topics(&Config::of(&[("job.name", "j")]))
             .unwrap()
             .is_empty());
-        let kafka_checkpoints = cfg(&[
+        let kafka_checkpoints = Config::of(&[
             ("job.name", "j"),
             ("task.checkpoint.factory", config::KAFKA_CHECKPOINT_FACTORY),
         ]);

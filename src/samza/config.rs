@@ -64,6 +64,17 @@ impl Config {
         })
     }
 
+    /// A config from key/value pairs, for tests.
+    #[cfg(test)]
+    pub(crate) fn of(pairs: &[(&str, &str)]) -> Config {
+        Config::from_map(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
     pub fn from_map(map: IndexMap<String, String>) -> Config {
         Config { map }
     }
@@ -361,32 +372,26 @@ impl<'a> IntoIterator for &'a Config {
 mod tests {
     use super::*;
 
-    fn cfg(pairs: &[(&str, &str)]) -> Config {
-        Config::from_map(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-    }
-
     #[test]
     fn job_name_and_id_fallbacks() {
-        assert_eq!(cfg(&[("job.name", "j")]).job_name().unwrap(), "j");
+        assert_eq!(Config::of(&[("job.name", "j")]).job_name().unwrap(), "j");
         assert_eq!(
-            cfg(&[("job.name", "j"), ("app.name", "a")])
+            Config::of(&[("job.name", "j"), ("app.name", "a")])
                 .job_name()
                 .unwrap(),
             "a"
         );
-        assert!(cfg(&[])
+        assert!(Config::of(&[])
             .job_name()
             .unwrap_err()
             .to_string()
             .contains("job.name"));
-        assert_eq!(cfg(&[]).job_id(), "1");
-        assert_eq!(cfg(&[("job.id", "7")]).job_id(), "7");
-        assert_eq!(cfg(&[("job.id", "7"), ("app.id", "9")]).job_id(), "9");
+        assert_eq!(Config::of(&[]).job_id(), "1");
+        assert_eq!(Config::of(&[("job.id", "7")]).job_id(), "7");
+        assert_eq!(
+            Config::of(&[("job.id", "7"), ("app.id", "9")]).job_id(),
+            "9"
+        );
     }
 
     #[test]
@@ -424,7 +429,11 @@ mod tests {
             (&[("job.container.count", "+5")], 5),
         ];
         for (pairs, want) in cases {
-            assert_eq!(cfg(pairs).container_count().unwrap(), *want, "{pairs:?}");
+            assert_eq!(
+                Config::of(pairs).container_count().unwrap(),
+                *want,
+                "{pairs:?}"
+            );
         }
     }
 
@@ -457,7 +466,7 @@ mod tests {
                 "not an integer",
             ),
         ] {
-            match cfg(pairs).container_count().unwrap_err() {
+            match Config::of(pairs).container_count().unwrap_err() {
                 SamzaError::Config { key: k, message } => {
                     assert_eq!(k, key);
                     assert!(message.contains(text), "{message}");
@@ -469,25 +478,28 @@ mod tests {
 
     #[test]
     fn booleans_and_defaults() {
-        assert!(!cfg(&[]).host_affinity_enabled());
-        assert!(cfg(&[("job.host-affinity.enabled", "True")]).host_affinity_enabled());
-        assert!(cfg(&[("yarn.samza.host-affinity.enabled", "true")]).host_affinity_enabled());
-        assert!(!cfg(&[
+        assert!(!Config::of(&[]).host_affinity_enabled());
+        assert!(Config::of(&[("job.host-affinity.enabled", "True")]).host_affinity_enabled());
+        assert!(Config::of(&[("yarn.samza.host-affinity.enabled", "true")]).host_affinity_enabled());
+        assert!(!Config::of(&[
             ("job.host-affinity.enabled", "false"),
             ("yarn.samza.host-affinity.enabled", "true")
         ])
         .host_affinity_enabled());
-        assert!(!cfg(&[("job.host-affinity.enabled", "yes")]).host_affinity_enabled());
-        assert!(cfg(&[]).input_expansion_enabled());
+        assert!(!Config::of(&[("job.host-affinity.enabled", "yes")]).host_affinity_enabled());
+        assert!(Config::of(&[]).input_expansion_enabled());
         assert!(
-            !cfg(&[("job.systemstreampartition.input.expansion.enabled", "false")])
+            !Config::of(&[("job.systemstreampartition.input.expansion.enabled", "false")])
                 .input_expansion_enabled()
         );
-        assert_eq!(cfg(&[]).ssp_grouper_factory(), GROUP_BY_PARTITION);
-        assert_eq!(cfg(&[]).task_grouper_factory(), GROUP_BY_CONTAINER_COUNT);
-        assert_eq!(cfg(&[]).standby_replication_factor().unwrap(), 1);
+        assert_eq!(Config::of(&[]).ssp_grouper_factory(), GROUP_BY_PARTITION);
         assert_eq!(
-            cfg(&[("job.standbytasks.replication.factor", "3")])
+            Config::of(&[]).task_grouper_factory(),
+            GROUP_BY_CONTAINER_COUNT
+        );
+        assert_eq!(Config::of(&[]).standby_replication_factor().unwrap(), 1);
+        assert_eq!(
+            Config::of(&[("job.standbytasks.replication.factor", "3")])
                 .standby_replication_factor()
                 .unwrap(),
             3
@@ -496,15 +508,15 @@ mod tests {
 
     #[test]
     fn elasticity_bounds() {
-        assert_eq!(cfg(&[]).elasticity_factor().unwrap(), 1);
+        assert_eq!(Config::of(&[]).elasticity_factor().unwrap(), 1);
         assert_eq!(
-            cfg(&[("job.elasticity.factor", "16")])
+            Config::of(&[("job.elasticity.factor", "16")])
                 .elasticity_factor()
                 .unwrap(),
             16
         );
         for bad in ["0", "17", "-1"] {
-            let err = cfg(&[("job.elasticity.factor", bad)])
+            let err = Config::of(&[("job.elasticity.factor", bad)])
                 .elasticity_factor()
                 .unwrap_err()
                 .to_string();
@@ -517,7 +529,7 @@ mod tests {
 
     #[test]
     fn systems_and_stores() {
-        let c = cfg(&[
+        let c = Config::of(&[
             ("job.default.system", "kafka"),
             (
                 "stores.a.factory",
@@ -540,7 +552,7 @@ mod tests {
         );
         assert_eq!(c.coordinator_system(), Some("kafka"));
         assert_eq!(c.checkpoint_system(), Some("kafka"));
-        let mut c2 = cfg(&[("stores.a.factory", "x"), ("stores.a.changelog", "a-log")]);
+        let mut c2 = Config::of(&[("stores.a.factory", "x"), ("stores.a.changelog", "a-log")]);
         let err = c2.store_changelog("a").unwrap_err().to_string();
         assert!(
             err.contains("stores.a.changelog") && err.contains("job.changelog.system"),
@@ -557,15 +569,17 @@ mod tests {
 
     #[test]
     fn transactional_restore_rules() {
-        assert!(cfg(&[]).transactional_state_restore_enabled().unwrap());
-        assert!(!cfg(&[("job.standbytasks.replication.factor", "2")])
+        assert!(Config::of(&[])
             .transactional_state_restore_enabled()
             .unwrap());
-        assert!(!cfg(&[("task.async.commit", "true")])
+        assert!(!Config::of(&[("job.standbytasks.replication.factor", "2")])
+            .transactional_state_restore_enabled()
+            .unwrap());
+        assert!(!Config::of(&[("task.async.commit", "true")])
             .transactional_state_restore_enabled()
             .unwrap());
         assert!(
-            !cfg(&[("task.transactional.state.restore.enabled", "false")])
+            !Config::of(&[("task.transactional.state.restore.enabled", "false")])
                 .transactional_state_restore_enabled()
                 .unwrap()
         );
@@ -573,13 +587,13 @@ mod tests {
 
     #[test]
     fn rewriter_names() {
-        assert!(cfg(&[]).config_rewriters().is_empty());
+        assert!(Config::of(&[]).config_rewriters().is_empty());
         assert_eq!(
-            cfg(&[("job.config.rewriters", "a,b")]).config_rewriters(),
+            Config::of(&[("job.config.rewriters", "a,b")]).config_rewriters(),
             vec!["a", "b"]
         );
         assert_eq!(
-            cfg(&[("job.config.rewriters", "a, b")]).config_rewriters(),
+            Config::of(&[("job.config.rewriters", "a, b")]).config_rewriters(),
             vec!["a", " b"]
         );
     }

@@ -318,15 +318,6 @@ pub fn expansion_proxy(
 mod tests {
     use super::*;
 
-    fn cfg(pairs: &[(&str, &str)]) -> Config {
-        Config::from_map(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-    }
-
     fn ssps(stream: &str, n: u32) -> Vec<Ssp> {
         let s = SystemStream::new("kafka", stream);
         (0..n).map(|p| Ssp::new(&s, p)).collect()
@@ -340,7 +331,7 @@ mod tests {
     fn group_by_partition_names_and_order() {
         let mut input = ssps("a", 12);
         input.extend(ssps("b", 2));
-        let g = group(&cfg(&[]), &input, &BTreeSet::new(), &[]).unwrap();
+        let g = group(&Config::of(&[]), &input, &BTreeSet::new(), &[]).unwrap();
         assert_eq!(
             names(&g)[..4],
             ["Partition 0", "Partition 1", "Partition 10", "Partition 11"]
@@ -352,7 +343,7 @@ mod tests {
     #[test]
     fn elasticity_task_names_and_buckets() {
         let g = group(
-            &cfg(&[("job.elasticity.factor", "2")]),
+            &Config::of(&[("job.elasticity.factor", "2")]),
             &ssps("a", 2),
             &BTreeSet::new(),
             &[],
@@ -369,7 +360,7 @@ mod tests {
         );
         assert_eq!(g[1].1[0].key_bucket, 1);
         let g = group(
-            &cfg(&[
+            &Config::of(&[
                 ("job.elasticity.factor", "2"),
                 (
                     "job.systemstreampartition.grouper.factory",
@@ -397,7 +388,7 @@ mod tests {
         input.extend(ssps("b", 3));
         let broadcast: BTreeSet<Ssp> = ssps("b", 3).into_iter().collect();
         let g = group(
-            &cfg(&[("task.broadcast.inputs", "kafka.b#[0-2]")]),
+            &Config::of(&[("task.broadcast.inputs", "kafka.b#[0-2]")]),
             &input,
             &broadcast,
             &[],
@@ -415,7 +406,7 @@ mod tests {
 
     #[test]
     fn group_by_ssp_names() {
-        let c = cfg(&[(
+        let c = Config::of(&[(
             "job.systemstreampartition.grouper.factory",
             config::GROUP_BY_SSP,
         )]);
@@ -426,7 +417,7 @@ mod tests {
 
     #[test]
     fn all_ssp_to_single_task() {
-        let c = cfg(&[(
+        let c = Config::of(&[(
             "job.systemstreampartition.grouper.factory",
             config::ALL_SSP_TO_SINGLE_TASK,
         )]);
@@ -451,7 +442,7 @@ mod tests {
 
     #[test]
     fn unknown_grouper_lists_known_ones() {
-        let c = cfg(&[(
+        let c = Config::of(&[(
             "job.systemstreampartition.grouper.factory",
             "com.example.Mine",
         )]);
@@ -476,13 +467,16 @@ mod tests {
             ("job.systemstreampartition.matcher.config.ranges", "1,3-4"),
         ];
         // Not active without a local job factory.
-        assert_eq!(match_ssps(&cfg(&base), ssps("a", 6)).unwrap().len(), 6);
+        assert_eq!(
+            match_ssps(&Config::of(&base), ssps("a", 6)).unwrap().len(),
+            6
+        );
         let mut with_local = base.to_vec();
         with_local.push((
             "job.factory.class",
             "org.apache.samza.job.local.ProcessJobFactory",
         ));
-        let kept: Vec<u32> = match_ssps(&cfg(&with_local), ssps("a", 6))
+        let kept: Vec<u32> = match_ssps(&Config::of(&with_local), ssps("a", 6))
             .unwrap()
             .iter()
             .map(|s| s.partition)
@@ -494,12 +488,18 @@ mod tests {
             "job.factory.class",
             "org.apache.samza.job.yarn.YarnJobFactory",
         ));
-        assert_eq!(match_ssps(&cfg(&yarn), ssps("a", 6)).unwrap().len(), 6);
+        assert_eq!(
+            match_ssps(&Config::of(&yarn), ssps("a", 6)).unwrap().len(),
+            6
+        );
         yarn.push((
             "job.systemstreampartition.matcher.config.job.factory.regex",
             ".*Yarn.*",
         ));
-        assert_eq!(match_ssps(&cfg(&yarn), ssps("a", 6)).unwrap().len(), 3);
+        assert_eq!(
+            match_ssps(&Config::of(&yarn), ssps("a", 6)).unwrap().len(),
+            3
+        );
 
         let regex = [
             (
@@ -512,7 +512,7 @@ mod tests {
                 "org.apache.samza.job.local.ThreadJobFactory",
             ),
         ];
-        let kept: Vec<u32> = match_ssps(&cfg(&regex), ssps("a", 12))
+        let kept: Vec<u32> = match_ssps(&Config::of(&regex), ssps("a", 12))
             .unwrap()
             .iter()
             .map(|s| s.partition)
@@ -540,7 +540,7 @@ mod tests {
             (&[("job.systemstreampartition.matcher.class", "x.Y"), local], "unknown SSP matcher class"),
         ];
         for (pairs, text) in cases {
-            let err = match_ssps(&cfg(pairs), ssps("a", 2))
+            let err = match_ssps(&Config::of(pairs), ssps("a", 2))
                 .unwrap_err()
                 .to_string();
             assert!(err.contains(text), "{err}");
@@ -563,7 +563,7 @@ mod tests {
 
     #[test]
     fn expansion_proxy_doubles_partitions_onto_previous_owners() {
-        let c = cfg(&[]);
+        let c = Config::of(&[]);
         let g = group(&c, &ssps("a", 4), &BTreeSet::new(), &[]).unwrap();
         let previous = prev(&[("Partition 0", &[("a", 0)]), ("Partition 1", &[("a", 1)])]);
         let out = expansion_proxy(&c, g, &previous, &BTreeSet::new()).unwrap();
@@ -576,7 +576,7 @@ mod tests {
 
     #[test]
     fn expansion_proxy_keeps_unchanged_assignment_and_rejects_non_multiples() {
-        let c = cfg(&[]);
+        let c = Config::of(&[]);
         let g = group(&c, &ssps("a", 2), &BTreeSet::new(), &[]).unwrap();
         // Previous model had the SSPs swapped between tasks: stickiness wins.
         let previous = prev(&[("Partition 0", &[("a", 1)]), ("Partition 1", &[("a", 0)])]);
@@ -601,7 +601,7 @@ mod tests {
 
     #[test]
     fn expansion_proxy_errors() {
-        let c = cfg(&[]);
+        let c = Config::of(&[]);
         let g = group(&c, &ssps("a", 2), &BTreeSet::new(), &[]).unwrap();
         // The previous owner of a/0 is a task that no longer exists (Samza: NullPointerException).
         let previous = prev(&[("Old", &[("a", 0)]), ("Partition 1", &[("a", 1)])]);
@@ -612,7 +612,7 @@ mod tests {
             err.contains("belonged to task 'Old'") && err.contains("input.expansion.enabled"),
             "{err}"
         );
-        let custom = cfg(&[(MAPPER_KEY, "com.example.Mapper")]);
+        let custom = Config::of(&[(MAPPER_KEY, "com.example.Mapper")]);
         let err = expansion_proxy(&custom, g, &previous, &BTreeSet::new())
             .unwrap_err()
             .to_string();

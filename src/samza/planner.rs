@@ -296,15 +296,6 @@ mod tests {
     use super::*;
     use crate::samza::config::Config;
 
-    fn cfg(pairs: &[(&str, &str)]) -> Config {
-        Config::from_map(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-    }
-
     fn facts(counts: &[(&str, u32)]) -> PartitionFacts {
         PartitionFacts {
             counts: counts
@@ -325,7 +316,7 @@ mod tests {
 
     #[test]
     fn required_inputs_lists_streams_and_regex_systems() {
-        let c = cfg(&[
+        let c = Config::of(&[
             ("task.inputs", "kafka.a, kafka.b"),
             ("job.config.rewriters", "r1,r2"),
             (
@@ -344,7 +335,7 @@ mod tests {
             ["kafka.a", "kafka.b"]
         );
         assert_eq!(req.topic_lists.into_iter().collect::<Vec<_>>(), ["kafka2"]);
-        let err = required_inputs(&cfg(&[("job.config.rewriters", "x")]))
+        let err = required_inputs(&Config::of(&[("job.config.rewriters", "x")]))
             .unwrap_err()
             .to_string();
         assert!(
@@ -355,7 +346,7 @@ mod tests {
 
     #[test]
     fn regex_rewriter_unions_sorts_and_copies_config() {
-        let c = cfg(&[
+        let c = Config::of(&[
             ("task.inputs", "kafka.zeta"),
             ("job.config.rewriters", "re"),
             (
@@ -415,7 +406,7 @@ mod tests {
 
     #[test]
     fn missing_partition_count_names_the_stream() {
-        let err = plan(&cfg(&base()), &facts(&[]), None).unwrap_err();
+        let err = plan(&Config::of(&base()), &facts(&[]), None).unwrap_err();
         assert!(
             matches!(err, SamzaError::MissingPartitions { ref stream, .. } if stream == "kafka.a"),
             "{err}"
@@ -427,7 +418,7 @@ mod tests {
         let mut pairs = base();
         pairs.push(("job.container.count", "2"));
         pairs.push(("job.standbytasks.replication.factor", "3"));
-        let p = plan(&cfg(&pairs), &facts(&[("kafka.a", 2)]), None).unwrap();
+        let p = plan(&Config::of(&pairs), &facts(&[("kafka.a", 2)]), None).unwrap();
         let ids: Vec<&str> = p.model.containers.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, ["0", "1", "0-0", "0-1", "1-0", "1-1"]);
         let s = p.model.container("1-1").unwrap();
@@ -446,7 +437,7 @@ mod tests {
     fn previous_changelog_mapping_is_kept() {
         let mut pairs = base();
         pairs.push(("job.container.count", "2"));
-        let c = cfg(&pairs);
+        let c = Config::of(&pairs);
         let first = plan(&c, &facts(&[("kafka.a", 4)]), None).unwrap();
         let mut prev = Previous::from_model(&first.model);
         prev.changelog.insert("Old task".into(), 7);
@@ -471,7 +462,7 @@ mod tests {
             "org.apache.samza.storage.kv.RocksDbKeyValueStorageEngineFactory",
         ));
         pairs.push(("stores.s.changelog", "s-log"));
-        let c = cfg(&pairs);
+        let c = Config::of(&pairs);
         let first = plan(&c, &facts(&[("kafka.a", 2)]), None).unwrap();
         let prev = Previous::from_model(&first.model);
         let second = plan(&c, &facts(&[("kafka.a", 4)]), Some(&prev)).unwrap();
@@ -479,7 +470,7 @@ mod tests {
         assert_eq!(names, ["Partition 0", "Partition 1"]);
         assert_eq!(second.changelog_topics[0].partitions, 2);
         // Stateless: no stickiness, four tasks.
-        let stateless = plan(&cfg(&base()), &facts(&[("kafka.a", 4)]), Some(&prev)).unwrap();
+        let stateless = plan(&Config::of(&base()), &facts(&[("kafka.a", 4)]), Some(&prev)).unwrap();
         assert_eq!(stateless.model.tasks().count(), 4);
     }
 
@@ -489,7 +480,7 @@ mod tests {
         pairs.push(("task.inputs", "kafka.a,kafka.b"));
         pairs.push(("task.broadcast.inputs", "kafka.b#[0-2]"));
         let p = plan(
-            &cfg(&pairs),
+            &Config::of(&pairs),
             &facts(&[("kafka.a", 2), ("kafka.b", 3)]),
             None,
         )
@@ -530,15 +521,15 @@ mod tests {
         for (extra, want) in cases {
             let mut pairs = base();
             pairs.extend_from_slice(extra);
-            let err = plan(&cfg(&pairs), &facts(&[("kafka.a", 2)]), None)
+            let err = plan(&Config::of(&pairs), &facts(&[("kafka.a", 2)]), None)
                 .unwrap_err()
                 .to_string();
             assert!(err.contains(want), "{extra:?}: {err}");
         }
-        let no_inputs = cfg(&[("job.name", "j"), ("job.default.system", "kafka")]);
+        let no_inputs = Config::of(&[("job.name", "j"), ("job.default.system", "kafka")]);
         let err = plan(&no_inputs, &facts(&[]), None).unwrap_err().to_string();
         assert!(err.contains("No tasks found"), "{err}");
-        let no_name = cfg(&[("task.inputs", "kafka.a")]);
+        let no_name = Config::of(&[("task.inputs", "kafka.a")]);
         let err = plan(&no_name, &facts(&[("kafka.a", 1)]), None)
             .unwrap_err()
             .to_string();
@@ -552,7 +543,7 @@ mod tests {
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fixtures/samza/example-4.3.json"
         ));
-        let c = cfg(&[
+        let c = Config::of(&[
             ("job.name", "example-job"),
             ("job.id", "1"),
             ("job.container.count", "2"),
