@@ -130,6 +130,34 @@ pub struct SourceArgs {
     pub kafka_timeout: Option<Duration>,
 }
 
+/// The offline part of `SourceArgs`, for commands that never ask Kafka (`lint`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct OfflineSourceArgs {
+    /// Partition count of an input stream, `SYSTEM.STREAM=N`; repeatable.
+    #[arg(
+        long = "partitions",
+        value_name = "SYSTEM.STREAM=N",
+        env = "HELM_SAMZA_PARTITIONS",
+        value_delimiter = ','
+    )]
+    pub partitions: Vec<String>,
+
+    /// A samza.lock file with the partition counts (default: samza.lock beside the chart, if there is one).
+    #[arg(long, value_name = "FILE", env = "HELM_SAMZA_LOCK")]
+    pub lock: Option<PathBuf>,
+}
+
+impl OfflineSourceArgs {
+    pub fn to_source_args(&self) -> SourceArgs {
+        SourceArgs {
+            partitions: self.partitions.clone(),
+            lock: self.lock.clone(),
+            offline: true,
+            ..SourceArgs::default()
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct PostRenderArgs {
     #[command(flatten)]

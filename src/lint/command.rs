@@ -15,7 +15,7 @@ use super::{
     LintJob, LintSettings, ModelFacts, Severity,
 };
 use crate::{
-    cli::SourceArgs,
+    cli::{OfflineSourceArgs, SourceArgs},
     error::{Error, JobOrigin, Result},
     helm::{default_lock, HelmArgs},
     job,
@@ -35,7 +35,7 @@ pub struct LintArgs {
     pub helm: HelmArgs,
 
     #[command(flatten)]
-    pub source: SourceArgs,
+    pub source: OfflineSourceArgs,
 
     #[arg(long, value_enum, default_value_t = LintOutput::Text)]
     pub output: LintOutput,
@@ -87,8 +87,18 @@ pub fn run(args: &LintArgs) -> Result<i32> {
         keep_going: true,
         reuse_models: true,
     };
-    let rendered = render::render(&manifests, &options)?;
-    let input = lint_input(&rendered.output, &rendered.jobs, rendered.failed)?;
+    // An unreadable stream is named by what was given: the chart, the file, or `-`.
+    let input_name = args.positional.last().expect("clap requires one").clone();
+    let name_input = |e| match e {
+        Error::Manifest(e) => Error::Job {
+            origin: JobOrigin(input_name.clone()),
+            message: e.to_string(),
+        },
+        other => other,
+    };
+    let rendered = render::render(&manifests, &options).map_err(name_input)?;
+    let input =
+        lint_input(&rendered.output, &rendered.jobs, rendered.failed).map_err(name_input)?;
     let settings = LintSettings {
         disabled,
         fail_level: args.fail_level,
@@ -115,7 +125,7 @@ fn read_input(args: &LintArgs) -> Result<(Vec<u8>, SourceArgs, Option<String>)> 
         std::io::stdin()
             .read_to_end(&mut bytes)
             .map_err(|e| Error::io("<stdin>", e))?;
-        return Ok((bytes, args.source.clone(), None));
+        return Ok((bytes, args.source.to_source_args(), None));
     }
     if path.is_dir() {
         let (release, chart) = crate::helm::release_and_chart(&args.positional);
@@ -130,10 +140,14 @@ fn read_input(args: &LintArgs) -> Result<(Vec<u8>, SourceArgs, Option<String>)> 
                 p.strip_prefix(&cwd).ok().map(|r| r.display().to_string())
             })
             .filter(|r| !r.is_empty());
-        return Ok((bytes, default_lock(&args.source, &chart), root));
+        return Ok((
+            bytes,
+            default_lock(&args.source.to_source_args(), &chart),
+            root,
+        ));
     }
     let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-    Ok((bytes, args.source.clone(), None))
+    Ok((bytes, args.source.to_source_args(), None))
 }
 
 /// Builds the linter's view of the post-rendered stream.

@@ -105,9 +105,7 @@ fn a_finding_fails_and_can_be_disabled() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("rendered.yaml");
     std::fs::write(&file, &stream).unwrap();
-    let out = Test::new()
-        .args(["lint", file.to_str().unwrap(), "--offline"])
-        .run();
+    let out = Test::new().args(["lint", file.to_str().unwrap()]).run();
     assert_eq!(out.code, 1, "{}{}", out.stdout_str(), out.stderr);
     assert!(out.stdout_str().contains("SZ301"), "{}", out.stdout_str());
     let out = Test::new()
