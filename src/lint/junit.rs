@@ -40,14 +40,7 @@ pub fn format_junit(findings: &[Finding], input: &LintInput, settings: &LintSett
             )
         })
         .collect();
-    let others: Vec<&Finding> = findings
-        .iter()
-        .filter(|f| {
-            f.job
-                .as_ref()
-                .is_none_or(|j| !input.jobs.iter().any(|x| &x.name == j))
-        })
-        .collect();
+    let others: Vec<&Finding> = super::unowned(findings, input);
     suites.push(("other resources".to_owned(), others));
 
     let mut body = String::new();

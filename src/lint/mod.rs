@@ -252,6 +252,18 @@ pub fn lint(input: &LintInput, settings: &LintSettings) -> Vec<Finding> {
 
 /// 0 when no finding reaches the fail level, 1 otherwise. Usage and input errors have their own codes, set by
 /// the command line (see docs/exit-codes.md).
+/// Findings about resources of no job in the input (reported under "other resources").
+pub(crate) fn unowned<'a>(findings: &'a [Finding], input: &LintInput) -> Vec<&'a Finding> {
+    findings
+        .iter()
+        .filter(|f| {
+            f.job
+                .as_ref()
+                .is_none_or(|j| !input.jobs.iter().any(|x| &x.name == j))
+        })
+        .collect()
+}
+
 pub fn exit_code(findings: &[Finding], settings: &LintSettings) -> i32 {
     let level = settings.effective_fail_level();
     if findings.iter().any(|f| f.severity >= level) {

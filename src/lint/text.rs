@@ -23,14 +23,7 @@ pub fn format_text(findings: &[Finding], input: &LintInput, settings: &LintSetti
             }
         }
     }
-    let others: Vec<&Finding> = findings
-        .iter()
-        .filter(|f| {
-            f.job
-                .as_ref()
-                .is_none_or(|j| !input.jobs.iter().any(|x| &x.name == j))
-        })
-        .collect();
+    let others: Vec<&Finding> = super::unowned(findings, input);
     if !others.is_empty() {
         let _ = writeln!(out, "other resources:");
         for f in others {
