@@ -87,9 +87,9 @@ pub enum Command {
     LastError,
 }
 
-/// Where partition counts come from; shared by every command that plans.
+/// Where partition counts come from without asking Kafka; every command that plans takes these.
 #[derive(Debug, Args, Clone, Default)]
-pub struct SourceArgs {
+pub struct OfflineSourceArgs {
     /// Partition count of an input stream, `SYSTEM.STREAM=N`; repeatable. Wins over every other source.
     #[arg(
         long = "partitions",
@@ -102,27 +102,31 @@ pub struct SourceArgs {
     /// A samza.lock file: partition counts and assignments to reproduce; with it no Kafka is needed.
     #[arg(long, value_name = "FILE", env = "HELM_SAMZA_LOCK")]
     pub lock: Option<PathBuf>,
+}
+
+/// Where partition counts come from, Kafka included; shared by every command that may ask Kafka.
+///
+/// The Kafka settings have no clap `env` attributes on purpose: `kafka::Overrides` reads the `HELM_SAMZA_*`
+/// variables itself, so that each has one owner and the documented precedence (per-system variables over
+/// global ones) holds.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SourceArgs {
+    #[command(flatten)]
+    pub known: OfflineSourceArgs,
 
     /// Never contact Kafka; a stream whose count no other source gives is an error.
     #[arg(long, env = "HELM_SAMZA_OFFLINE", value_parser = BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
     pub offline: bool,
 
     /// Kafka bootstrap servers, `[SYSTEM=]HOST:PORT[,HOST:PORT...]`; without `SYSTEM=` for every system.
-    /// Default: the job config's systems.SYSTEM.consumer|producer.bootstrap.servers.
-    #[arg(
-        long = "bootstrap-servers",
-        value_name = "[SYSTEM=]SERVERS",
-        env = "HELM_SAMZA_BOOTSTRAP_SERVERS"
-    )]
+    /// Default: HELM_SAMZA_BOOTSTRAP_SERVERS_<SYSTEM>, HELM_SAMZA_BOOTSTRAP_SERVERS, then the job config's
+    /// systems.SYSTEM.consumer|producer.bootstrap.servers.
+    #[arg(long = "bootstrap-servers", value_name = "[SYSTEM=]SERVERS")]
     pub bootstrap_servers: Vec<String>,
 
     /// librdkafka client properties (security.protocol, sasl.*, ssl.*) as a properties file, `[SYSTEM=]FILE`;
-    /// repeatable. Secrets in it are never printed.
-    #[arg(
-        long = "kafka-config",
-        value_name = "[SYSTEM=]FILE",
-        env = "HELM_SAMZA_KAFKA_CONFIG"
-    )]
+    /// repeatable; also HELM_SAMZA_KAFKA_CONFIG and HELM_SAMZA_KAFKA_<PROPERTY>. Secrets are never printed.
+    #[arg(long = "kafka-config", value_name = "[SYSTEM=]FILE")]
     pub kafka_config: Vec<String>,
 
     /// How long to wait for Kafka metadata before failing (also HELM_SAMZA_KAFKA_TIMEOUT) [default: 10s].
@@ -130,28 +134,10 @@ pub struct SourceArgs {
     pub kafka_timeout: Option<Duration>,
 }
 
-/// The offline part of `SourceArgs`, for commands that never ask Kafka (`lint`).
-#[derive(Debug, Args, Clone, Default)]
-pub struct OfflineSourceArgs {
-    /// Partition count of an input stream, `SYSTEM.STREAM=N`; repeatable.
-    #[arg(
-        long = "partitions",
-        value_name = "SYSTEM.STREAM=N",
-        env = "HELM_SAMZA_PARTITIONS",
-        value_delimiter = ','
-    )]
-    pub partitions: Vec<String>,
-
-    /// A samza.lock file with the partition counts (default: samza.lock beside the chart, if there is one).
-    #[arg(long, value_name = "FILE", env = "HELM_SAMZA_LOCK")]
-    pub lock: Option<PathBuf>,
-}
-
 impl OfflineSourceArgs {
     pub fn to_source_args(&self) -> SourceArgs {
         SourceArgs {
-            partitions: self.partitions.clone(),
-            lock: self.lock.clone(),
+            known: self.clone(),
             offline: true,
             ..SourceArgs::default()
         }

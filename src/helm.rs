@@ -120,10 +120,10 @@ pub fn release_and_chart(positional: &[String]) -> (String, PathBuf) {
 /// The lock given, or `samza.lock` beside the chart.
 pub fn default_lock(source: &SourceArgs, chart: &std::path::Path) -> SourceArgs {
     let mut source = source.clone();
-    if source.lock.is_none() {
+    if source.known.lock.is_none() {
         let beside = chart.join("samza.lock");
         if beside.is_file() {
-            source.lock = Some(beside);
+            source.known.lock = Some(beside);
         }
     }
     source

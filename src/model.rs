@@ -23,10 +23,14 @@ pub struct SourceInputs {
 impl SourceInputs {
     pub fn load(args: &SourceArgs) -> Result<SourceInputs> {
         // An empty item (a trailing comma in HELM_SAMZA_PARTITIONS) is no flag.
-        let flags =
-            KnownCounts::from_flags(args.partitions.iter().filter(|p| !p.trim().is_empty()))
-                .map_err(|e| Error::Usage(e.to_string()))?;
-        let lock = match &args.lock {
+        let flags = KnownCounts::from_flags(
+            args.known
+                .partitions
+                .iter()
+                .filter(|p| !p.trim().is_empty()),
+        )
+        .map_err(|e| Error::Usage(e.to_string()))?;
+        let lock = match &args.known.lock {
             None => None,
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;

@@ -42,7 +42,7 @@ pub struct LockArgs {
 }
 
 pub fn run(args: &LockArgs) -> Result<i32> {
-    if args.source.lock.is_some() {
+    if args.source.known.lock.is_some() {
         return Err(Error::Usage(
             "lock takes the lock file to write or verify as --file (HELM_SAMZA_LOCK and --lock are for rendering)"
                 .into(),
@@ -74,7 +74,7 @@ pub fn run(args: &LockArgs) -> Result<i32> {
     // Verifying compares counts only, so it plans afresh: a count Samza cannot map onto the old tasks is drift
     // to report, not a planning failure to stop at.
     let mut source = args.source.clone();
-    source.lock = None;
+    source.known.lock = None;
     let inputs = SourceInputs::load(&source)?;
     let mut sources = inputs.fact_sources();
     let old_lock_for_mappings = existing

@@ -549,3 +549,27 @@ fn a_big_model_is_compressed() {
         shown.stdout_str()
     );
 }
+
+/// Each HELM_SAMZA_* Kafka variable has one reader: the per-system bootstrap variable wins over the global one
+/// (docs/kafka.md), which a second, clap-side reading of the global one used to invert.
+#[test]
+fn per_system_bootstrap_variable_wins_over_the_global_one() {
+    use rdkafka::mocking::MockCluster;
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic("PageViewEvent", 4, 1).unwrap();
+    cluster.create_topic("AdClickEvent", 2, 1).unwrap();
+    let out = Test::new()
+        .args(["post-render", "--kafka-timeout", "3s"])
+        .env("HELM_SAMZA_BOOTSTRAP_SERVERS", "127.0.0.1:9")
+        .env(
+            "HELM_SAMZA_BOOTSTRAP_SERVERS_KAFKA",
+            &cluster.bootstrap_servers(),
+        )
+        .stdin_file(fixture("post-render/one-job-helm3.yaml"))
+        .run()
+        .success();
+    assert!(
+        out.stdout_str().contains(&cluster.bootstrap_servers()),
+        "counts came from the per-system brokers"
+    );
+}
