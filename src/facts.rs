@@ -142,9 +142,17 @@ pub fn gather(
     let mut streams = request.streams.clone();
     if !request.topic_lists.is_empty() {
         for system in &request.topic_lists {
+            // The system's plainly named inputs ride along: a live client needs a real topic to ask for first
+            // when the brokers' advertised addresses are unreachable (see kafka::live), and they are needed
+            // anyway.
             let query = TopicQuery {
                 system: system.clone(),
-                topics: BTreeSet::new(),
+                topics: request
+                    .streams
+                    .iter()
+                    .filter(|ss| &*ss.system == system.as_str())
+                    .map(|ss| ss.stream.to_string())
+                    .collect(),
                 list_all: true,
             };
             gathered.absorb(system, chain.fetch(&query).map_err(kafka_error)?);

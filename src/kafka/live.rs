@@ -3,14 +3,15 @@
 //! Three promises shape this file. Rendering never creates a topic: the client is a `BaseConsumer` with
 //! `allow.auto.create.topics=false` forced after user properties (a producer's metadata request auto-creates the
 //! topic it names). Rendering never hangs: every librdkafka timeout is derived from one short, configurable
-//! timeout. And it costs as few round trips as possible: one metadata request per system, naming the topic
-//! when exactly one is wanted and asking for all topics otherwise, which also works when only the bootstrap
-//! address is reachable (`kubectl port-forward`), because the answer comes over the bootstrap connection.
+//! timeout. And it costs as few round trips as possible: one metadata request per system naming the topic when
+//! exactly one is wanted; otherwise one request for all topics, preceded, the first time a client asks, by one
+//! for a single topic (see [`LiveKafka::prime`]). Both work when only the bootstrap address is reachable
+//! (`kubectl port-forward`), because the answers come over the bootstrap connection.
 //! librdkafka's own log lines are kept in memory, never printed, and the last one is quoted in errors.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use indexmap::IndexMap;
 use rdkafka::config::RDKafkaLogLevel;
@@ -30,6 +31,12 @@ use super::{
 const KEPT_MESSAGES: usize = 16;
 /// An upper bound on the events handed over per drain; a failing client queues a few per second.
 const QUEUED_EVENTS: usize = 256;
+/// How long a client counts as primed: well inside librdkafka's default `metadata.max.age.ms` (15 min), after
+/// which the cached topic that keeps the bootstrap connection answering may have expired.
+const PRIMED_FOR: Duration = Duration::from_secs(300);
+/// The topic a client is primed with when a query names none (a topic list for regex inputs). Any name does:
+/// an absent or forbidden topic is cached with its error just the same, and is never created.
+const PRIMING_TOPIC: &str = "__consumer_offsets";
 
 /// Receives librdkafka's log lines and error events instead of stderr.
 #[derive(Default)]
@@ -91,6 +98,7 @@ impl ConsumerContext for Messages {}
 pub struct LiveKafka {
     settings: KafkaClientSettings,
     consumer: BaseConsumer<Messages>,
+    primed_at: Mutex<Option<Instant>>,
 }
 
 impl LiveKafka {
@@ -103,7 +111,11 @@ impl LiveKafka {
                 origin: settings.bootstrap_origin.clone(),
                 message: settings.redact(&error.to_string()),
             })?;
-        Ok(LiveKafka { settings, consumer })
+        Ok(LiveKafka {
+            settings,
+            consumer,
+            primed_at: Mutex::new(None),
+        })
     }
 
     pub fn settings(&self) -> &KafkaClientSettings {
@@ -119,12 +131,44 @@ impl LiveKafka {
         }
     }
 
-    fn metadata(&self, system: &str, topic: Option<&str>) -> Result<Metadata, KafkaError> {
+    fn metadata(
+        &self,
+        system: &str,
+        topic: Option<&str>,
+        deadline: Instant,
+    ) -> Result<Metadata, KafkaError> {
         self.drain_messages();
         self.consumer.context().clear();
         self.consumer
-            .fetch_metadata(topic, self.settings.timeout)
+            .fetch_metadata(topic, deadline.saturating_duration_since(Instant::now()))
             .map_err(|error| self.request_error(system, error))
+    }
+
+    /// Makes sure the client knows one topic and holds its metadata before it asks for all topics.
+    ///
+    /// librdkafka (since 2.10) retires the bootstrap connection as soon as any metadata answer names the
+    /// brokers; when their advertised addresses are unreachable (a port-forward) it starts over from the
+    /// bootstrap address, and every new connection opens with its own metadata request. That request's answer
+    /// retires the connection again, and a request for all topics sent right behind it usually loses the race:
+    /// against a real broker, a fresh client's request for all topics sometimes took seconds and sometimes
+    /// timed out, while a request naming one topic always came back at once. Once the client knows a topic whose metadata is
+    /// cached, a new connection skips its opening request, so the request for all topics travels alone and is
+    /// answered. A request naming one topic primes the client; on a reachable cluster it costs one small
+    /// extra round trip, once per client.
+    fn prime(&self, query: &TopicQuery, deadline: Instant) -> Result<(), KafkaError> {
+        let mut primed_at = self
+            .primed_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if primed_at.is_some_and(|at| at.elapsed() < PRIMED_FOR) {
+            return Ok(());
+        }
+        let topic = query.topics.first().map_or(PRIMING_TOPIC, String::as_str);
+        // Only whether the cluster answered matters here; the topic's own error, if any, is reported by the
+        // request that follows.
+        self.metadata(&query.system, Some(topic), deadline)?;
+        *primed_at = Some(Instant::now());
+        Ok(())
     }
 
     fn request_error(&self, system: &str, error: ClientError) -> KafkaError {
@@ -216,8 +260,8 @@ impl LiveKafka {
     /// A topic absent from an all-topics answer is either missing or hidden from us: Kafka leaves topics the
     /// client may not describe out of such answers. Asking for it by name tells the two apart; this costs a
     /// round trip only on the way to an error.
-    fn absent_topic_error(&self, system: &str, topic: &str) -> KafkaError {
-        let metadata = match self.metadata(system, Some(topic)) {
+    fn absent_topic_error(&self, system: &str, topic: &str, deadline: Instant) -> KafkaError {
+        let metadata = match self.metadata(system, Some(topic), deadline) {
             Ok(metadata) => metadata,
             Err(error) => return error,
         };
@@ -259,7 +303,11 @@ impl PartitionSource for LiveKafka {
             (false, 1) => query.topics.first().map(String::as_str),
             _ => None,
         };
-        let metadata = self.metadata(&query.system, single)?;
+        let deadline = Instant::now() + self.settings.timeout;
+        if single.is_none() {
+            self.prime(query, deadline)?;
+        }
+        let metadata = self.metadata(&query.system, single, deadline)?;
         facts.source.at = Some(humantime::format_rfc3339_seconds(SystemTime::now()).to_string());
 
         let answered: BTreeMap<&str, &MetadataTopic> = metadata
@@ -277,7 +325,7 @@ impl PartitionSource for LiveKafka {
                         RDKafkaErrorCode::UnknownTopicOrPartition,
                     ))
                 }
-                None => return Err(self.absent_topic_error(&query.system, topic)),
+                None => return Err(self.absent_topic_error(&query.system, topic, deadline)),
             };
             facts.counts.insert(topic.clone(), count);
         }
@@ -421,8 +469,8 @@ mod tests {
             cluster.broker_round_trip_time(broker, round_trip).unwrap();
         }
         let kafka = client(&cluster.bootstrap_servers(), Duration::from_secs(10));
-        // librdkafka drops the bootstrap connection once it knows the brokers by id, so the first two queries
-        // also pay for connection set-ups.
+        // The first query also primes the client (`LiveKafka::prime`), and librdkafka drops the bootstrap
+        // connection once it knows the brokers by id, so the first two queries also pay for connection set-ups.
         for _ in 0..2 {
             let warm = kafka
                 .fetch(&TopicQuery::counts("kafka", ["other", "AdClickEvent"]))

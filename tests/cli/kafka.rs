@@ -121,6 +121,25 @@ fn counts_come_back_when_only_the_bootstrap_address_is_reachable() {
         }
     }
 
+    // A fresh client's first request for all topics races librdkafka retiring the bootstrap connection;
+    // helm-samza asks for one named topic first so that it does not lose. Without that, some of these time out.
+    for attempt in 0..10 {
+        let started = Instant::now();
+        let facts = live(&broker)
+            .fetch(&with_list(TopicQuery::counts("kafka", ["AdClickEvent"])))
+            .unwrap_or_else(|error| panic!("fresh client {attempt}: {error}"));
+        assert!(
+            started.elapsed() < TIMEOUT,
+            "fresh client {attempt} took {:?}",
+            started.elapsed()
+        );
+        let listed = facts.all_topics.expect("a topic list was asked for");
+        assert!(
+            listed.contains("PageViewEvent") && listed.contains("AdClickEvent"),
+            "{listed:?}"
+        );
+    }
+
     // The same client asked again after it has learned the unreachable advertised address and sat idle: it
     // finds its way back through the bootstrap address (librdkafka's re-bootstrap) within the timeout.
     let kafka = live(&broker);
