@@ -75,7 +75,11 @@ pub fn run(cli: Cli) -> Result<i32> {
             };
             let text = render::show(&input).map_err(|e| match e {
                 Error::Manifest(e) => Error::Job {
-                    origin: error::JobOrigin(file.display().to_string()),
+                    origin: error::JobOrigin(if file.as_os_str() == "-" {
+                        "<stdin>".to_owned()
+                    } else {
+                        file.display().to_string()
+                    }),
                     message: e.to_string(),
                 },
                 other => other,

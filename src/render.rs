@@ -788,6 +788,11 @@ fn model_in_document(doc: &Document) -> Result<Option<JobModel>> {
 
 /// `helm-samza show`: one paragraph per job model found in a post-rendered stream.
 pub fn show(bytes: &[u8]) -> Result<String> {
+    // Reading models skips documents that cannot hold one; here every document is read, so that a broken
+    // stream is reported instead of being summed up as "no model".
+    for doc in Stream::from_bytes(bytes)?.documents() {
+        doc.head()?;
+    }
     let models = models_in_stream(bytes)?;
     if models.is_empty() {
         return Ok("no helm-samza job model in this stream\n".into());

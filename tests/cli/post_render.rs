@@ -573,3 +573,27 @@ fn per_system_bootstrap_variable_wins_over_the_global_one() {
         "counts came from the per-system brokers"
     );
 }
+
+/// `show` reads every document: a broken stream is an error naming it, not "no model".
+#[test]
+fn show_names_a_broken_stream_and_says_when_there_is_no_model() {
+    Test::new()
+        .args(["show"])
+        .stdin("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\nb: [\n")
+        .run()
+        .fails(13, &["<stdin>: document 1", "invalid YAML"]);
+    Test::new()
+        .args(["show"])
+        .stdin("kind: ConfigMap\nmetadata: {name: a}\n")
+        .run()
+        .fails(13, &["document 0 (ConfigMap)", "apiVersion"]);
+    let none = Test::new()
+        .args(["show", "-"])
+        .stdin_file(crate::support::tools::shared_dir().join("corpus/charts/argo-cd-helm3.yaml"))
+        .run()
+        .success();
+    assert_eq!(
+        none.stdout_str(),
+        "no helm-samza job model in this stream\n"
+    );
+}
