@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::{
     error::{Error, JobOrigin, Result},
-    job::KafkaTopicResource,
+    job::{self, KafkaTopicResource},
     kafka::{
         Chain, KnownCounts, LiveKafkaSystems, Overrides, PartitionSource, SourceKind, SourceRecord,
         SystemFacts, TopicQuery,
@@ -94,31 +94,37 @@ pub fn gather(
         .map(|ss| &*ss.system)
         .chain(request.topic_lists.iter().map(String::as_str))
         .collect();
-    let mut seen: BTreeMap<(Option<&str>, &str), &KafkaTopicResource> = BTreeMap::new();
+    // Each system takes the KafkaTopic resources that apply to it; two that apply and disagree are an error.
+    let mut declared = KnownCounts::new(SourceKind::KafkaTopic);
+    let mut chosen: BTreeMap<(&str, &str), &KafkaTopicResource> = BTreeMap::new();
     for resource in kafka_topics {
-        let key = (resource.system.as_deref(), resource.topic.as_str());
-        if let Some(first) = seen.insert(key, resource) {
+        for &system in &systems {
+            if !job::kafka_topic_applies(resource, system, config.as_map()) {
+                continue;
+            }
+            let first = *chosen
+                .entry((system, resource.topic.as_str()))
+                .or_insert(resource);
             if first.partitions != resource.partitions {
                 return Err(Error::Job {
                     origin: origin.clone(),
                     message: format!(
-                        "two KafkaTopic resources give topic {} different partition counts: {} (document {}) and \
-                         {} (document {}); keep one, or tell them apart with the {} annotation",
+                        "two KafkaTopic resources give topic {} of system {system} different partition counts: \
+                         {} (document {}, KafkaTopic {}) and {} (document {}, KafkaTopic {}); keep one, tell them apart with the {} annotation, or \
+                         name the Strimzi cluster (its C-kafka-bootstrap Service) in \
+                         systems.{system}.consumer.bootstrap.servers",
                         resource.topic,
                         first.partitions,
                         first.index,
+                        first.name,
                         resource.partitions,
                         resource.index,
-                        crate::job::ANNOTATION_SYSTEM
+                        resource.name,
+                        job::ANNOTATION_SYSTEM
                     ),
                 });
             }
-        }
-    }
-    let mut declared = KnownCounts::new(SourceKind::KafkaTopic);
-    for resource in kafka_topics {
-        for system in &systems {
-            if resource.system.as_deref().is_none_or(|s| s == *system) {
+            if std::ptr::eq(first, resource) {
                 declared
                     .insert(system, &resource.topic, resource.partitions)
                     .map_err(kafka_error)?;

@@ -25,6 +25,8 @@ pub const ANNOTATION_MODEL_CONFIGMAP: &str = "samza.apache.org/model-configmap";
 pub const ANNOTATION_CHECKSUM: &str = "samza.apache.org/job-model-checksum";
 pub const ANNOTATION_SOURCE: &str = "samza.apache.org/partition-source";
 pub const ANNOTATION_SYSTEM: &str = "samza.apache.org/system";
+/// Strimzi's label naming the Kafka cluster a `KafkaTopic` belongs to.
+pub const LABEL_STRIMZI_CLUSTER: &str = "strimzi.io/cluster";
 pub const ANNOTATION_ALLOW_UNSAFE: &str = "samza.apache.org/allow-unsafe";
 /// The data keys a config ConfigMap may hold the Samza config in.
 pub const CONFIG_KEY_PROPERTIES: &str = "job.properties";
@@ -57,8 +59,13 @@ pub struct JobDocs {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KafkaTopicResource {
     pub index: usize,
-    /// From the `samza.apache.org/system` annotation; `None` applies to every system.
+    /// `metadata.name`, for messages.
+    pub name: String,
+    /// From the `samza.apache.org/system` annotation; `None` leaves it to `cluster`.
     pub system: Option<String>,
+    /// From the `strimzi.io/cluster` label: matched against the Strimzi cluster a system's bootstrap servers
+    /// name (see [`strimzi_cluster`]).
+    pub cluster: Option<String>,
     pub topic: String,
     pub partitions: u32,
 }
@@ -158,8 +165,120 @@ fn kafka_topic(index: usize, doc: &Document, head: &Head) -> Result<Option<Kafka
     };
     Ok(Some(KafkaTopicResource {
         index,
+        name: head.name.clone(),
         system: head.annotations.get(ANNOTATION_SYSTEM).cloned(),
+        cluster: head.labels.get(LABEL_STRIMZI_CLUSTER).cloned(),
         topic,
         partitions: partitions as u32,
     }))
+}
+
+/// The Strimzi cluster a bootstrap server names, from the Services Strimzi creates for cluster `C`:
+/// `C-kafka-bootstrap` and `C-kafka-brokers`, bare or qualified (`C-kafka-bootstrap.NS.svc:9092`).
+pub fn strimzi_cluster(server: &str) -> Option<&str> {
+    let host = server.rsplit_once(':').map_or(server, |(host, _)| host);
+    let service = host.split('.').next().unwrap_or(host);
+    ["-kafka-bootstrap", "-kafka-brokers"]
+        .iter()
+        .find_map(|suffix| service.strip_suffix(suffix))
+        .filter(|cluster| !cluster.is_empty())
+}
+
+/// Whether a `KafkaTopic` speaks for `system`. The `samza.apache.org/system` annotation decides when present.
+/// Otherwise a topic labelled for Strimzi cluster `C` applies unless the system's bootstrap servers in the job
+/// config (`systems.S.consumer.bootstrap.servers`, else the producer's) name Strimzi clusters and `C` is not
+/// among them; a system whose servers name no Strimzi cluster (or that has none) takes every topic.
+pub fn kafka_topic_applies(
+    resource: &KafkaTopicResource,
+    system: &str,
+    job_config: &indexmap::IndexMap<String, String>,
+) -> bool {
+    if let Some(annotated) = &resource.system {
+        return annotated == system;
+    }
+    let Some(cluster) = &resource.cluster else {
+        return true;
+    };
+    let servers = ["consumer", "producer"]
+        .iter()
+        .find_map(|side| job_config.get(&format!("systems.{system}.{side}.bootstrap.servers")));
+    let named: Vec<&str> = servers
+        .map(|list| {
+            list.split(',')
+                .filter_map(|s| strimzi_cluster(s.trim()))
+                .collect()
+        })
+        .unwrap_or_default();
+    named.is_empty() || named.contains(&cluster.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use indexmap::IndexMap;
+
+    use super::*;
+
+    #[test]
+    fn strimzi_cluster_comes_from_the_service_name() {
+        for (server, cluster) in [
+            ("my-cluster-kafka-bootstrap:9092", Some("my-cluster")),
+            (
+                "my-cluster-kafka-bootstrap.kafka.svc:9093",
+                Some("my-cluster"),
+            ),
+            ("east-kafka-brokers.ns.svc.cluster.local:9092", Some("east")),
+            ("my-cluster-kafka-bootstrap", Some("my-cluster")),
+            ("-kafka-bootstrap:9092", None),
+            ("kafka.example.com:9092", None),
+            ("127.0.0.1:9092", None),
+            ("my-cluster-kafka-0.my-cluster-kafka-brokers:9092", None),
+        ] {
+            assert_eq!(strimzi_cluster(server), cluster, "{server}");
+        }
+    }
+
+    #[test]
+    fn a_kafka_topic_applies_by_annotation_then_by_strimzi_cluster() {
+        let resource = |system: Option<&str>, cluster: Option<&str>| KafkaTopicResource {
+            index: 0,
+            name: "t".into(),
+            system: system.map(str::to_owned),
+            cluster: cluster.map(str::to_owned),
+            topic: "t".into(),
+            partitions: 1,
+        };
+        let config: IndexMap<String, String> = [
+            (
+                "systems.east.consumer.bootstrap.servers",
+                "a-kafka-bootstrap:9092, b-kafka-bootstrap.ns:9092",
+            ),
+            (
+                "systems.west.producer.bootstrap.servers",
+                "west-kafka-bootstrap:9092",
+            ),
+            ("systems.plain.consumer.bootstrap.servers", "10.0.0.1:9092"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let cases = [
+            (resource(Some("west"), Some("a")), "east", false),
+            (resource(Some("east"), Some("zzz")), "east", true),
+            (resource(None, None), "east", true),
+            (resource(None, Some("a")), "east", true),
+            (resource(None, Some("b")), "east", true),
+            (resource(None, Some("west")), "east", false),
+            (resource(None, Some("west")), "west", true),
+            (resource(None, Some("a")), "west", false),
+            (resource(None, Some("a")), "plain", true),
+            (resource(None, Some("a")), "unconfigured", true),
+        ];
+        for (resource, system, applies) in cases {
+            assert_eq!(
+                kafka_topic_applies(&resource, system, &config),
+                applies,
+                "{resource:?} for {system}"
+            );
+        }
+    }
 }

@@ -597,3 +597,59 @@ fn show_names_a_broken_stream_and_says_when_there_is_no_model() {
         "no helm-samza job model in this stream\n"
     );
 }
+
+/// A `KafkaTopic` counts for a system only if its `strimzi.io/cluster` is the Strimzi cluster the system's
+/// bootstrap servers name; the same topic declared on another cluster is neither used nor a conflict.
+#[test]
+fn kafka_topics_count_only_for_the_strimzi_cluster_the_system_names() {
+    let topic = |name: &str, cluster: &str, topic: &str, partitions: u32| {
+        format!(
+            "---\napiVersion: kafka.strimzi.io/v1beta2\nkind: KafkaTopic\nmetadata:\n  name: {name}\n  \
+             labels: {{strimzi.io/cluster: {cluster}}}\nspec:\n  topicName: {topic}\n  partitions: {partitions}\n"
+        )
+    };
+    let base = std::fs::read_to_string(fixture("post-render/one-job-helm3.yaml")).unwrap();
+    assert!(base.contains("bootstrap.servers=kafka:9092"));
+    let input = base.replace(
+        "bootstrap.servers=kafka:9092",
+        "bootstrap.servers=my-cluster-kafka-bootstrap.kafka.svc:9092",
+    ) + &topic("pv-other", "other", "PageViewEvent", 3)
+        + &topic("pv", "my-cluster", "PageViewEvent", 8)
+        + &topic("ad", "my-cluster", "AdClickEvent", 2);
+    let out = Test::new()
+        .args(["post-render", "--offline"])
+        .stdin(input.clone())
+        .run()
+        .success();
+    let docs = documents(out.stdout_str());
+    let (_, model_cm) = find(&docs, "ConfigMap", "demo-page-views-model");
+    assert_eq!(
+        model_cm["metadata"]["annotations"]["samza.apache.org/partition-source"],
+        "kafka: kafka-topic"
+    );
+    let model: Value =
+        serde_json::from_str(model_cm["data"]["job-model.json"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        model["max-change-log-stream-partitions"], 8,
+        "my-cluster's count"
+    );
+
+    // Without a Strimzi name in the job config, both declarations apply and disagree: that is an error.
+    let ambiguous = input.replace(
+        "my-cluster-kafka-bootstrap.kafka.svc:9092",
+        "kafka.example.com:9092",
+    );
+    Test::new()
+        .args(["post-render", "--offline"])
+        .stdin(ambiguous)
+        .run()
+        .fails(
+            13,
+            &[
+                "topic PageViewEvent of system kafka",
+                "KafkaTopic pv-other",
+                "KafkaTopic pv)",
+                "C-kafka-bootstrap",
+            ],
+        );
+}
