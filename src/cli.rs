@@ -160,7 +160,7 @@ pub struct PostRenderArgs {
         env = "HELM_SAMZA_SAMZA_VERSION",
         default_value = "1.7"
     )]
-    pub samza_version: String,
+    pub samza_version: crate::samza::job_model::SamzaVersion,
 
     /// Deploy even when the safety gate finds the change would endanger a job's state.
     #[arg(long = "allow-unsafe", env = "HELM_SAMZA_ALLOW_UNSAFE", value_parser = BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
@@ -187,7 +187,7 @@ pub struct ModelArgs {
 
     /// Samza version whose JSON shape to write (e.g. 0.14, 1.0, 1.6, 1.7).
     #[arg(long = "samza-version", value_name = "VERSION", default_value = "1.7")]
-    pub samza_version: String,
+    pub samza_version: crate::samza::job_model::SamzaVersion,
 
     /// What to print.
     #[arg(long, value_enum, default_value_t = ModelOutput::Json)]

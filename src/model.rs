@@ -9,7 +9,7 @@ use crate::{
     facts::FactSources,
     kafka::{KnownCounts, Overrides, Scoped},
     lock::Lock,
-    samza::{Config, JobModel, SamzaVersion},
+    samza::{Config, JobModel},
 };
 
 /// Partition sources loaded from the command line, owned, so `FactSources` can borrow them.
@@ -74,11 +74,6 @@ impl SourceInputs {
     }
 }
 
-pub fn parse_version(text: &str) -> Result<SamzaVersion> {
-    text.parse::<SamzaVersion>()
-        .map_err(|e| Error::Usage(format!("--samza-version: {e}")))
-}
-
 /// Reads a job-model JSON file of any Samza version's shape.
 pub fn read_model_file(path: &Path) -> Result<JobModel> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
@@ -103,7 +98,7 @@ pub fn read_config_file(path: &Path) -> Result<Config> {
 pub fn run(args: &ModelArgs) -> Result<String> {
     let config = read_config_file(&args.config)?;
     let origin = JobOrigin(args.config.display().to_string());
-    let version = parse_version(&args.samza_version)?;
+    let version = args.samza_version;
     let previous_model = args.previous.as_deref().map(read_model_file).transpose()?;
     let inputs = SourceInputs::load(&args.source)?;
     let job_name = config.job_name().unwrap_or_default().to_string();

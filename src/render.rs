@@ -677,7 +677,7 @@ pub fn run_post_render<'a>(
     let options = RenderOptions {
         sources: inputs.fact_sources(),
         previous,
-        samza_version: crate::model::parse_version(&args.samza_version)?,
+        samza_version: args.samza_version,
         allow_unsafe: args.allow_unsafe,
         keep_going: false,
         reuse_models: false,

@@ -20,7 +20,7 @@ use crate::{
     helm::{default_lock, HelmArgs},
     job,
     manifest::Stream,
-    model::{parse_version, SourceInputs},
+    model::SourceInputs,
     render::{self, RenderOptions, RenderedJob},
     samza::{changelog::TopicPurpose, job_model::TaskMode, SamzaError},
 };
@@ -54,7 +54,7 @@ pub struct LintArgs {
 
     /// Samza version whose JSON shape the models are written in.
     #[arg(long = "samza-version", value_name = "VERSION", default_value = "1.7")]
-    pub samza_version: String,
+    pub samza_version: crate::samza::job_model::SamzaVersion,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -82,7 +82,7 @@ pub fn run(args: &LintArgs) -> Result<i32> {
     let options = RenderOptions {
         sources,
         previous: Default::default(),
-        samza_version: parse_version(&args.samza_version)?,
+        samza_version: args.samza_version,
         allow_unsafe: true,
         keep_going: true,
         reuse_models: true,

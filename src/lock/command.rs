@@ -11,7 +11,7 @@ use crate::{
     error::{Error, JobOrigin, Result},
     exit_code,
     helm::{release_and_chart, HelmArgs},
-    model::{parse_version, SourceInputs},
+    model::SourceInputs,
     render::{self, RenderOptions},
     samza::job_model::TaskMode,
 };
@@ -38,7 +38,7 @@ pub struct LockArgs {
 
     /// Samza version whose JSON shape the digest is computed over.
     #[arg(long = "samza-version", value_name = "VERSION", default_value = "1.7")]
-    pub samza_version: String,
+    pub samza_version: crate::samza::job_model::SamzaVersion,
 }
 
 pub fn run(args: &LockArgs) -> Result<i32> {
@@ -91,7 +91,7 @@ pub fn run(args: &LockArgs) -> Result<i32> {
     let options = RenderOptions {
         sources,
         previous: Default::default(),
-        samza_version: parse_version(&args.samza_version)?,
+        samza_version: args.samza_version,
         allow_unsafe: true,
         keep_going: false,
         reuse_models: false,

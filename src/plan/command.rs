@@ -16,7 +16,7 @@ use crate::{
     helm::HelmArgs,
     helm::{default_lock, release_and_chart},
     lock::Lock,
-    model::{parse_version, SourceInputs},
+    model::SourceInputs,
     render::{self, RenderOptions},
     samza::JobModel,
 };
@@ -56,7 +56,7 @@ pub struct PlanArgs {
 
     /// Samza version whose JSON shape the models are written in.
     #[arg(long = "samza-version", value_name = "VERSION", default_value = "1.7")]
-    pub samza_version: String,
+    pub samza_version: crate::samza::job_model::SamzaVersion,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -105,7 +105,7 @@ pub fn run(args: &PlanArgs) -> Result<i32> {
     let options = RenderOptions {
         sources: inputs.fact_sources(),
         previous: BTreeMap::new(),
-        samza_version: parse_version(&args.samza_version)?,
+        samza_version: args.samza_version,
         allow_unsafe: true,
         keep_going: false,
         reuse_models: false,
