@@ -84,14 +84,25 @@ pub fn read_model_file(path: &Path) -> Result<JobModel> {
 }
 
 /// Reads a Samza config: `.properties` by default, a YAML/JSON map for `.yaml`, `.yml` and `.json`.
+///
+/// A `.properties` file is decoded as ISO-8859-1, byte for byte, as Samza's `PropertiesConfigLoader` reads it
+/// (`Properties.load(InputStream)`): non-ASCII text belongs in `\uXXXX` escapes, and a UTF-8 `é` means the
+/// two characters Samza sees, `Ã©`. (Inside a ConfigMap the text is already characters; see the chart docs.)
 pub fn read_config_file(path: &Path) -> Result<Config> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let origin = JobOrigin(path.display().to_string());
     match path.extension().and_then(|e| e.to_str()) {
         Some("yaml" | "yml" | "json") => {
+            let text = String::from_utf8(bytes).map_err(|e| Error::Job {
+                origin: origin.clone(),
+                message: format!("not UTF-8 text: {e}"),
+            })?;
             crate::render::config_from_yaml(&text).map_err(|message| Error::Job { origin, message })
         }
-        _ => Config::from_properties(&text).map_err(|source| Error::Samza { origin, source }),
+        _ => {
+            let text: String = bytes.iter().map(|&b| char::from(b)).collect();
+            Config::from_properties(&text).map_err(|source| Error::Samza { origin, source })
+        }
     }
 }
 

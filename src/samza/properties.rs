@@ -3,8 +3,9 @@
 //! Samza loads job configs with `Properties.load`, so a config that works for Samza must mean the same here:
 //! `=`, `:` or whitespace separators, `\` line continuations (leading whitespace of the continued line
 //! dropped), `\uXXXX`, `\t \n \r \f` escapes (a backslash before any other character yields that character),
-//! `#`/`!` comment lines. The text is taken as already-decoded characters (like `load(Reader)`); a ConfigMap
-//! value is UTF-8, not the ISO-8859-1 byte stream `load(InputStream)` assumes.
+//! `#`/`!` comment lines. The text is taken as already-decoded characters (like `load(Reader)`): a ConfigMap
+//! value is characters already, and a file is decoded ISO-8859-1 first, as `load(InputStream)` does
+//! (`model::read_config_file`).
 
 use indexmap::IndexMap;
 

@@ -191,3 +191,25 @@ fn bad_inputs_fail_with_documented_codes() {
         .run()
         .fails(74, &["/nonexistent/job.properties"]);
 }
+
+/// A `.properties` file is read as Samza reads it, ISO-8859-1 byte for byte (`Properties.load(InputStream)`).
+#[test]
+fn a_properties_file_is_read_as_iso_8859_1_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("job.properties");
+    let mut bytes = std::fs::read(fixture("model/example.properties")).unwrap();
+    bytes.extend_from_slice(
+        b"\nlatin1.value=caf\xe9\nutf8.value=caf\xc3\xa9\nescaped.value=caf\\u00e9\n",
+    );
+    std::fs::write(&path, bytes).unwrap();
+    let out = Test::new()
+        .args(["model", "--config", path.to_str().unwrap()])
+        .args(["--partitions", "kafka.PageViewEvent=4"])
+        .args(["--partitions", "kafka.AdClickEvent=2"])
+        .run()
+        .success();
+    let model: Value = serde_json::from_str(out.stdout_str()).unwrap();
+    assert_eq!(model["config"]["latin1.value"], "café");
+    assert_eq!(model["config"]["utf8.value"], "cafÃ©");
+    assert_eq!(model["config"]["escaped.value"], "café");
+}
