@@ -78,8 +78,9 @@ impl HelmArgs {
         run(cmd, &self.helm_bin, "template")
     }
 
-    /// `helm get manifest RELEASE`: what is deployed, or `Err(reason)` when there is no cluster or no release.
-    pub fn deployed_manifest(&self, release: &str) -> std::result::Result<Vec<u8>, String> {
+    /// `helm get manifest RELEASE`: what is deployed; `Error::Helm` with Helm's message when there is no
+    /// cluster or no release.
+    pub fn deployed_manifest(&self, release: &str) -> Result<Vec<u8>> {
         let mut cmd = Command::new(&self.helm_bin);
         cmd.arg("get").arg("manifest").arg(release);
         if let Some(ns) = &self.namespace {
@@ -88,7 +89,7 @@ impl HelmArgs {
         if let Some(ctx) = &self.kube_context {
             cmd.arg("--kube-context").arg(ctx);
         }
-        run(cmd, &self.helm_bin, "get manifest").map_err(|e| e.to_string())
+        run(cmd, &self.helm_bin, &format!("get manifest {release}"))
     }
 }
 

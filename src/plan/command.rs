@@ -39,6 +39,11 @@ pub struct PlanArgs {
     #[arg(long, value_name = "[JOB=]FILE")]
     pub previous: Vec<String>,
 
+    /// Do not read the deployed release (`helm get manifest`): compare with `--previous` or the lock, or else
+    /// plan a first deploy. Without it, a release that cannot be read (no cluster) is an error (exit 18).
+    #[arg(long = "no-cluster")]
+    pub no_cluster: bool,
+
     #[arg(long, value_enum, default_value_t = PlanOutput::Table)]
     pub output: PlanOutput,
 
@@ -112,21 +117,35 @@ pub fn run(args: &PlanArgs) -> Result<i32> {
     };
     let (_, jobs) = render::post_render(&manifests, &options)?;
 
-    let deployed =
-        if previous_models.is_empty() && inputs.lock.is_none() && args.positional.len() == 2 {
-            match args.helm.deployed_manifest(&release) {
-                Ok(stream) => Some(render::models_in_stream(&stream)?),
-                Err(reason) => {
-                    eprintln!(
-                        "note: no deployed release to compare with ({})",
-                        first_line(&reason)
-                    );
-                    None
-                }
+    let ask_cluster = previous_models.is_empty()
+        && inputs.lock.is_none()
+        && args.positional.len() == 2
+        && !args.no_cluster;
+    let deployed = if ask_cluster {
+        match args.helm.deployed_manifest(&release) {
+            Ok(stream) => Some(render::models_in_stream(&stream)?),
+            // Helm's words for a release that was never installed (or was uninstalled) in this namespace.
+            Err(Error::Helm { message, .. }) if message.contains("release: not found") => {
+                eprintln!("note: release {release} is not deployed: planning a first deploy");
+                None
             }
-        } else {
-            None
-        };
+            // Anything else (no cluster, no access) must not pass for a first deploy: that would hide every
+            // hazard of the real change.
+            Err(Error::Helm { command, message }) => {
+                return Err(Error::Helm {
+                    command,
+                    message: format!(
+                        "{message}\ncannot read the deployed release {release} to compare with; to plan without a \
+                         cluster, compare with a saved stream or model (--previous FILE) or a lock (--lock FILE), \
+                         or pass --no-cluster to plan a first deploy"
+                    ),
+                })
+            }
+            Err(other) => return Err(other),
+        }
+    } else {
+        None
+    };
 
     let mut report = Vec::new();
     for job in &jobs {
@@ -189,10 +208,6 @@ pub fn run(args: &PlanArgs) -> Result<i32> {
     } else {
         exit_code::OK
     })
-}
-
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or(text)
 }
 
 fn baseline_for(

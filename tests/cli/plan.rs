@@ -422,3 +422,49 @@ fn lock_round_trip_needs_no_broker_and_detects_drift() {
         "a render with the lock must not depend on the broker"
     );
 }
+
+/// Naming a release means comparing with it: a release that cannot be read (here: no cluster) is an error, not a
+/// first deploy that would hide every hazard; `--no-cluster` plans a first deploy on purpose.
+#[test]
+fn an_unreadable_release_is_an_error_unless_no_cluster_is_asked_for() {
+    for version in [3, 4] {
+        let home = HelmHome::new(version);
+        let chart = chart();
+        let offline = [
+            "--offline",
+            "--partitions",
+            "kafka.PageViewEvent=4",
+            "--partitions",
+            "kafka.AdClickEvent=2",
+        ];
+        let base = [
+            &["plan", "my-release", chart.to_str().unwrap()][..],
+            &offline[..],
+        ]
+        .concat();
+        let run = samza(&home, &base);
+        assert_eq!(run.code, 18, "Helm {version}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "Helm {version}: {}", run.stdout);
+        for needle in [
+            "get manifest my-release",
+            "cluster unreachable",
+            "--no-cluster",
+        ] {
+            assert!(
+                run.stderr.to_lowercase().contains(&needle.to_lowercase()),
+                "Helm {version}: {needle} not in {}",
+                run.stderr
+            );
+        }
+        let first = samza(
+            &home,
+            &[&base[..], &["--no-cluster", "--no-color"][..]].concat(),
+        );
+        assert_eq!(first.code, 0, "Helm {version}: {}", first.stderr);
+        assert!(
+            first.stdout.contains("Plan: 1 of 1 job(s) to change"),
+            "Helm {version}: {}",
+            first.stdout
+        );
+    }
+}
