@@ -289,22 +289,33 @@ fn balance_numeric(n: usize, tasks: &[&str], previous: &BTreeMap<String, String>
 }
 
 /// `GroupByContainerIds#group(tasks, grouperMetadata)` without known task locations (the planner has no
-/// hosts): each task goes to the first processor (in the processor map's HashMap order) holding fewer than
-/// `T / P` tasks, else to the next processor of a cycle over the ids in that order.
+/// hosts). Samza copies the processor locality into a `TreeMap` (ids in string order; with more processors
+/// than tasks, the first T of them collected into a new `HashMap`) and builds the processor → task-group map as
+/// a `HashMap`. Each task goes to the first processor of that `HashMap` holding fewer than `q = T / P` tasks,
+/// else to the next processor of a cycle over the locality map's keys: string order, so with 11 processors and
+/// 14 tasks processors 0, 1 and 10 get the extra tasks.
 ///
 /// Deviation: Samza iterates the tasks as a `HashSet<TaskModel>`, whose order depends on hash codes of
-/// whole SSP sets; tasks are taken in name order here. The number of tasks per processor is the same.
+/// whole SSP sets; tasks are taken in name order here. Which processors get how many tasks is exact; which
+/// tasks they get may differ.
 fn group_by_ids_with_locality(t: usize, processor_ids: &[String]) -> Vec<Assigned> {
-    let mut ids: Vec<String> = processor_ids.to_vec();
-    if ids.len() > t {
-        // Sorted, limited, then collected into a new HashMap.
-        ids.sort_by(|a, b| java_cmp(a, b));
-        ids.truncate(t);
-        ids = java_hashmap_order(&ids)
+    let mut sorted: Vec<String> = processor_ids.to_vec();
+    sorted.sort_by(|a, b| java_cmp(a, b));
+    // The locality map's key order: a TreeMap's, or, when truncated, the new HashMap's.
+    let locality_keys: Vec<String> = if sorted.len() > t {
+        sorted.truncate(t);
+        java_hashmap_order(&sorted)
             .into_iter()
-            .map(|i| ids[i].clone())
-            .collect();
-    }
+            .map(|i| sorted[i].clone())
+            .collect()
+    } else {
+        sorted
+    };
+    // The task-group HashMap, filled in the locality map's key order.
+    let ids: Vec<String> = java_hashmap_order(&locality_keys)
+        .into_iter()
+        .map(|i| locality_keys[i].clone())
+        .collect();
     let q = t / ids.len();
     let mut groups: Vec<Assigned> = ids
         .iter()
@@ -313,11 +324,16 @@ fn group_by_ids_with_locality(t: usize, processor_ids: &[String]) -> Vec<Assigne
             tasks: Vec::new(),
         })
         .collect();
-    let mut cycle = (0..ids.len()).cycle();
+    let slot_of: BTreeMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(slot, id)| (id.as_str(), slot))
+        .collect();
+    let mut cycle = locality_keys.iter().cycle();
     for task in 0..t {
         let slot = match groups.iter().position(|g| g.tasks.len() < q) {
             Some(i) => i,
-            None => cycle.next().expect("cycle over a non-empty list"),
+            None => slot_of[cycle.next().expect("cycle over a non-empty list").as_str()],
         };
         groups[slot].tasks.push(task);
     }
@@ -327,6 +343,36 @@ fn group_by_ids_with_locality(t: usize, processor_ids: &[String]) -> Vec<Assigne
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The extra tasks go round the processor ids in string order (Samza's `TreeMap`): "0", "1", "10", …
+    #[test]
+    fn group_by_ids_with_locality_gives_extra_tasks_in_string_order_of_ids() {
+        for (processors, tasks, with_extra) in [
+            (11, 14, vec!["0", "1", "10"]),
+            (12, 14, vec!["0", "1"]),
+            (3, 7, vec!["0"]),
+            (20, 25, vec!["0", "1", "10", "11", "12"]),
+        ] {
+            let groups = group_by_ids_with_locality(tasks, &processor_ids(processors));
+            assert_eq!(groups.len(), processors as usize);
+            let mut extra: Vec<&str> = groups
+                .iter()
+                .filter(|g| g.tasks.len() > tasks / processors as usize)
+                .map(|g| g.id.as_str())
+                .collect();
+            extra.sort_by(|a, b| java_cmp(a, b));
+            assert_eq!(extra, with_extra, "{processors} processors, {tasks} tasks");
+            let mut all: Vec<usize> = groups.iter().flat_map(|g| g.tasks.clone()).collect();
+            all.sort_unstable();
+            assert_eq!(all, (0..tasks).collect::<Vec<_>>());
+        }
+        // More processors than tasks: the least ids in string order, one task each.
+        let groups = group_by_ids_with_locality(3, &processor_ids(12));
+        let mut ids: Vec<&str> = groups.iter().map(|g| g.id.as_str()).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, ["0", "1", "10"]);
+        assert!(groups.iter().all(|g| g.tasks.len() == 1));
+    }
 
     /// "Partition 0".."Partition n-1" sorted as Samza sorts task names.
     fn partition_names(n: usize) -> Vec<String> {
