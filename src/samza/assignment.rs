@@ -180,6 +180,11 @@ pub fn assign(
 
 /// `GroupByContainerCount#group(tasks, grouperMetadata)` — the balance path (spec 2.3), after validation.
 ///
+/// A stored assignment Samza cannot use (another task count, ids that are not exactly "0".."k-1", such as a
+/// `SingleContainerGrouper`'s `processor.id`) gives the plain grouping: `getPreviousContainers(GrouperMetadata,
+/// ..)` returns null for it (`getOrderedContainers` throws, and the exception is caught). Samza before 1.1 read
+/// the mapping through `TaskAssignmentManager` and threw "cannot handle non-integer processorIds" instead.
+///
 /// Deviation: when the previous mapping has as many tasks as now but other names, Samza throws a
 /// `NullPointerException`; this falls back to the plain grouping instead, which is what a fresh mapping
 /// (Samza deletes the stored one when the task count changes) would give on the next plan.
@@ -188,19 +193,6 @@ fn balance(
     tasks: &[&str],
     previous: &BTreeMap<String, String>,
 ) -> Result<Vec<Assigned>, SamzaError> {
-    // Checked before anything else, and not caught, in Samza.
-    if let Some((task, id)) = previous
-        .iter()
-        .find(|(_, id)| config::java_parse_int(id).is_none())
-    {
-        return Err(SamzaError::Model {
-            message: format!(
-                "GroupByContainerCount cannot handle non-integer processorIds! (the stored assignment puts task \
-                 '{task}' in container '{id}'). Deploy once without job.host-affinity.enabled to reset it, or use \
-                 the task grouper that produced those ids."
-            ),
-        });
-    }
     Ok(balance_numeric(n, tasks, previous))
 }
 
@@ -668,27 +660,29 @@ mod tests {
     }
 
     #[test]
-    fn balance_rejects_non_integer_previous_ids() {
-        let tasks = partition_names(2);
-        let prev: BTreeMap<String, String> = [("Partition 0", "0"), ("Partition 1", "p-1")]
-            .iter()
-            .map(|(t, c)| (t.to_string(), c.to_string()))
-            .collect();
-        let err = run(&[("job.container.count", "2"), HA], &tasks, &prev)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("GroupByContainerCount cannot handle non-integer processorIds!"),
-            "{err}"
-        );
-        // "01" is an integer to Java but not one of "0".."k-1": plain grouping, no error.
-        let odd: BTreeMap<String, String> = [("Partition 0", "01"), ("Partition 1", "0")]
-            .iter()
-            .map(|(t, c)| (t.to_string(), c.to_string()))
-            .collect();
-        assert_eq!(
-            run(&[("job.container.count", "2"), HA], &tasks, &odd).unwrap()[0].tasks,
-            [0]
-        );
+    fn balance_ignores_a_stored_assignment_with_other_ids() {
+        let tasks = partition_names(4);
+        let plain = run(
+            &[("job.container.count", "2"), HA],
+            &tasks,
+            &BTreeMap::new(),
+        )
+        .unwrap();
+        for ids in [
+            ["0", "p-1", "0", "p-1"],
+            ["01", "0", "01", "0"],
+            ["foo", "foo", "foo", "foo"],
+        ] {
+            let prev: BTreeMap<String, String> = tasks
+                .iter()
+                .zip(ids)
+                .map(|(t, c)| (t.clone(), c.to_string()))
+                .collect();
+            assert_eq!(
+                run(&[("job.container.count", "2"), HA], &tasks, &prev).unwrap(),
+                plain,
+                "{ids:?}"
+            );
+        }
     }
 }
