@@ -100,6 +100,29 @@ pub enum KafkaError {
         cause: Option<String>,
     },
 
+    /// A broker refused the client's SASL login (wrong credentials or mechanism). librdkafka keeps retrying
+    /// until the timeout, so without this the failure would read as an unreachable broker.
+    #[error(
+        "system `{system}`: SASL authentication with {brokers} failed: {cause}; check sasl.mechanisms, \
+         sasl.username and sasl.password"
+    )]
+    AuthenticationFailed {
+        system: String,
+        brokers: String,
+        cause: String,
+    },
+
+    /// The TLS handshake failed, most often because the brokers' certificate is not signed by a trusted CA.
+    #[error(
+        "system `{system}`: TLS handshake with {brokers} failed: {cause}; check ssl.ca.location (the CA that \
+         signed the brokers' certificates) and that the listener speaks TLS"
+    )]
+    TlsFailed {
+        system: String,
+        brokers: String,
+        cause: String,
+    },
+
     #[error(
         "system `{system}`: metadata request to {brokers} failed: {message}{}",
         cause_suffix(cause)

@@ -38,10 +38,36 @@ const PRIMED_FOR: Duration = Duration::from_secs(300);
 /// an absent or forbidden topic is cached with its error just the same, and is never created.
 const PRIMING_TOPIC: &str = "__consumer_offsets";
 
+/// The layer at which a broker refused a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refusal {
+    /// SASL: the credentials or the mechanism.
+    Sasl,
+    /// TLS: most often a certificate the client does not trust.
+    Tls,
+}
+
+impl Refusal {
+    /// The librdkafka error codes that mean a broker was reached but refused the client's security settings.
+    fn of(error: &ClientError) -> Option<Refusal> {
+        match error.rdkafka_error_code()? {
+            RDKafkaErrorCode::Authentication
+            | RDKafkaErrorCode::SaslAuthenticationFailed
+            | RDKafkaErrorCode::UnsupportedSASLMechanism
+            | RDKafkaErrorCode::IllegalSASLState => Some(Refusal::Sasl),
+            RDKafkaErrorCode::SSL => Some(Refusal::Tls),
+            _ => None,
+        }
+    }
+}
+
 /// Receives librdkafka's log lines and error events instead of stderr.
 #[derive(Default)]
 struct Messages {
     lines: Mutex<Vec<String>>,
+    /// The last TLS or SASL refusal since the last answer, with librdkafka's reason. It outlives `clear`:
+    /// librdkafka reports a repeated identical failure only now and then, so the next request may see none.
+    refused: Mutex<Option<(Refusal, String)>>,
 }
 
 impl Messages {
@@ -70,6 +96,21 @@ impl Messages {
             .last()
             .cloned()
     }
+
+    fn refused(&self) -> Option<(Refusal, String)> {
+        self.refused
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// A broker answered, so whatever refused us before no longer does.
+    fn answered(&self) {
+        *self
+            .refused
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+    }
 }
 
 impl ClientContext for Messages {
@@ -85,7 +126,14 @@ impl ClientContext for Messages {
     }
 
     /// `N/M brokers are down` says less than the connection error before it and than our own message.
-    fn error(&self, _error: ClientError, reason: &str) {
+    fn error(&self, error: ClientError, reason: &str) {
+        if let Some(refusal) = Refusal::of(&error) {
+            *self
+                .refused
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+                Some((refusal, reason.to_owned()));
+        }
         if !reason.ends_with("brokers are down") {
             self.push(reason.to_owned());
         }
@@ -139,9 +187,12 @@ impl LiveKafka {
     ) -> Result<Metadata, KafkaError> {
         self.drain_messages();
         self.consumer.context().clear();
-        self.consumer
+        let metadata = self
+            .consumer
             .fetch_metadata(topic, deadline.saturating_duration_since(Instant::now()))
-            .map_err(|error| self.request_error(system, error))
+            .map_err(|error| self.request_error(system, error))?;
+        self.consumer.context().answered();
+        Ok(metadata)
     }
 
     /// Makes sure the client knows one topic and holds its metadata before it asks for all topics.
@@ -181,6 +232,33 @@ impl LiveKafka {
         let system = system.to_owned();
         let brokers = self.settings.brokers();
         let timeout = self.settings.timeout;
+        // A broker that refused our credentials or certificate check was reached: saying "no broker answered"
+        // would send the user to check addresses. librdkafka retries such a connection until the timeout and
+        // then reports the same transport failure as for a broker that is down.
+        if let (
+            Some((refusal, reason)),
+            ClientError::MetadataFetch(
+                RDKafkaErrorCode::BrokerTransportFailure
+                | RDKafkaErrorCode::AllBrokersDown
+                | RDKafkaErrorCode::OperationTimedOut
+                | RDKafkaErrorCode::RequestTimedOut,
+            ),
+        ) = (self.consumer.context().refused(), &error)
+        {
+            let cause = self.settings.redact(&reason);
+            return match refusal {
+                Refusal::Sasl => KafkaError::AuthenticationFailed {
+                    system,
+                    brokers,
+                    cause,
+                },
+                Refusal::Tls => KafkaError::TlsFailed {
+                    system,
+                    brokers,
+                    cause,
+                },
+            };
+        }
         // librdkafka says "transport failure" whenever no connection became usable in time, whether the broker
         // refused it or never finished the handshake. Only a refusal or a resolve failure leaves a message
         // behind; without one the broker was there but too slow, which is a timeout.

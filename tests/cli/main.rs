@@ -9,4 +9,5 @@ mod oracle;
 mod plan;
 mod plugin;
 mod post_render;
+mod secured;
 mod support;

@@ -47,3 +47,14 @@ pub fn shared_dir() -> PathBuf {
     }
     dir
 }
+
+/// A system tool found on `PATH` (`openssl`, `socat`), which `scripts/setup` installs with apt-get. Panics with
+/// the fix when it is absent.
+pub fn on_path(name: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| panic!("missing {name} on PATH: run scripts/setup"))
+}
