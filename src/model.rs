@@ -110,6 +110,12 @@ pub fn run(args: &ModelArgs) -> Result<String> {
     let config = read_config_file(&args.config)?;
     let origin = JobOrigin(args.config.display().to_string());
     let version = args.samza_version;
+    version
+        .check_features(&config)
+        .map_err(|source| Error::Samza {
+            origin: origin.clone(),
+            source,
+        })?;
     let previous_model = args.previous.as_deref().map(read_model_file).transpose()?;
     let inputs = SourceInputs::load(&args.source)?;
     let job_name = config.job_name().unwrap_or_default().to_string();

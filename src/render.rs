@@ -232,6 +232,13 @@ fn render_job(
 
     let config_value = config_doc.value()?;
     let (config, embedded_lock) = read_config(&config_value, &origin)?;
+    options
+        .samza_version
+        .check_features(&config)
+        .map_err(|source| Error::Samza {
+            origin: origin.clone(),
+            source,
+        })?;
     if options.reuse_models {
         if let Some(&index) = docs.models.first() {
             return reuse_model(stream, index, &docs.name, &origin, options.samza_version);

@@ -134,6 +134,50 @@ impl SamzaVersion {
     }
 }
 
+impl SamzaVersion {
+    pub const fn new(major: u32, minor: u32) -> Self {
+        SamzaVersion {
+            major,
+            minor,
+            patch: 0,
+        }
+    }
+
+    /// Refuses a config that asks for what the target release does not have. The model's JSON shape follows
+    /// `--samza-version`, and so must its content: a 1.0 container cannot run the standby tasks of 1.1, and a
+    /// 1.6 container reads an elastic task's SSPs without their key buckets, so that two tasks would each
+    /// consume the whole partition.
+    pub fn check_features(self, config: &super::Config) -> Result<(), SamzaError> {
+        let features = [
+            (
+                "job.standbytasks.replication.factor",
+                config.standby_replication_factor()? > 1,
+                SamzaVersion::new(1, 1),
+                "standby tasks",
+            ),
+            (
+                "job.elasticity.factor",
+                config.elasticity_factor()? > 1,
+                SamzaVersion::new(1, 7),
+                "elasticity",
+            ),
+        ];
+        for (key, used, since, what) in features {
+            if used && self < since {
+                return Err(SamzaError::Config {
+                    key: key.into(),
+                    message: format!(
+                        "{what} came with Samza {}.{}, and the model is written for Samza {self} \
+                         (--samza-version). Remove the key or target a later Samza.",
+                        since.major, since.minor
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 impl std::fmt::Display for SamzaVersion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}.{}.{}", self.major, self.minor, self.patch)

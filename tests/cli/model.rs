@@ -213,3 +213,28 @@ fn a_properties_file_is_read_as_iso_8859_1_bytes() {
     assert_eq!(model["config"]["utf8.value"], "cafÃ©");
     assert_eq!(model["config"]["escaped.value"], "café");
 }
+
+/// A model written for an older Samza must not use what that Samza does not have.
+#[test]
+fn features_newer_than_the_target_samza_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(fixture("model/example.properties")).unwrap();
+    for (extra, too_old, new_enough) in [
+        ("job.standbytasks.replication.factor=2", "1.0", "1.1"),
+        ("job.elasticity.factor=2", "1.6", "1.7"),
+    ] {
+        let path = dir.path().join("job.properties");
+        std::fs::write(&path, format!("{base}\n{extra}\n")).unwrap();
+        let key = extra.split('=').next().unwrap();
+        let run = |version: &str| {
+            Test::new()
+                .args(["model", "--config", path.to_str().unwrap()])
+                .args(["--partitions", "kafka.PageViewEvent=4"])
+                .args(["--partitions", "kafka.AdClickEvent=2"])
+                .args(["--samza-version", version])
+                .run()
+        };
+        run(too_old).fails(10, &[key, &format!("Samza {too_old}.0")]);
+        run(new_enough).success();
+    }
+}
