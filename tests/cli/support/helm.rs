@@ -91,9 +91,16 @@ impl HelmHome {
         S: AsRef<OsStr>,
     {
         let mut cmd = Command::new(&self.helm);
+        cmd.args(args);
+        self.apply_env(&mut cmd);
+        cmd
+    }
+
+    /// Points `cmd` (Helm, or a shell that runs Helm) at this home: Helm's folders, no cluster, a private
+    /// TMPDIR, and none of the developer's `HELM_SAMZA_*` settings.
+    pub fn apply_env(&self, cmd: &mut Command) {
         let home = self.path();
-        cmd.args(args)
-            .env("HELM_CONFIG_HOME", home.join("config"))
+        cmd.env("HELM_CONFIG_HOME", home.join("config"))
             .env("HELM_DATA_HOME", home.join("data"))
             .env("HELM_CACHE_HOME", home.join("cache"))
             .env("HELM_PLUGINS", self.plugins_dir())
@@ -115,7 +122,6 @@ impl HelmHome {
                 cmd.env_remove(&*key);
             }
         }
-        cmd
     }
 
     /// The flags that run our post-renderer on this Helm version; callers append their own
@@ -177,9 +183,9 @@ pub fn run_ok(cmd: &mut Command) -> Output {
     output
 }
 
-/// Copies a file or folder, keeping symlinks as symlinks (the post-renderer plugin links its install hook) and
-/// skipping `bin/` folders, which install hooks create.
-fn copy_tree(from: &Path, to: &Path) {
+/// Copies a file or folder, keeping symlinks as symlinks (the post-renderer plugin links its install hook, the
+/// samza-job chart its subcharts) and skipping `bin/` folders, which install hooks create.
+pub fn copy_tree(from: &Path, to: &Path) {
     let meta = fs::symlink_metadata(from)
         .unwrap_or_else(|e| panic!("plugin file {} is missing: {e}", from.display()));
     fs::create_dir_all(to.parent().expect("copy target has a parent"))
