@@ -161,6 +161,11 @@ const EXAMPLES: &[(&str, &str, Check)] = &[
     ),
     (
         "docs/kafka.md",
+        "export HELM_SAMZA_KAFKA_SSL_CA_LOCATION",
+        NotHere("needs a Kubernetes cluster; the same settings against a TLS broker: tests/cli/secured.rs"),
+    ),
+    (
+        "docs/kafka.md",
         "cat > client.properties",
         NotHere("needs a SASL_SSL Kafka cluster, its CA and a Kubernetes Secret"),
     ),
@@ -768,7 +773,7 @@ fn readme_install_and_use_run_on_helm4() {
             ("helm upgrade --install", CLUSTER),
             ("helm get manifest", CLUSTER),
         ],
-        &[("helm samza plan views", 2)],
+        &[("helm samza plan views", 18)],
     );
 
     let template = ran(&results, "helm template views");
@@ -784,9 +789,11 @@ fn readme_install_and_use_run_on_helm4() {
         "{}",
         template.report()
     );
+    // "Before an upgrade" compares with the installed release; with no cluster here that is an error naming
+    // the ways to plan without one, never a plan that pretends the job is new.
     let plan = ran(&results, "helm samza plan views");
     assert!(
-        plan.stdout.contains("Plan: 1 of 1 job(s) to change"),
+        plan.stdout.is_empty() && plan.stderr.contains("--no-cluster"),
         "{}",
         plan.report()
     );
@@ -904,10 +911,19 @@ fn charts_md_examples_run_on_helm4() {
     broker.create_topic("wikipedia-edits", 8);
     let sandbox = Sandbox::with_plugins(4).env("HELM_SAMZA_BOOTSTRAP_SERVERS", &broker.bootstrap());
     sandbox.write("my-values.yaml", &values_for(&broker));
-    sandbox.run_commands(
+    // The plan compares with the installed release: with no cluster here it must say so (exit 18), not pass
+    // for a first deploy.
+    let plan = sandbox.run_commands(
         &block(doc, "helm install page-views"),
         &[("helm install", CLUSTER)],
-        &[],
+        &[("helm samza plan page-views", 18)],
+    );
+    assert!(
+        plan[0]
+            .stderr
+            .contains("cannot read the deployed release page-views"),
+        "{}",
+        plan[0].report()
     );
     // The examples point at localhost:9092; HELM_SAMZA_BOOTSTRAP_SERVERS points them at the test's broker instead.
     let results = sandbox.run_commands(&block(doc, "helm template wikipedia-stats"), &[], &[]);
