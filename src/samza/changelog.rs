@@ -107,6 +107,10 @@ pub fn changelog_topics(config: &Config, partitions: u32) -> Result<Vec<TopicSpe
             continue;
         };
         let (system, stream) = split_system_stream(&full);
+        // Kafka's defaults for the topic come from the job's changelog system (`job.changelog.system` →
+        // `job.default.system`, `KafkaConfig#getDefaultChangelogStreamReplicationFactor`), not from the system
+        // this store's changelog names; with neither set Samza looks up `systems.null.…`, which is never set.
+        let defaults_system = config.changelog_system().unwrap_or("null");
         let mut props = IndexMap::new();
         let s = |suffix: &str| format!("stores.{store}.{suffix}");
         let ttl = config.get(&s("rocksdb.ttl.ms"));
@@ -123,7 +127,9 @@ pub fn changelog_topics(config: &Config, partitions: u32) -> Result<Vec<TopicSpe
             props.insert("cleanup.policy".to_string(), "compact".to_string());
             let max_bytes = config
                 .get(&s("changelog.max.message.bytes"))
-                .or_else(|| config.system_default_stream_property(system, "max.message.bytes"))
+                .or_else(|| {
+                    config.system_default_stream_property(defaults_system, "max.message.bytes")
+                })
                 .unwrap_or("1000012");
             props.insert("max.message.bytes".to_string(), max_bytes.to_string());
         }
@@ -158,7 +164,7 @@ pub fn changelog_topics(config: &Config, partitions: u32) -> Result<Vec<TopicSpe
             &[
                 s("changelog.replication.factor"),
                 "stores.default.changelog.replication.factor".to_string(),
-                format!("systems.{system}.default.stream.replication.factor"),
+                format!("systems.{defaults_system}.default.stream.replication.factor"),
             ],
             2,
         )?;
@@ -396,6 +402,37 @@ mod tests {
             TopicPurpose::AccessLog { store: "t".into() }
         );
         assert_eq!(topics[2].partitions, 8);
+    }
+
+    /// The system defaults come from the job's changelog system, whichever system a store's changelog names
+    /// (`KafkaConfig#getDefaultChangelogStreamReplicationFactor`).
+    #[test]
+    fn topic_defaults_come_from_the_jobs_changelog_system() {
+        let c = Config::of(&[
+            ("job.default.system", "kafka"),
+            ("stores.s.factory", "x"),
+            ("stores.s.changelog", "other.s-log"),
+            ("systems.kafka.default.stream.replication.factor", "3"),
+            ("systems.kafka.default.stream.max.message.bytes", "2000000"),
+            ("systems.other.default.stream.replication.factor", "1"),
+            ("systems.other.default.stream.max.message.bytes", "5"),
+        ]);
+        let t = &changelog_topics(&c, 1).unwrap()[0];
+        assert_eq!((t.system.as_str(), t.name.as_str()), ("other", "s-log"));
+        assert_eq!(t.replication_factor, 3);
+        assert_eq!(t.properties["max.message.bytes"], "2000000");
+        let changelog_system = Config::of(&[
+            ("job.default.system", "kafka"),
+            ("job.changelog.system", "other"),
+            ("stores.s.factory", "x"),
+            ("stores.s.changelog", "kafka.s-log"),
+            ("systems.kafka.default.stream.replication.factor", "3"),
+            ("systems.other.default.stream.replication.factor", "1"),
+        ]);
+        assert_eq!(
+            changelog_topics(&changelog_system, 1).unwrap()[0].replication_factor,
+            1
+        );
     }
 
     #[test]
