@@ -68,12 +68,14 @@ pub fn match_ssps(config: &Config, ssps: Vec<Ssp>) -> Result<Vec<Ssp>, SamzaErro
                 ),
             }
             };
+            // Scala's `s.toInt` after a `\\d+` match: digits only, and an `Int`.
             let number = |s: &str| {
                 (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-                    .then(|| s.parse::<i64>().ok())
+                    .then(|| s.parse::<i32>().ok().map(i64::from))
                     .flatten()
             };
-            for piece in value.split(',') {
+            // `sspRanges.split(",")`: Java drops trailing empty pieces, so `0,2,` is `0,2`.
+            for piece in super::stream::java_split_trailing(value.split(',').collect()) {
                 let range = match piece.split_once('-') {
                     None => number(piece).map(|n| (n, n)),
                     Some((lo, hi)) => number(lo).zip(number(hi)),
@@ -184,7 +186,8 @@ pub fn group(
             Ok(with_broadcast(groups))
         }
         config::ALL_SSP_TO_SINGLE_TASK => {
-            if config.contains_key("task.broadcast.inputs") {
+            // Samza refuses when the broadcast streams are not empty, not when the key merely exists.
+            if !broadcast.is_empty() {
                 return Err(SamzaError::Config {
                     key: "task.broadcast.inputs".into(),
                     message: "The job configured with AllSspToSingleTaskGrouper cannot have broadcast streams. \
@@ -434,10 +437,43 @@ mod tests {
         );
         let mut c2 = c.clone();
         c2.set("task.broadcast.inputs", "kafka.x#0");
-        let err = group(&c2, &ssps("k", 1), &BTreeSet::new(), &ids)
+        let broadcast: BTreeSet<Ssp> = ssps("x", 1).into_iter().collect();
+        let err = group(&c2, &ssps("k", 1), &broadcast, &ids)
             .unwrap_err()
             .to_string();
         assert!(err.contains("cannot have broadcast streams"), "{err}");
+        // A broadcast entry that names no partition (`#[3-1]`) leaves no broadcast stream: Samza accepts it.
+        c2.set("task.broadcast.inputs", "kafka.x#[3-1]");
+        assert!(group(&c2, &ssps("k", 1), &BTreeSet::new(), &ids).is_ok());
+    }
+
+    #[test]
+    fn range_matcher_reads_ranges_as_scala_does() {
+        let local = (
+            "job.factory.class",
+            "org.apache.samza.job.local.ProcessJobFactory",
+        );
+        let kept = |ranges: &str| {
+            match_ssps(
+                &Config::of(&[
+                    (
+                        "job.systemstreampartition.matcher.class",
+                        config::RANGE_MATCHER,
+                    ),
+                    ("job.systemstreampartition.matcher.config.ranges", ranges),
+                    local,
+                ]),
+                ssps("a", 6),
+            )
+            .map(|v| v.iter().map(|s| s.partition).collect::<Vec<_>>())
+        };
+        // Java's split drops trailing empty pieces; a leading or inner empty piece is still an error.
+        assert_eq!(kept("0,2,").unwrap(), [0, 2]);
+        assert_eq!(kept("0,2,,").unwrap(), [0, 2]);
+        assert_eq!(kept("5-3").unwrap(), Vec::<u32>::new());
+        for bad in [",0", "0,,2", "2147483648", "1-2-3", ""] {
+            assert!(kept(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -173,7 +173,7 @@ impl fmt::Debug for Ssp {
 }
 
 /// Java's `String.split(regex)` drops trailing empty strings (but `"".split(x)` is `[""]`).
-fn java_split_trailing(mut parts: Vec<&str>) -> Vec<&str> {
+pub(crate) fn java_split_trailing(mut parts: Vec<&str>) -> Vec<&str> {
     if parts.len() > 1 || parts.first().is_some_and(|p| !p.is_empty()) {
         while parts.len() > 1 && parts.last() == Some(&"") {
             parts.pop();
