@@ -13,6 +13,20 @@ fn main() {
                 0
             };
             let _ = err.print();
+            // Helm 4 hides a post-renderer's stderr: a bad flag or HELM_SAMZA_* value must reach
+            // `helm samza last-error` like every other post-render failure (docs/exit-codes.md).
+            if code != 0
+                && std::env::args_os()
+                    .nth(1)
+                    .is_some_and(|a| a == "post-render")
+            {
+                helm_samza::diagnostics::record_failure(
+                    log_file_arg().as_deref(),
+                    err.render().to_string().trim_end(),
+                    code,
+                    &[],
+                );
+            }
             std::process::exit(code);
         }
     };
@@ -24,4 +38,18 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// `--log-file PATH` or `--log-file=PATH` from arguments clap could not parse as a whole.
+fn log_file_arg() -> Option<std::path::PathBuf> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    args.iter().enumerate().rev().find_map(|(i, arg)| {
+        let text = arg.to_str()?;
+        if text == "--log-file" {
+            args.get(i + 1).map(std::path::PathBuf::from)
+        } else {
+            text.strip_prefix("--log-file=")
+                .map(std::path::PathBuf::from)
+        }
+    })
 }

@@ -320,6 +320,42 @@ fn failure_is_kept_for_helm4_users() {
     drop(out); // owns the temp folder the logs are in
 }
 
+/// A bad flag or HELM_SAMZA_* value fails before anything runs, yet Helm 4 users still need to see why.
+#[test]
+fn a_bad_flag_or_variable_is_kept_for_helm4_users() {
+    for (args, env, needle) in [
+        (
+            &["post-render", "--bogus"][..],
+            None,
+            "unexpected argument '--bogus'",
+        ),
+        (
+            &["post-render", "--offline"][..],
+            Some(("HELM_SAMZA_SAMZA_VERSION", "1.x")),
+            "'1.x' is not a Samza version",
+        ),
+    ] {
+        let mut test = Test::new().args(args).stdin("");
+        if let Some((key, value)) = env {
+            test = test.env(key, value);
+        }
+        let out = test.run();
+        let tmp = out.tmp.path().to_path_buf();
+        let out = out.fails(64, &[needle]);
+        let shown = Test::new()
+            .args(["last-error"])
+            .env("TMPDIR", tmp.to_str().unwrap())
+            .run()
+            .success();
+        assert!(
+            shown.stdout_str().contains("exit code 64") && shown.stdout_str().contains(needle),
+            "{}",
+            shown.stdout_str()
+        );
+        drop(out);
+    }
+}
+
 #[test]
 fn corpus_charts_pass_through_byte_identical() {
     let dir = crate::support::tools::shared_dir().join("corpus/charts");
