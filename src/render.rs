@@ -798,7 +798,7 @@ pub fn show(bytes: &[u8]) -> Result<String> {
     // Reading models skips documents that cannot hold one; here every document is read, so that a broken
     // stream is reported instead of being summed up as "no model".
     for doc in Stream::from_bytes(bytes)?.documents() {
-        doc.head()?;
+        doc.value()?;
     }
     let models = models_in_stream(bytes)?;
     if models.is_empty() {
