@@ -27,3 +27,98 @@ fn charts_pass_lint_schema_validation_and_checkov_through_the_post_renderer() {
     );
     assert!(stdout.contains("all chart checks passed"), "{stdout}");
 }
+
+/// The chart writes its changelog KafkaTopics (replicas, topic config) itself, in Go templates, so that it works
+/// before helm-samza runs; helm-samza computes the same topics as Samza's `KafkaConfig` does. Both must agree:
+/// each changelog KafkaTopic of the rendered chart is compared with helm-samza's `job.changelog_topics`,
+/// rendered into an extra document of the same stream.
+#[test]
+fn chart_changelog_topics_agree_with_samzas_topic_settings() {
+    use crate::support::helm::HelmHome;
+    use helm_samza::manifest::Stream;
+    use serde_json::Value;
+
+    let home = HelmHome::bare(4);
+    let chart = repo_root().join("charts/samza-job");
+    let extra = home.path().join("changelog-system.yaml");
+    // A changelog system other than the store's: the Kafka defaults come from the job's changelog system.
+    std::fs::write(
+        &extra,
+        "config:\n  job.changelog.system: other\n  systems.other.default.stream.replication.factor: 1\n  \
+         systems.other.default.stream.max.message.bytes: 2000000\n",
+    )
+    .unwrap();
+    // One line per topic: NAME RF PARTITIONS KEY=VALUE...
+    let report = "---\napiVersion: v1\nkind: TopicReport\nmetadata:\n  name: report\n  annotations:\n    \
+                  samza.apache.org/template: \"true\"\nspec:\n  topics: \"[% for t in job.changelog_topics %]\
+                  [[ t.name ]] [[ t.replication_factor ]] [[ t.partitions ]]\
+                  [% for k, v in t.properties | items %] [[ k ]]=[[ v ]][% endfor %];[% endfor %]\"\n";
+    for values in [vec![], vec![extra.clone()]] {
+        let mut cmd = home.cmd(["template", "rel"]);
+        cmd.arg(&chart)
+            .arg("-f")
+            .arg(chart.join("ci/full-values.yaml"));
+        for file in &values {
+            cmd.arg("-f").arg(file);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stream = String::from_utf8(out.stdout).unwrap() + report;
+        let rendered = crate::support::run::Test::new()
+            .args(["post-render", "--offline", "--partitions", COUNTS])
+            .stdin(stream)
+            .run()
+            .success();
+        let docs: Vec<Value> = Stream::split(rendered.stdout_str())
+            .documents()
+            .iter()
+            .filter(|d| d.head().unwrap().is_some())
+            .map(|d| d.value().unwrap())
+            .collect();
+        let computed: Vec<Vec<String>> = docs
+            .iter()
+            .find(|d| d["kind"] == "TopicReport")
+            .expect("the report")["spec"]["topics"]
+            .as_str()
+            .expect("the topics as text")
+            .split(';')
+            .filter(|line| !line.is_empty())
+            .map(|line| line.split(' ').map(str::to_owned).collect())
+            .collect();
+        let topics: Vec<&Value> = docs
+            .iter()
+            .filter(|d| {
+                d["kind"] == "KafkaTopic"
+                    && d["metadata"]["labels"]["samza.apache.org/role"] == "changelog-topic"
+            })
+            .collect();
+        assert!(!topics.is_empty(), "the chart rendered no changelog topic");
+        for topic in topics {
+            let name = topic["spec"]["topicName"]
+                .as_str()
+                .or(topic["metadata"]["name"].as_str())
+                .unwrap();
+            let ours = computed.iter().find(|t| t[0] == name).unwrap_or_else(|| {
+                panic!("helm-samza computes no changelog topic {name}: {computed:?}")
+            });
+            assert_eq!(
+                topic["spec"]["replicas"].to_string(),
+                ours[1],
+                "{name}: replicas ({values:?})"
+            );
+            assert_eq!(topic["spec"]["partitions"].to_string(), ours[2], "{name}");
+            for property in &ours[3..] {
+                let (key, value) = property.split_once('=').unwrap();
+                assert_eq!(
+                    topic["spec"]["config"][key].as_str(),
+                    Some(value),
+                    "{name}: {key} ({values:?})"
+                );
+            }
+        }
+    }
+}
