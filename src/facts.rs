@@ -11,8 +11,8 @@ use crate::{
     error::{Error, JobOrigin, Result},
     job::{self, KafkaTopicResource},
     kafka::{
-        Chain, KnownCounts, LiveKafkaSystems, Overrides, PartitionSource, SourceKind, SourceRecord,
-        SystemFacts, TopicQuery,
+        Chain, KafkaError, KnownCounts, LiveKafkaSystems, Overrides, PartitionSource, SourceKind,
+        SourceRecord, SystemFacts, TopicQuery,
     },
     lock::{Lock, LockedJob},
     samza::{self, Config, InputRequest, PartitionFacts, SystemStream},
@@ -32,6 +32,49 @@ pub struct GatheredFacts {
     pub facts: PartitionFacts,
     /// Per system, the sources that contributed, in precedence order.
     pub records: BTreeMap<String, Vec<SourceRecord>>,
+}
+
+/// A stream no source answered for, while a `KafkaTopic` for that topic was left out by the Strimzi cluster
+/// rule: say so, since the user may have expected it to count.
+fn skipped_kafka_topics(
+    error: KafkaError,
+    kafka_topics: &[KafkaTopicResource],
+    config: &Config,
+) -> KafkaError {
+    let KafkaError::Unanswered {
+        system,
+        topics,
+        mut tried,
+    } = error
+    else {
+        return error;
+    };
+    let skipped: Vec<String> = kafka_topics
+        .iter()
+        .filter(|r| topics.contains(&r.topic))
+        .filter(|r| !job::kafka_topic_applies(r, &system, config.as_map()))
+        .map(|r| match (&r.system, &r.cluster) {
+            (Some(annotated), _) => format!(
+                "KafkaTopic {} (document {}) is annotated for system {annotated}",
+                r.name, r.index
+            ),
+            (None, cluster) => format!(
+                "KafkaTopic {} (document {}) is labelled for Strimzi cluster {}, and the job config's bootstrap \
+                 servers for system {system} name another Strimzi cluster",
+                r.name,
+                r.index,
+                cluster.as_deref().unwrap_or("?")
+            ),
+        })
+        .collect();
+    if !skipped.is_empty() {
+        tried.push(format!("left out: {}", skipped.join("; ")));
+    }
+    KafkaError::Unanswered {
+        system,
+        topics,
+        tried,
+    }
 }
 
 impl GatheredFacts {
@@ -182,7 +225,11 @@ pub fn gather(
     }
     for (system, topics) in queries {
         let query = TopicQuery::counts(&system, topics);
-        gathered.absorb(&system, chain.fetch(&query).map_err(kafka_error)?);
+        let answers = chain
+            .fetch(&query)
+            .map_err(|e| skipped_kafka_topics(e, kafka_topics, config))
+            .map_err(kafka_error)?;
+        gathered.absorb(&system, answers);
     }
     Ok(gathered)
 }

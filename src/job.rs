@@ -176,6 +176,8 @@ fn kafka_topic(index: usize, doc: &Document, head: &Head) -> Result<Option<Kafka
 /// The Strimzi cluster a bootstrap server names, from the Services Strimzi creates for cluster `C`:
 /// `C-kafka-bootstrap` and `C-kafka-brokers`, bare or qualified (`C-kafka-bootstrap.NS.svc:9092`).
 pub fn strimzi_cluster(server: &str) -> Option<&str> {
+    // Kafka clients accept a listener-name prefix: `SSL://host:port`.
+    let server = server.split_once("://").map_or(server, |(_, rest)| rest);
     let host = server.rsplit_once(':').map_or(server, |(host, _)| host);
     let service = host.split('.').next().unwrap_or(host);
     ["-kafka-bootstrap", "-kafka-brokers"]
@@ -228,6 +230,10 @@ mod tests {
             ),
             ("east-kafka-brokers.ns.svc.cluster.local:9092", Some("east")),
             ("my-cluster-kafka-bootstrap", Some("my-cluster")),
+            (
+                "SSL://my-cluster-kafka-bootstrap.kafka.svc:9093",
+                Some("my-cluster"),
+            ),
             ("-kafka-bootstrap:9092", None),
             ("kafka.example.com:9092", None),
             ("127.0.0.1:9092", None),

@@ -669,6 +669,24 @@ fn kafka_topics_count_only_for_the_strimzi_cluster_the_system_names() {
         "my-cluster's count"
     );
 
+    // Only the other cluster's declaration: no count, and the error says which KafkaTopic was left out and why.
+    let other_only = base.replace(
+        "bootstrap.servers=kafka:9092",
+        "bootstrap.servers=SSL://my-cluster-kafka-bootstrap.kafka.svc:9093",
+    ) + &topic("pv-other", "other", "PageViewEvent", 3)
+        + &topic("ad", "my-cluster", "AdClickEvent", 2);
+    Test::new()
+        .args(["post-render", "--offline"])
+        .stdin(other_only)
+        .run()
+        .fails(
+            12,
+            &[
+                "no partition count for PageViewEvent",
+                "KafkaTopic pv-other (document 5) is labelled for Strimzi cluster other",
+            ],
+        );
+
     // Without a Strimzi name in the job config, both declarations apply and disagree: that is an error.
     let ambiguous = input.replace(
         "my-cluster-kafka-bootstrap.kafka.svc:9092",
