@@ -87,7 +87,7 @@ pub fn read_model_file(path: &Path) -> Result<JobModel> {
 ///
 /// A `.properties` file is decoded as ISO-8859-1, byte for byte, as Samza's `PropertiesConfigLoader` reads it
 /// (`Properties.load(InputStream)`): non-ASCII text belongs in `\uXXXX` escapes, and a UTF-8 `é` means the
-/// two characters Samza sees, `Ã©`. (Inside a ConfigMap the text is already characters; see the chart docs.)
+/// two characters Samza sees, `Ã©`. (A config in a ConfigMap is YAML text, already characters.)
 pub fn read_config_file(path: &Path) -> Result<Config> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let origin = JobOrigin(path.display().to_string());

@@ -191,8 +191,23 @@ impl LiveKafka {
             .consumer
             .fetch_metadata(topic, deadline.saturating_duration_since(Instant::now()))
             .map_err(|error| self.request_error(system, error))?;
+        // Events queued during this request are from before its answer: hand them over first, so that a
+        // refusal among them does not outlive the answer.
+        self.drain_messages();
         self.consumer.context().answered();
         Ok(metadata)
+    }
+
+    /// How long a priming holds: [`PRIMED_FOR`], or half of a shorter `metadata.max.age.ms` set by the user
+    /// (librdkafka forgets cached topics after that age).
+    fn primed_for(&self) -> Duration {
+        self.settings
+            .properties
+            .get("metadata.max.age.ms")
+            .and_then(|value| value.trim().parse::<u64>().ok())
+            .map_or(PRIMED_FOR, |ms| {
+                PRIMED_FOR.min(Duration::from_millis(ms / 2))
+            })
     }
 
     /// Makes sure the client knows one topic and holds its metadata before it asks for all topics.
@@ -211,7 +226,7 @@ impl LiveKafka {
             .primed_at
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if primed_at.is_some_and(|at| at.elapsed() < PRIMED_FOR) {
+        if primed_at.is_some_and(|at| at.elapsed() < self.primed_for()) {
             return Ok(());
         }
         let topic = query.topics.first().map_or(PRIMING_TOPIC, String::as_str);
@@ -403,7 +418,12 @@ impl PartitionSource for LiveKafka {
                         RDKafkaErrorCode::UnknownTopicOrPartition,
                     ))
                 }
-                None => return Err(self.absent_topic_error(&query.system, topic, deadline)),
+                None => {
+                    // The follow-up gets a second at least, so that a listing that came back just before
+                    // the deadline does not turn a missing topic into a timeout.
+                    let floor = Instant::now() + self.settings.timeout.min(Duration::from_secs(1));
+                    return Err(self.absent_topic_error(&query.system, topic, deadline.max(floor)));
+                }
             };
             facts.counts.insert(topic.clone(), count);
         }

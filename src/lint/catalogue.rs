@@ -61,7 +61,7 @@ checks! {
         "The grouper factory is not one Samza ships (or sits in the wrong key); the job fails, and helm-samza cannot plan it.",
         "Use one of Samza's grouper factories for that key (see the message).";
     MODEL_REFUSED = "SZ201" "model-refused" Error,
-        "Samza would refuse to compute this job model (for example more containers than tasks), so the job never starts.",
+        "The job model cannot be computed: Samza would refuse it (for example more containers than tasks), or the config asks for what the targeted --samza-version lacks; the job never starts.",
         "Change what the message names: usually lower `job.container.count` to at most the number of tasks.";
     IDLE_CONTAINERS = "SZ202" "idle-containers" Warning,
         "Containers without tasks: pods that cost resources and do no work, or a container count the job silently does not get.",

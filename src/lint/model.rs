@@ -20,7 +20,7 @@ pub(crate) fn check(ctx: &JobContext, out: &mut Findings) {
                 ctx.name(),
                 ctx.job.config_doc,
                 None,
-                format!("Samza would refuse this job model: {message}"),
+                format!("the job model cannot be computed: {message}"),
             );
             return;
         }

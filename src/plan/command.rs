@@ -126,7 +126,15 @@ pub fn run(args: &PlanArgs) -> Result<i32> {
             Ok(stream) => Some(render::models_in_stream(&stream)?),
             // Helm's words for a release that was never installed (or was uninstalled) in this namespace.
             Err(Error::Helm { message, .. }) if message.contains("release: not found") => {
-                eprintln!("note: release {release} is not deployed: planning a first deploy");
+                let namespace = args
+                    .helm
+                    .namespace
+                    .as_deref()
+                    .map_or("the current namespace".to_owned(), |ns| format!("namespace {ns}"));
+                eprintln!(
+                    "note: Helm finds no release {release} in {namespace}: planning a first deploy (check -n and \
+                     --kube-context if the job is deployed)"
+                );
                 None
             }
             // Anything else (no cluster, no access) must not pass for a first deploy: that would hide every
