@@ -57,7 +57,7 @@ pub struct CoordinatorArgs {
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub poll_interval: Option<Duration>,
 
-    /// How long one metadata request may take (also HELM_SAMZA_KAFKA_TIMEOUT) [default: 10s].
+    /// How long one poll's metadata requests for a system may take (also HELM_SAMZA_KAFKA_TIMEOUT) [default: 10s].
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub kafka_timeout: Option<Duration>,
 }
