@@ -635,21 +635,27 @@ impl Sandbox {
             if skip.iter().any(|(needle, _)| line.contains(needle)) {
                 continue;
             }
-            let code = codes
-                .iter()
-                .find(|(needle, _)| line.contains(needle))
-                .map_or(0, |(_, code)| *code);
-            let result = self.sh(&command);
-            assert_eq!(
-                result.code,
-                code,
-                "{}: expected exit {code}: {}",
-                block.location(),
-                result.report()
-            );
-            ran.push(result);
+            ran.push(self.sh_expecting(block, &line, &command, codes));
         }
         ran
+    }
+
+    /// Runs one command of `block` and checks its exit code: the one `codes` gives for the first needle `text`
+    /// (the command, continuation lines joined) contains, else 0.
+    fn sh_expecting(&self, block: &Block, text: &str, command: &str, codes: &[(&str, i32)]) -> Ran {
+        let code = codes
+            .iter()
+            .find(|(needle, _)| text.contains(needle))
+            .map_or(0, |(_, code)| *code);
+        let result = self.sh(command);
+        assert_eq!(
+            result.code,
+            code,
+            "{}: expected exit {code}: {}",
+            block.location(),
+            result.report()
+        );
+        result
     }
 
     /// Runs a terminal session of `block` and compares what each command prints with the output shown: stdout, or
@@ -674,18 +680,7 @@ impl Sandbox {
                     self.write(file, &format!("{}\n", step.output));
                 }
             }
-            let code = codes
-                .iter()
-                .find(|(needle, _)| step.command.contains(needle))
-                .map_or(0, |(_, code)| *code);
-            let result = self.sh(&step.command);
-            assert_eq!(
-                result.code,
-                code,
-                "{}: expected exit {code}: {}",
-                block.location(),
-                result.report()
-            );
+            let result = self.sh_expecting(block, &step.command, &step.command, codes);
             let printed = if step.output.is_empty() || !result.stdout.is_empty() {
                 &result.stdout
             } else {
