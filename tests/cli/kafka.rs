@@ -140,6 +140,24 @@ fn counts_come_back_when_only_the_bootstrap_address_is_reachable() {
         );
     }
 
+    // A missing topic is reported as missing, not as a timeout, whether it is the topic the client primes with
+    // ("Absent" sorts first) or one found absent from the list afterwards ("absent" sorts last).
+    for missing in ["Absent", "absent"] {
+        let started = Instant::now();
+        let error = live(&broker)
+            .fetch(&TopicQuery::counts("kafka", [missing, "PageViewEvent"]))
+            .unwrap_err();
+        assert!(
+            matches!(error, KafkaError::TopicMissing { .. }),
+            "{missing}: {error}"
+        );
+        assert!(
+            started.elapsed() < TIMEOUT,
+            "{missing}: took {:?}",
+            started.elapsed()
+        );
+    }
+
     // The same client asked again after it has learned the unreachable advertised address and sat idle: it
     // finds its way back through the bootstrap address (librdkafka's re-bootstrap) within the timeout.
     let kafka = live(&broker);
