@@ -35,7 +35,8 @@ const QUEUED_EVENTS: usize = 256;
 /// which the cached topic that keeps the bootstrap connection answering may have expired.
 const PRIMED_FOR: Duration = Duration::from_secs(300);
 /// The topic a client is primed with when a query names none (a topic list for regex inputs). Any name does:
-/// an absent or forbidden topic is cached with its error just the same, and is never created.
+/// a forbidden topic is cached with its error, and an absent one (never created: auto-creation is off) is
+/// cached for 100 ms, which the quick first reconnect (`client_config`) stays within.
 const PRIMING_TOPIC: &str = "__consumer_offsets";
 
 /// The layer at which a broker refused a connection.
