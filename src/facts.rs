@@ -5,6 +5,7 @@
 //! contacted only when offline facts fall short, once per system. What each source contributed is recorded
 //! for the `samza.apache.org/partition-source` annotation.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::{
@@ -145,17 +146,24 @@ pub fn gather(
             if !job::kafka_topic_applies(resource, system, config.as_map()) {
                 continue;
             }
-            let first = *chosen
-                .entry((system, resource.topic.as_str()))
-                .or_insert(resource);
+            let first = match chosen.entry((system, resource.topic.as_str())) {
+                Entry::Occupied(first) => *first.get(),
+                Entry::Vacant(slot) => {
+                    slot.insert(resource);
+                    declared
+                        .insert(system, &resource.topic, resource.partitions)
+                        .map_err(kafka_error)?;
+                    continue;
+                }
+            };
             if first.partitions != resource.partitions {
                 return Err(Error::Job {
                     origin: origin.clone(),
                     message: format!(
                         "two KafkaTopic resources give topic {} of system {system} different partition counts: \
-                         {} (document {}, KafkaTopic {}) and {} (document {}, KafkaTopic {}); keep one, tell them apart with the {} annotation, or \
-                         name the Strimzi cluster (its C-kafka-bootstrap Service) in \
-                         systems.{system}.consumer.bootstrap.servers",
+                         {} (document {}, KafkaTopic {}) and {} (document {}, KafkaTopic {}); keep one, tell them \
+                         apart with the {} annotation, or name the Strimzi cluster (its C-kafka-bootstrap Service) \
+                         in systems.{system}.consumer.bootstrap.servers",
                         resource.topic,
                         first.partitions,
                         first.index,
@@ -166,11 +174,6 @@ pub fn gather(
                         job::ANNOTATION_SYSTEM
                     ),
                 });
-            }
-            if std::ptr::eq(first, resource) {
-                declared
-                    .insert(system, &resource.topic, resource.partitions)
-                    .map_err(kafka_error)?;
             }
         }
     }

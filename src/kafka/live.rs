@@ -71,12 +71,16 @@ struct Messages {
     refused: Mutex<Option<(Refusal, String)>>,
 }
 
+/// A lock that survives a panic elsewhere: the guarded values are plain data, always consistent.
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl Messages {
     fn push(&self, line: String) {
-        let mut lines = self
-            .lines
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut lines = locked(&self.lines);
         if lines.len() == KEPT_MESSAGES {
             lines.remove(0);
         }
@@ -84,33 +88,20 @@ impl Messages {
     }
 
     fn clear(&self) {
-        self.lines
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clear();
+        locked(&self.lines).clear();
     }
 
     fn last(&self) -> Option<String> {
-        self.lines
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .last()
-            .cloned()
+        locked(&self.lines).last().cloned()
     }
 
     fn refused(&self) -> Option<(Refusal, String)> {
-        self.refused
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        locked(&self.refused).clone()
     }
 
     /// A broker answered, so whatever refused us before no longer does.
     fn answered(&self) {
-        *self
-            .refused
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+        *locked(&self.refused) = None;
     }
 }
 
@@ -129,11 +120,7 @@ impl ClientContext for Messages {
     /// `N/M brokers are down` says less than the connection error before it and than our own message.
     fn error(&self, error: ClientError, reason: &str) {
         if let Some(refusal) = Refusal::of(&error) {
-            *self
-                .refused
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()) =
-                Some((refusal, reason.to_owned()));
+            *locked(&self.refused) = Some((refusal, reason.to_owned()));
         }
         if !reason.ends_with("brokers are down") {
             self.push(reason.to_owned());
@@ -227,10 +214,7 @@ impl LiveKafka {
     /// missing or forbidden, that is the query's error, reported now (librdkafka keeps an unknown topic for
     /// only 100 ms, so such a topic would not prime the client anyway).
     fn prime(&self, query: &TopicQuery, deadline: Instant) -> Result<(), KafkaError> {
-        let mut primed_at = self
-            .primed_at
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut primed_at = locked(&self.primed_at);
         if primed_at.is_some_and(|at| at.elapsed() < self.primed_for()) {
             return Ok(());
         }
@@ -238,18 +222,7 @@ impl LiveKafka {
         let topic = needed.map_or(PRIMING_TOPIC, String::as_str);
         let metadata = self.metadata(&query.system, Some(topic), deadline)?;
         if needed.is_some() {
-            match metadata.topics().iter().find(|t| t.name() == topic) {
-                Some(answer) => {
-                    self.partition_count(&query.system, answer)?;
-                }
-                None => {
-                    return Err(self.topic_error(
-                        &query.system,
-                        topic,
-                        RDKafkaErrorCode::UnknownTopicOrPartition,
-                    ))
-                }
-            }
+            self.named_count(&query.system, &metadata, topic)?;
         }
         // For the stand-in topic only the cluster's answer matters, not the topic's own error.
         *primed_at = Some(Instant::now());
@@ -377,17 +350,28 @@ impl LiveKafka {
             Ok(metadata) => metadata,
             Err(error) => return error,
         };
+        match self.named_count(system, &metadata, topic) {
+            Err(error) => error,
+            // It appeared in between; still report it, as the counts we hold are from before.
+            Ok(_) => self.topic_error(system, topic, RDKafkaErrorCode::UnknownTopicOrPartition),
+        }
+    }
+
+    /// The partition count of `topic` in an answer to a request naming it: its own error if it has one,
+    /// and "unknown topic" if the answer leaves it out.
+    fn named_count(
+        &self,
+        system: &str,
+        metadata: &Metadata,
+        topic: &str,
+    ) -> Result<u32, KafkaError> {
         match metadata
             .topics()
             .iter()
-            .find(|candidate| candidate.name() == topic)
+            .find(|answer| answer.name() == topic)
         {
-            Some(answer) => match self.partition_count(system, answer) {
-                Err(error) => error,
-                // It appeared in between; still report it, as the counts we hold are from before.
-                Ok(_) => self.topic_error(system, topic, RDKafkaErrorCode::UnknownTopicOrPartition),
-            },
-            None => self.topic_error(system, topic, RDKafkaErrorCode::UnknownTopicOrPartition),
+            Some(answer) => self.partition_count(system, answer),
+            None => Err(self.topic_error(system, topic, RDKafkaErrorCode::UnknownTopicOrPartition)),
         }
     }
 }

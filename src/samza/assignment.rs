@@ -45,9 +45,14 @@ pub fn java_hashmap_order<S: AsRef<str>>(keys: &[S]) -> Vec<usize> {
 /// `HashMap` (spec 2.5): 12 ids → 0,11,1,…,10.
 pub fn processor_ids(container_count: u32) -> Vec<String> {
     let ids: Vec<String> = (0..container_count).map(|i| i.to_string()).collect();
-    java_hashmap_order(&ids)
+    in_hashmap_order(&ids)
+}
+
+/// `keys` as a `java.util.HashMap` filled with them in this order iterates them.
+fn in_hashmap_order(keys: &[String]) -> Vec<String> {
+    java_hashmap_order(keys)
         .into_iter()
-        .map(|i| ids[i].clone())
+        .map(|i| keys[i].clone())
         .collect()
 }
 
@@ -125,7 +130,7 @@ pub fn assign(
             // Without host affinity Samza calls group(tasks, processorIds), which this grouper does not
             // override: it falls back to the plain group(tasks).
             if host_affinity {
-                balance(n, tasks, previous)
+                Ok(balance(n, tasks, previous))
             } else {
                 let ids: Vec<String> = (0..n).map(|i| i.to_string()).collect();
                 Ok(round_robin(&ids, tasks.len()))
@@ -188,15 +193,7 @@ pub fn assign(
 /// Deviation: when the previous mapping has as many tasks as now but other names, Samza throws a
 /// `NullPointerException`; this falls back to the plain grouping instead, which is what a fresh mapping
 /// (Samza deletes the stored one when the task count changes) would give on the next plan.
-fn balance(
-    n: usize,
-    tasks: &[&str],
-    previous: &BTreeMap<String, String>,
-) -> Result<Vec<Assigned>, SamzaError> {
-    Ok(balance_numeric(n, tasks, previous))
-}
-
-fn balance_numeric(n: usize, tasks: &[&str], previous: &BTreeMap<String, String>) -> Vec<Assigned> {
+fn balance(n: usize, tasks: &[&str], previous: &BTreeMap<String, String>) -> Vec<Assigned> {
     let t = tasks.len();
     let plain = || round_robin(&(0..n).map(|i| i.to_string()).collect::<Vec<_>>(), t);
     if previous.is_empty() || previous.len() != t {
@@ -296,18 +293,12 @@ fn group_by_ids_with_locality(t: usize, processor_ids: &[String]) -> Vec<Assigne
     // The locality map's key order: a TreeMap's, or, when truncated, the new HashMap's.
     let locality_keys: Vec<String> = if sorted.len() > t {
         sorted.truncate(t);
-        java_hashmap_order(&sorted)
-            .into_iter()
-            .map(|i| sorted[i].clone())
-            .collect()
+        in_hashmap_order(&sorted)
     } else {
         sorted
     };
     // The task-group HashMap, filled in the locality map's key order.
-    let ids: Vec<String> = java_hashmap_order(&locality_keys)
-        .into_iter()
-        .map(|i| locality_keys[i].clone())
-        .collect();
+    let ids = in_hashmap_order(&locality_keys);
     let q = t / ids.len();
     let mut groups: Vec<Assigned> = ids
         .iter()
