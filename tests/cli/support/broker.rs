@@ -279,17 +279,7 @@ fn make_pki() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a scratch folder for certificates");
     let openssl = on_path("openssl");
     let run = |args: &[&str]| {
-        let output = Command::new(&openssl)
-            .args(args)
-            .current_dir(dir.path())
-            .output()
-            .expect("running openssl");
-        assert!(
-            output.status.success(),
-            "`openssl {}` failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        crate::support::helm::run_ok(Command::new(&openssl).args(args).current_dir(dir.path()));
     };
     let ec_key = "ec_paramgen_curve:prime256v1";
     run(&[
