@@ -358,29 +358,30 @@ fn a_bad_flag_or_variable_is_kept_for_helm4_users() {
 
 #[test]
 fn corpus_charts_pass_through_byte_identical() {
-    let dir = crate::support::tools::shared_dir().join("corpus/charts");
-    let mut seen = 0;
-    for entry in std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e} (the shared corpus is required)", dir.display()))
-    {
+    let dir = crate::support::tools::corpus_dir().join("charts");
+    let mut inputs: Vec<(String, Vec<u8>)> = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (the chart corpus is part of the repository)",
+            dir.display()
+        )
+    }) {
         let path = entry.unwrap().path();
         if path.extension().is_none_or(|e| e != "yaml") {
             continue;
         }
-        let input = std::fs::read(&path).unwrap();
+        inputs.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+    }
+    assert_eq!(inputs.len(), 24, "expected the 24 corpus renders");
+    inputs.push(("big.yaml".to_owned(), crate::support::tools::big_yaml()));
+    for (name, input) in inputs {
         let out = Test::new()
             .args(["post-render", "--offline"])
             .stdin(input.clone())
             .run()
             .success();
-        assert!(
-            out.stdout == input,
-            "{} changed in pass-through",
-            path.display()
-        );
-        seen += 1;
+        assert!(out.stdout == input, "{name} changed in pass-through");
     }
-    assert!(seen >= 25, "expected the 25 corpus files, saw {seen}");
 }
 
 #[test]
@@ -624,7 +625,7 @@ fn show_names_a_broken_stream_and_says_when_there_is_no_model() {
     Test::new().args(["show"]).stdin(odd).run().success();
     let none = Test::new()
         .args(["show", "-"])
-        .stdin_file(crate::support::tools::shared_dir().join("corpus/charts/argo-cd-helm3.yaml"))
+        .stdin_file(crate::support::tools::corpus_dir().join("charts/argo-cd-helm3.yaml"))
         .run()
         .success();
     assert_eq!(
