@@ -7,6 +7,7 @@ mod kafka;
 mod lint;
 mod model;
 mod oracle;
+mod package;
 mod plan;
 mod plugin;
 mod post_render;
