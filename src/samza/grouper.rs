@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use fancy_regex::Regex;
 
+use super::assignment::java_hashmap_order;
 use super::config::{self, Config};
 use super::stream::{java_cmp, Ssp, SystemStream};
 use super::SamzaError;
@@ -128,6 +129,7 @@ fn sort_groups(mut groups: TaskGroups) -> TaskGroups {
 
 /// Runs the SSP grouper named by `job.systemstreampartition.grouper.factory`.
 /// `processor_ids` is what Samza injects as `processor.list` (cluster mode: "0".."N-1" in HashMap order).
+/// `job.elasticity.factor` is read (and validated) only by the two groupers that use it.
 pub fn group(
     config: &Config,
     ssps: &[Ssp],
@@ -205,7 +207,11 @@ pub fn group(
             let mut all = ssps.to_vec();
             all.sort_unstable();
             all.dedup();
-            let groups = processor_ids.iter().map(|p| (format!("Task-{p}"), all.clone())).collect();
+            // Samza joins the processor ids with "," and splits them again: no processors (a container
+            // count of 0) is one empty id, so one task "Task-".
+            let empty = [String::new()];
+            let ids = if processor_ids.is_empty() { &empty[..] } else { processor_ids };
+            let groups = ids.iter().map(|p| (format!("Task-{p}"), all.clone())).collect();
             Ok(sort_groups(groups))
         }
         other => Err(SamzaError::Config {
@@ -253,9 +259,15 @@ pub fn expansion_proxy(
             ),
         });
     }
+    // `getPreviousSSPToTaskMapping` walks the previous task → SSPs `HashMap<TaskName, …>` and keeps the task
+    // met last for an SSP that several tasks had (AllSspToSingleTaskGrouper gives every task every SSP): the
+    // HashMap's order decides, and it follows `String#hashCode` (`Task-0` comes after `Task-1`). The map is
+    // filled from the coordinator stream; entries whose hashes share a bucket are taken in name order here.
+    let tasks: Vec<&String> = previous.keys().collect();
     let mut prev_owner: HashMap<&Ssp, &str> = HashMap::new();
-    for (task, ssps) in previous {
-        for s in ssps.iter().filter(|s| !broadcast.contains(s)) {
+    for i in java_hashmap_order(&tasks) {
+        let task = tasks[i];
+        for s in previous[task].iter().filter(|s| !broadcast.contains(s)) {
             prev_owner.insert(s, task);
         }
     }

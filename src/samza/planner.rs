@@ -210,7 +210,7 @@ pub fn plan(
     }
     let ssps = grouper::match_ssps(&config, ssps)?;
 
-    let processor_ids = assignment::processor_ids(config.container_count()?);
+    let processor_ids = assignment::processor_ids(config.container_count_value()?);
     let mut groups = grouper::group(&config, &ssps, &broadcast, &processor_ids)?;
     drop(ssps);
     // SSPGrouperProxy: only stateful jobs with a stored task → SSP assignment are kept sticky.
