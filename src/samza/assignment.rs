@@ -219,9 +219,11 @@ pub fn assign(
 /// ..)` returns null for it (`getOrderedContainers` throws, and the exception is caught). Samza before 1.1 read
 /// the mapping through `TaskAssignmentManager` and threw "cannot handle non-integer processorIds" instead.
 ///
-/// Deviation: when the previous mapping has as many tasks as now but other names, Samza throws a
-/// `NullPointerException`; this falls back to the plain grouping instead, which is what a fresh mapping
-/// (Samza deletes the stored one when the task count changes) would give on the next plan.
+/// Deviation (docs/samza-fidelity.md): when the previous mapping has as many tasks as now but other names
+/// (e.g. a new SSP grouper renamed them), Samza fails to start (`getPreviousContainers` checks only the task
+/// count, and `TaskGroup.buildContainerModels` meets a null `TaskModel`). This falls back to the plain grouping
+/// instead, which is what a fresh mapping would give; for a job with state the safety gate refuses the rename
+/// (`tasks-removed`), since it orphans every old task's state.
 fn balance(n: usize, tasks: &[&str], previous: &BTreeMap<String, String>) -> Vec<Assigned> {
     let t = tasks.len();
     let plain = || round_robin(&(0..n).map(|i| i.to_string()).collect::<Vec<_>>(), t);
