@@ -407,7 +407,9 @@ mod tests {
         let ids: Vec<&str> = found.iter().map(|h| h.id).collect();
         assert_eq!(ids, ["tasks-removed", "changelog-partitions-grow"]);
         assert!(
-            found[0].message.contains("'Partition 0' (changelog partition 0)")
+            found[0]
+                .message
+                .contains("'Partition 0' (changelog partition 0)")
                 && found[0].message.contains("orphaned"),
             "{}",
             found[0].message

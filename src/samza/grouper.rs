@@ -310,9 +310,12 @@ pub fn expansion_proxy(
             let dest = match target {
                 Some(t) if t != task => *index.get(t).ok_or_else(|| SamzaError::Model {
                     message: format!(
-                        "{s} belonged to task '{t}' before, but that task no longer exists (Samza fails here with a \
-                         NullPointerException). Restore the previous input partitions, or disable partition-expansion \
-                         stickiness with job.systemstreampartition.input.expansion.enabled=false."
+                        "{s} belonged to task '{t}' before, but that task no longer exists: the task names changed \
+                         (a new SSP grouper or elasticity factor), which would orphan the old tasks' state. Samza \
+                         fails here with a NullPointerException. Restore the previous grouper and input partitions, \
+                         or turn off partition-expansion stickiness with \
+                         job.systemstreampartition.input.expansion.enabled=false (the safety gate then weighs the \
+                         change)."
                     ),
                 })?,
                 _ => i,
