@@ -297,8 +297,24 @@ impl JobModel {
     pub fn active_container_count(&self) -> usize {
         self.containers
             .iter()
-            .filter(|c| c.tasks.iter().all(|t| t.mode == TaskMode::Active))
+            .filter(|c| !self.is_standby(c))
             .count()
+    }
+
+    /// A standby container holds standby tasks; one without tasks (its active container has none) is known by
+    /// its id, `<active id>-<replica>` (`TaskNameGrouperProxy`).
+    pub fn is_standby(&self, container: &ContainerModel) -> bool {
+        if let Some(t) = container.tasks.first() {
+            return t.mode == TaskMode::Standby;
+        }
+        container
+            .id
+            .rsplit_once('-')
+            .is_some_and(|(active, replica)| {
+                replica.bytes().all(|b| b.is_ascii_digit())
+                    && !replica.is_empty()
+                    && self.containers.iter().any(|c| c.id == active)
+            })
     }
 
     fn to_value(&self, v: SamzaVersion) -> Value {
