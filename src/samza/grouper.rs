@@ -9,7 +9,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use fancy_regex::Regex;
 
-use super::assignment::java_hashmap_order;
 use super::config::{self, Config};
 use super::stream::{java_cmp, Ssp, SystemStream};
 use super::SamzaError;
@@ -242,10 +241,14 @@ fn stream_counts<'a>(lists: impl Iterator<Item = &'a Ssp>) -> HashMap<SystemStre
 /// `SSPGrouperProxy#group` (spec 1.9): keeps SSPs with the task that had them before, and after a partition
 /// count change sends partition `p` to the previous owner of partition `p % previousCount`.
 /// Like Samza, stream partition counts are counted over (task, SSP) pairs, broadcast SSPs included.
+///
+/// `previous` is the previous task → SSPs assignment in the order Samza's `HashMap<TaskName, …>` iterates it
+/// (`Previous::task_ssps_in_samza_order`): `getPreviousSSPToTaskMapping` walks it and, for an SSP that several
+/// tasks had (AllSspToSingleTaskGrouper gives every task every SSP), keeps the task met last.
 pub fn expansion_proxy(
     config: &Config,
     groups: TaskGroups,
-    previous: &BTreeMap<String, BTreeSet<Ssp>>,
+    previous: &[(&str, &BTreeSet<Ssp>)],
     broadcast: &BTreeSet<Ssp>,
 ) -> Result<TaskGroups, SamzaError> {
     if previous.is_empty() {
@@ -259,19 +262,13 @@ pub fn expansion_proxy(
             ),
         });
     }
-    // `getPreviousSSPToTaskMapping` walks the previous task → SSPs `HashMap<TaskName, …>` and keeps the task
-    // met last for an SSP that several tasks had (AllSspToSingleTaskGrouper gives every task every SSP): the
-    // HashMap's order decides, and it follows `String#hashCode` (`Task-0` comes after `Task-1`). The map is
-    // filled from the coordinator stream; entries whose hashes share a bucket are taken in name order here.
-    let tasks: Vec<&String> = previous.keys().collect();
     let mut prev_owner: HashMap<&Ssp, &str> = HashMap::new();
-    for i in java_hashmap_order(&tasks) {
-        let task = tasks[i];
-        for s in previous[task].iter().filter(|s| !broadcast.contains(s)) {
+    for (task, ssps) in previous {
+        for s in ssps.iter().filter(|s| !broadcast.contains(s)) {
             prev_owner.insert(s, task);
         }
     }
-    let prev_counts = stream_counts(previous.values().flatten());
+    let prev_counts = stream_counts(previous.iter().flat_map(|(_, ssps)| ssps.iter()));
     let cur_counts = stream_counts(groups.iter().flat_map(|(_, v)| v.iter()));
     let index: HashMap<&str, usize> = groups
         .iter()
@@ -600,6 +597,10 @@ mod tests {
         }
     }
 
+    fn in_name_order(previous: &BTreeMap<String, BTreeSet<Ssp>>) -> Vec<(&str, &BTreeSet<Ssp>)> {
+        previous.iter().map(|(t, s)| (t.as_str(), s)).collect()
+    }
+
     fn prev(entries: &[(&str, &[(&str, u32)])]) -> BTreeMap<String, BTreeSet<Ssp>> {
         entries
             .iter()
@@ -619,7 +620,7 @@ mod tests {
         let c = Config::of(&[]);
         let g = group(&c, &ssps("a", 4), &BTreeSet::new(), &[]).unwrap();
         let previous = prev(&[("Partition 0", &[("a", 0)]), ("Partition 1", &[("a", 1)])]);
-        let out = expansion_proxy(&c, g, &previous, &BTreeSet::new()).unwrap();
+        let out = expansion_proxy(&c, g, &in_name_order(&previous), &BTreeSet::new()).unwrap();
         assert_eq!(names(&out), ["Partition 0", "Partition 1"]);
         let parts: Vec<u32> = out[0].1.iter().map(|s| s.partition).collect();
         assert_eq!(parts, [0, 2]);
@@ -633,13 +634,17 @@ mod tests {
         let g = group(&c, &ssps("a", 2), &BTreeSet::new(), &[]).unwrap();
         // Previous model had the SSPs swapped between tasks: stickiness wins.
         let previous = prev(&[("Partition 0", &[("a", 1)]), ("Partition 1", &[("a", 0)])]);
-        let out = expansion_proxy(&c, g.clone(), &previous, &BTreeSet::new()).unwrap();
+        let out =
+            expansion_proxy(&c, g.clone(), &in_name_order(&previous), &BTreeSet::new()).unwrap();
         assert_eq!(out[0].1[0].partition, 1);
         let g3 = group(&c, &ssps("a", 3), &BTreeSet::new(), &[]).unwrap();
         let err = expansion_proxy(
             &c,
             g3,
-            &prev(&[("Partition 0", &[("a", 0)]), ("Partition 1", &[("a", 1)])]),
+            &in_name_order(&prev(&[
+                ("Partition 0", &[("a", 0)]),
+                ("Partition 1", &[("a", 1)]),
+            ])),
             &BTreeSet::new(),
         )
         .unwrap_err()
@@ -658,7 +663,7 @@ mod tests {
         let g = group(&c, &ssps("a", 2), &BTreeSet::new(), &[]).unwrap();
         // The previous owner of a/0 is a task that no longer exists (Samza: NullPointerException).
         let previous = prev(&[("Old", &[("a", 0)]), ("Partition 1", &[("a", 1)])]);
-        let err = expansion_proxy(&c, g.clone(), &previous, &BTreeSet::new())
+        let err = expansion_proxy(&c, g.clone(), &in_name_order(&previous), &BTreeSet::new())
             .unwrap_err()
             .to_string();
         assert!(
@@ -666,7 +671,7 @@ mod tests {
             "{err}"
         );
         let custom = Config::of(&[(MAPPER_KEY, "com.example.Mapper")]);
-        let err = expansion_proxy(&custom, g, &previous, &BTreeSet::new())
+        let err = expansion_proxy(&custom, g, &in_name_order(&previous), &BTreeSet::new())
             .unwrap_err()
             .to_string();
         assert!(
