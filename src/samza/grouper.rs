@@ -5,7 +5,7 @@
 //! (`TreeMap<TaskName, …>`), so every function here returns tasks sorted by Java string order, each with its
 //! SSPs sorted and de-duplicated (they are sets in Samza). Sorting happens once, at the end of each step.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use fancy_regex::Regex;
 
@@ -331,6 +331,8 @@ pub fn expansion_proxy(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn ssps(stream: &str, n: u32) -> Vec<Ssp> {
