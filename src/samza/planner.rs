@@ -67,9 +67,7 @@ impl Previous {
         }
         previous
     }
-}
 
-impl Previous {
     /// The previous task → SSPs assignment in the order `SSPGrouperProxy` walks it: the iteration order of
     /// the `HashMap<TaskName, List<SSP>>` that `JobModelHelper#getGrouperMetadata` fills from the coordinator
     /// stream. Buckets follow `String#hashCode`; inside a bucket, insertion order counts, and Samza inserts a
