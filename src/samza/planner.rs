@@ -223,6 +223,9 @@ pub fn plan(
 ) -> Result<Plan, SamzaError> {
     let empty = Previous::default();
     let previous = previous.unwrap_or(&empty);
+    // `JobModelHelper#getProcessorLocality` reads the container count (one processor id per container) before
+    // the calculator starts, so a count that is not an integer is the first thing Samza refuses.
+    let processor_ids = assignment::processor_ids(config.container_count_value()?);
     let config = apply_rewriters(config, &facts.topics)?;
 
     // Discover SSPs: one per partition of every task.inputs stream (broadcast-only streams are not queried).
@@ -245,7 +248,6 @@ pub fn plan(
     }
     let ssps = grouper::match_ssps(&config, ssps)?;
 
-    let processor_ids = assignment::processor_ids(config.container_count_value()?);
     let mut groups = grouper::group(&config, &ssps, &broadcast, &processor_ids)?;
     drop(ssps);
     // SSPGrouperProxy: only stateful jobs with a stored task → SSP assignment are kept sticky.
@@ -567,6 +569,21 @@ mod tests {
             .model
             .tasks()
             .all(|t| t.ssps.iter().any(|s| s.partition == 1)));
+    }
+
+    /// Samza reads the container count before anything else, so its error comes first.
+    #[test]
+    fn a_bad_container_count_is_refused_first() {
+        let c = Config::of(&[
+            ("job.name", "j"),
+            ("task.inputs", "no-dot"),
+            ("job.container.count", "two"),
+        ]);
+        let err = plan(&c, &facts(&[]), None).unwrap_err();
+        assert!(
+            matches!(&err, SamzaError::Config { key, .. } if key == "job.container.count"),
+            "{err}"
+        );
     }
 
     #[test]
