@@ -2,6 +2,7 @@
 mod charts;
 mod coordinator;
 mod docs;
+mod fidelity;
 mod helm;
 mod kafka;
 mod lint;
