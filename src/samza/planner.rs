@@ -12,6 +12,7 @@ use super::changelog::{self, TopicSpec};
 use super::config;
 use super::grouper;
 use super::job_model::{ContainerModel, TaskMode, TaskModel};
+use super::limits;
 use super::stream::{self, java_cmp};
 use super::{Config, JobModel, SamzaError, Ssp, SystemStream};
 
@@ -225,17 +226,33 @@ pub fn plan(
     let previous = previous.unwrap_or(&empty);
     // `JobModelHelper#getProcessorLocality` reads the container count (one processor id per container) before
     // the calculator starts, so a count that is not an integer is the first thing Samza refuses.
-    let processor_ids = assignment::processor_ids(config.container_count_value()?);
+    let processor_ids = assignment::ProcessorIds::new(config.container_count_value()?);
     let config = apply_rewriters(config, &facts.topics)?;
 
     // Discover SSPs: one per partition of every task.inputs stream (broadcast-only streams are not queried).
     let inputs = stream::parse_inputs(config.get("task.inputs"), "task.inputs")?;
     let broadcast = stream::parse_broadcast(config.get("task.broadcast.inputs"))?;
-    let total: usize = inputs
+    let total: u64 = inputs
         .iter()
-        .map(|s| facts.counts.get(s).copied().unwrap_or(0) as usize)
+        .map(|s| u64::from(facts.counts.get(s).copied().unwrap_or(0)))
         .sum();
-    let mut ssps: Vec<Ssp> = Vec::with_capacity(total);
+    // Every partition is listed in at least one task (unless an SSP matcher drops it): refuse a count no
+    // model can carry before making one SSP per partition.
+    limits::check_model_ssps(total, || {
+        let largest = inputs
+            .iter()
+            .filter_map(|s| facts.counts.get(s).map(|n| (n, s)))
+            .max_by_key(|(n, _)| **n);
+        match largest {
+            Some((n, s)) => format!(
+                "task.inputs has {} partitions in all; {} alone has {n}",
+                total,
+                s.name()
+            ),
+            None => format!("task.inputs has {total} partitions in all"),
+        }
+    })?;
+    let mut ssps: Vec<Ssp> = Vec::with_capacity(total as usize);
     for s in &inputs {
         let count = facts
             .counts
@@ -248,7 +265,7 @@ pub fn plan(
     }
     let ssps = grouper::match_ssps(&config, ssps)?;
 
-    let mut groups = grouper::group(&config, &ssps, &broadcast, &processor_ids)?;
+    let mut groups = grouper::group(&config, &ssps, &broadcast, processor_ids)?;
     drop(ssps);
     // SSPGrouperProxy: only stateful jobs with a stored task → SSP assignment are kept sticky.
     if config.input_expansion_enabled()
@@ -265,7 +282,7 @@ pub fn plan(
 
     let names: Vec<&str> = groups.iter().map(|(n, _)| n.as_str()).collect();
     let numbers = changelog::number_tasks(&names, &previous.changelog);
-    let assigned = assignment::assign(&config, &names, &previous.task_container, &processor_ids)?;
+    let assigned = assignment::assign(&config, &names, &previous.task_container, processor_ids)?;
     drop(names);
 
     let mut tasks: Vec<Option<TaskModel>> = groups
@@ -285,10 +302,19 @@ pub fn plan(
         let tasks = a.tasks.iter().filter_map(|&i| tasks[i].take()).collect();
         containers.push(ContainerModel { id: a.id, tasks });
     }
-    containers.extend(standby_containers(
-        &containers,
-        config.standby_replication_factor()?,
-    ));
+    let rf = config.standby_replication_factor()?;
+    if rf > 1 {
+        // Each standby container copies an active container's tasks with all their SSPs.
+        let active: u64 = containers
+            .iter()
+            .flat_map(|c| &c.tasks)
+            .map(|t| t.ssps.len() as u64)
+            .sum();
+        limits::check_model_ssps(active.saturating_mul(u64::from(rf)), || {
+            format!("{active} in the active tasks × job.standbytasks.replication.factor={rf}")
+        })?;
+    }
+    containers.extend(standby_containers(&containers, rf));
 
     let model = JobModel::new(config.clone(), containers);
     let changelog_mapping = changelog::merged_mapping(
