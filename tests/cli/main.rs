@@ -5,6 +5,7 @@ mod docs;
 mod fidelity;
 mod helm;
 mod kafka;
+mod limits;
 mod lint;
 mod model;
 mod oracle;
