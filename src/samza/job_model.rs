@@ -12,8 +12,9 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::ser::{CharEscape, CompactFormatter, Formatter, PrettyFormatter};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::config::Config;
 use super::stream::{java_cmp, Ssp};
@@ -251,10 +252,12 @@ impl<F: Formatter> Formatter for JacksonEscapes<F> {
     }
 }
 
-fn write_json<F: Formatter>(value: &Value, formatter: F) -> String {
+fn write_json<F: Formatter>(value: &impl Serialize, formatter: F) -> String {
     let mut out = Vec::with_capacity(4096);
     let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
-    serde::Serialize::serialize(value, &mut serializer).expect("a JSON value always serializes");
+    value
+        .serialize(&mut serializer)
+        .expect("a job model always serializes");
     String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
@@ -317,46 +320,15 @@ impl JobModel {
             })
     }
 
-    fn to_value(&self, v: SamzaVersion) -> Value {
-        let mut root = Map::new();
-        let config: Map<String, Value> = self
-            .config
-            .iter()
-            .map(|(k, val)| (k.to_string(), Value::String(val.to_string())))
-            .collect();
-        root.insert("config".into(), Value::Object(config));
-        let mut containers = Map::new();
-        for c in &self.containers {
-            containers.insert(c.id.clone(), container_value(c, v));
-        }
-        root.insert("containers".into(), Value::Object(containers));
-        if v.at_least(0, 10, 0) {
-            root.insert(
-                "max-change-log-stream-partitions".into(),
-                json!(self.max_changelog_partitions()),
-            );
-        }
-        // 0.10.1–1.5 also serialized the (auto-detected) locality getter; hosts are unknown here.
-        if v.at_least(0, 10, 1) && !v.at_least(1, 6, 0) {
-            let locality: Map<String, Value> = self
-                .containers
-                .iter()
-                .map(|c| (c.id.clone(), Value::Null))
-                .collect();
-            root.insert("all-container-locality".into(), Value::Object(locality));
-        }
-        Value::Object(root)
-    }
-
     /// Compact JSON in the shape `version` wrote, escaped as Jackson escapes strings.
     pub fn to_json(&self, version: SamzaVersion) -> String {
-        write_json(&self.to_value(version), JacksonEscapes(CompactFormatter))
+        write_json(&ModelJson(self, version), JacksonEscapes(CompactFormatter))
     }
 
     /// Indented JSON (for people; Samza itself writes the compact form), escaped as Jackson escapes strings.
     pub fn to_json_pretty(&self, version: SamzaVersion) -> String {
         write_json(
-            &self.to_value(version),
+            &ModelJson(self, version),
             JacksonEscapes(PrettyFormatter::new()),
         )
     }
@@ -566,54 +538,132 @@ fn ranges(sorted: &[u32]) -> String {
     out
 }
 
-fn ssp_value(s: &Ssp, v: SamzaVersion) -> Value {
-    // Samza builds this object from a HashMap, whose order for these keys is system, partition, stream, keyBucket.
-    let mut m = Map::new();
-    m.insert("system".into(), Value::String(s.system.to_string()));
-    m.insert("partition".into(), json!(s.partition));
-    m.insert("stream".into(), Value::String(s.stream.to_string()));
-    if v.at_least(1, 7, 0) {
-        m.insert("keyBucket".into(), json!(s.key_bucket));
+// The model is written straight from its structs, without a JSON value tree in between: a tree costs ten times
+// the text it becomes. Each object's key order is the order Samza's Jackson writes for `version`.
+
+/// `JobModel` as `version` wrote it.
+struct ModelJson<'a>(&'a JobModel, SamzaVersion);
+
+impl Serialize for ModelJson<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let ModelJson(model, v) = *self;
+        let mut root = ser.serialize_map(None)?;
+        root.serialize_entry("config", &ConfigJson(&model.config))?;
+        root.serialize_entry("containers", &ContainersJson(&model.containers, v))?;
+        if v.at_least(0, 10, 0) {
+            root.serialize_entry(
+                "max-change-log-stream-partitions",
+                &model.max_changelog_partitions(),
+            )?;
+        }
+        // 0.10.1–1.5 also serialized the (auto-detected) locality getter; hosts are unknown here.
+        if v.at_least(0, 10, 1) && !v.at_least(1, 6, 0) {
+            root.serialize_entry("all-container-locality", &LocalityJson(&model.containers))?;
+        }
+        root.end()
     }
-    Value::Object(m)
 }
 
-fn task_value(t: &TaskModel, v: SamzaVersion) -> Value {
-    let mut m = Map::new();
-    m.insert("task-name".into(), Value::String(t.name.clone()));
-    m.insert(
-        "system-stream-partitions".into(),
-        Value::Array(t.ssps.iter().map(|s| ssp_value(s, v)).collect()),
-    );
-    m.insert("changelog-partition".into(), json!(t.changelog_partition));
-    if v.at_least(1, 1, 0) {
-        m.insert("task-mode".into(), Value::String(t.mode.as_str().into()));
+struct ConfigJson<'a>(&'a Config);
+
+impl Serialize for ConfigJson<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.collect_map(self.0.iter())
     }
-    Value::Object(m)
 }
 
-fn container_value(c: &ContainerModel, v: SamzaVersion) -> Value {
-    let tasks: Map<String, Value> = c
-        .tasks
-        .iter()
-        .map(|t| (t.name.clone(), task_value(t, v)))
-        .collect();
-    let mut m = Map::new();
-    if v.at_least(1, 7, 0) {
-        m.insert("processor-id".into(), Value::String(c.id.clone()));
-        m.insert("tasks".into(), Value::Object(tasks));
-    } else if v.at_least(1, 0, 0) {
-        m.insert("tasks".into(), Value::Object(tasks));
-        m.insert("processor-id".into(), Value::String(c.id.clone()));
-    } else if v.at_least(0, 13, 0) {
-        m.insert("tasks".into(), Value::Object(tasks));
-        m.insert("container-id".into(), int_container_id(&c.id));
-        m.insert("processor-id".into(), Value::String(c.id.clone()));
-    } else {
-        m.insert("container-id".into(), int_container_id(&c.id));
-        m.insert("tasks".into(), Value::Object(tasks));
+struct LocalityJson<'a>(&'a [ContainerModel]);
+
+impl Serialize for LocalityJson<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.collect_map(self.0.iter().map(|c| (&c.id, ())))
     }
-    Value::Object(m)
+}
+
+struct ContainersJson<'a>(&'a [ContainerModel], SamzaVersion);
+
+impl Serialize for ContainersJson<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let v = self.1;
+        ser.collect_map(self.0.iter().map(|c| (&c.id, ContainerJson(c, v))))
+    }
+}
+
+struct ContainerJson<'a>(&'a ContainerModel, SamzaVersion);
+
+impl Serialize for ContainerJson<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let ContainerJson(c, v) = *self;
+        let tasks = TasksJson(&c.tasks, v);
+        let mut m = ser.serialize_map(None)?;
+        if v.at_least(1, 7, 0) {
+            m.serialize_entry("processor-id", &c.id)?;
+            m.serialize_entry("tasks", &tasks)?;
+        } else if v.at_least(1, 0, 0) {
+            m.serialize_entry("tasks", &tasks)?;
+            m.serialize_entry("processor-id", &c.id)?;
+        } else if v.at_least(0, 13, 0) {
+            m.serialize_entry("tasks", &tasks)?;
+            m.serialize_entry("container-id", &int_container_id(&c.id))?;
+            m.serialize_entry("processor-id", &c.id)?;
+        } else {
+            m.serialize_entry("container-id", &int_container_id(&c.id))?;
+            m.serialize_entry("tasks", &tasks)?;
+        }
+        m.end()
+    }
+}
+
+struct TasksJson<'a>(&'a [TaskModel], SamzaVersion);
+
+impl Serialize for TasksJson<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let v = self.1;
+        ser.collect_map(self.0.iter().map(|t| (&t.name, TaskJson(t, v))))
+    }
+}
+
+struct TaskJson<'a>(&'a TaskModel, SamzaVersion);
+
+impl Serialize for TaskJson<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let TaskJson(t, v) = *self;
+        let mut m = ser.serialize_map(None)?;
+        m.serialize_entry("task-name", &t.name)?;
+        m.serialize_entry("system-stream-partitions", &SspsJson(&t.ssps, v))?;
+        m.serialize_entry("changelog-partition", &t.changelog_partition)?;
+        if v.at_least(1, 1, 0) {
+            m.serialize_entry("task-mode", t.mode.as_str())?;
+        }
+        m.end()
+    }
+}
+
+struct SspsJson<'a>(&'a [Ssp], SamzaVersion);
+
+impl Serialize for SspsJson<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let v = self.1;
+        ser.collect_seq(self.0.iter().map(|s| SspJson(s, v)))
+    }
+}
+
+struct SspJson<'a>(&'a Ssp, SamzaVersion);
+
+impl Serialize for SspJson<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let SspJson(s, v) = *self;
+        // Samza builds this object from a HashMap, whose order for these keys is system, partition, stream,
+        // keyBucket.
+        let mut m = ser.serialize_map(None)?;
+        m.serialize_entry("system", &*s.system)?;
+        m.serialize_entry("partition", &s.partition)?;
+        m.serialize_entry("stream", &*s.stream)?;
+        if v.at_least(1, 7, 0) {
+            m.serialize_entry("keyBucket", &s.key_bucket)?;
+        }
+        m.end()
+    }
 }
 
 #[cfg(test)]
