@@ -793,11 +793,23 @@ fn model_in_document(doc: &Document) -> Result<Option<JobModel>> {
                 message: format!("binaryData is not base64: {e}"),
             })?;
         let mut text = String::new();
-        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
-            .map_err(|e| Error::Job {
-                origin: origin.clone(),
-                message: format!("binaryData is not gzip: {e}"),
-            })?;
+        let limit = samza::limits::MAX_MODEL_JSON_BYTES;
+        std::io::Read::read_to_string(
+            &mut std::io::Read::take(flate2::read::GzDecoder::new(&bytes[..]), limit + 1),
+            &mut text,
+        )
+        .map_err(|e| Error::Job {
+            origin: origin.clone(),
+            message: format!("binaryData is not gzip: {e}"),
+        })?;
+        if text.len() as u64 > limit {
+            return Err(Error::Job {
+                origin,
+                message: format!(
+                    "binaryData expands to more than {limit} bytes, more than any job model; it is not one"
+                ),
+            });
+        }
         text
     } else {
         return Ok(None);

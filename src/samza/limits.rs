@@ -20,6 +20,10 @@ pub const MAX_MODEL_SSPS: u64 = 500_000;
 /// (`validation.ValidateConfigMap`, `MaxSecretSize`).
 pub const MAX_CONFIGMAP_BYTES: usize = 1024 * 1024;
 
+/// A job model's JSON as read back (a gzipped model ConfigMap, a previous model): far above any model within
+/// [`MAX_MODEL_SSPS`], so only a decompression bomb meets it.
+pub const MAX_MODEL_JSON_BYTES: u64 = 256 * 1024 * 1024;
+
 /// Refuses a model of `entries` task → SSP entries when that is more than [`MAX_MODEL_SSPS`]; `because`
 /// says where the number comes from and what to change.
 pub fn check_model_ssps(entries: u64, because: impl FnOnce() -> String) -> Result<(), SamzaError> {

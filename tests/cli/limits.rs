@@ -254,3 +254,49 @@ fn a_model_larger_than_a_configmap_can_hold_is_refused() {
         ],
     );
 }
+
+/// A previous model (`--previous`, `show`, `helm get manifest` output) gzipped into `binaryData` is read with a
+/// cap: a small gzip that expands past any job model is refused instead of being inflated whole.
+#[test]
+fn regression_a_gzip_bomb_as_previous_model_is_refused() {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let zeros = vec![b' '; 1 << 20];
+    for _ in 0..300 {
+        std::io::Write::write_all(&mut gz, &zeros).unwrap();
+    }
+    let bomb = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        gz.finish().unwrap(),
+    );
+    assert!(
+        bomb.len() < 4 << 20,
+        "the bomb is small: {} bytes",
+        bomb.len()
+    );
+    let saved = format!(
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: page-views-model\n  labels:\n    \
+         samza.apache.org/job: page-views\n    samza.apache.org/role: model\nbinaryData:\n  \
+         job-model.json.gz: {bomb}\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let previous = dir.path().join("previous.yaml");
+    std::fs::write(&previous, &saved).unwrap();
+    Test::new()
+        .args(["show", previous.to_str().unwrap()])
+        .memory_cap_kb(CAP_KB)
+        .run()
+        .fails(
+            13,
+            &[
+                "ConfigMap page-views-model",
+                "binaryData expands to more than 268435456 bytes",
+            ],
+        );
+    Test::new()
+        .args(["post-render", "--previous", previous.to_str().unwrap()])
+        .args(SMALL.iter().flat_map(|p| ["--partitions", *p]))
+        .stdin(stream(|s| s))
+        .memory_cap_kb(CAP_KB)
+        .run()
+        .fails(16, &["binaryData expands to more than 268435456 bytes"]);
+}
