@@ -300,3 +300,35 @@ fn regression_a_gzip_bomb_as_previous_model_is_refused() {
         .run()
         .fails(16, &["binaryData expands to more than 268435456 bytes"]);
 }
+
+/// A long config key costs `lint` its length, not its square: the typo hint compared a 20,000-character store
+/// name with itself through a full edit-distance table (3 GB and 48 s).
+#[test]
+fn regression_a_long_config_key_made_lint_quadratic() {
+    let name = "x".repeat(20_000);
+    let dir = tempfile::tempdir().unwrap();
+    let rendered = dir.path().join("rendered.yaml");
+    std::fs::write(
+        &rendered,
+        stream(|s| {
+            s.replace(
+                "job.container.count=2\n",
+                &format!("job.container.count=2\n    stores.{name}.changlog=kafka.c\n"),
+            )
+        }),
+    )
+    .unwrap();
+    let lint = Test::new()
+        .args(["lint", rendered.to_str().unwrap()])
+        .args(SMALL.iter().flat_map(|p| ["--partitions", *p]))
+        .memory_cap_kb(CAP_KB)
+        .run();
+    assert_eq!(lint.code, 1, "{}", lint.stderr);
+    let out = lint.stdout_str();
+    assert!(
+        out.contains("SZ102 unknown-key")
+            && out.contains(&format!("did you mean 'stores.{name}.changelog'")),
+        "{}",
+        &out[..out.len().min(2000)]
+    );
+}
