@@ -280,6 +280,21 @@ pub fn plan(
         )?;
     }
 
+    // Samza stores changelog partitions as Java ints, and numbers new tasks from the largest stored one: a stored
+    // number past `Integer.MAX_VALUE` (a hand-edited lock) could only come back as a wrapped, duplicate number.
+    if let Some((task, n)) = previous
+        .changelog
+        .iter()
+        .find(|(_, n)| **n >= i32::MAX as u32)
+    {
+        return Err(SamzaError::Previous {
+            message: format!(
+                "task '{task}' is stored with changelog partition {n}, beyond what Samza can number (at most {}). \
+                 Restore the stored mapping from a lock or model Samza wrote.",
+                i32::MAX - 1
+            ),
+        });
+    }
     let names: Vec<&str> = groups.iter().map(|(n, _)| n.as_str()).collect();
     let numbers = changelog::number_tasks(&names, &previous.changelog);
     let assigned = assignment::assign(&config, &names, &previous.task_container, processor_ids)?;
@@ -656,6 +671,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("job.name"), "{err}");
+    }
+
+    #[test]
+    fn a_stored_changelog_partition_beyond_samzas_int_is_refused() {
+        let mut previous = Previous::default();
+        previous.changelog.insert("Partition 0".into(), u32::MAX);
+        let err = plan(
+            &Config::of(&base()),
+            &facts(&[("kafka.a", 2)]),
+            Some(&previous),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, SamzaError::Previous { message } if message.contains("changelog partition 4294967295")),
+            "{err}"
+        );
     }
 
     /// Spec 4.3: the complete HEAD example, compared with the JSON the real Samza classes produced.
