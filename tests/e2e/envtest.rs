@@ -139,6 +139,8 @@ impl ControlPlane {
         let mut cmd = Command::new(self.assets.join("kubectl"));
         cmd.env("KUBECONFIG", self.kubeconfig())
             .env_remove("KUBECTL_APPLYSET")
+            // Discovery is cached per run, never in the user's ~/.kube/cache.
+            .env("KUBECACHEDIR", self.dir.path().join("kube-cache"))
             .args(args);
         cmd
     }
@@ -202,6 +204,20 @@ impl ControlPlane {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// Replaces the CRD named `name` with the ones in `file`: deletes it (the API server deletes its objects) and
+    /// installs the new one.
+    pub fn replace_crd(&self, name: &str, file: &Path) {
+        self.kubectl_ok(&[
+            "delete",
+            "crd",
+            name,
+            "--ignore-not-found",
+            "--wait=true",
+            "--timeout=60s",
+        ]);
+        self.install_crds(file);
     }
 
     /// The API server's own log so far, for failure messages.

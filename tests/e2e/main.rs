@@ -34,6 +34,8 @@ use support::helm::HelmHome;
 pub struct Case {
     pub name: &'static str,
     pub run: fn(&Env),
+    /// Changes what the whole cluster serves (e.g. swaps a CRD): runs before the others, alone.
+    pub exclusive: bool,
 }
 
 /// What every case shares: the control plane, the broker, and a Helm home per Helm version.
@@ -110,34 +112,12 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(3usize)
         .max(1);
-    let next = AtomicUsize::new(0);
+    // Cases that change what the whole cluster serves (CRDs) run first, alone; then the others, side by side.
+    let (alone, together): (Vec<&Case>, Vec<&Case>) =
+        selected.iter().partition(|case| case.exclusive);
     let failed = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| loop {
-                let Some(case) = selected.get(next.fetch_add(1, Ordering::SeqCst)) else {
-                    return;
-                };
-                let begun = Instant::now();
-                let result = std::thread::Builder::new()
-                    .name(case.name.to_owned())
-                    .spawn_scoped(scope, || {
-                        catch_unwind(AssertUnwindSafe(|| (case.run)(&env)))
-                    })
-                    .expect("a thread for a case")
-                    .join()
-                    .expect("a case thread");
-                let took = begun.elapsed();
-                match result {
-                    Ok(()) => eprintln!("test {} ... ok ({})", case.name, secs(took)),
-                    Err(_) => {
-                        eprintln!("test {} ... FAILED ({})", case.name, secs(took));
-                        failed.lock().unwrap().push(case.name);
-                    }
-                }
-            });
-        }
-    });
+    run_cases(&env, &alone, 1, &failed);
+    run_cases(&env, &together, threads, &failed);
     let failed = failed.into_inner().unwrap();
     let total = started.elapsed();
     drop(env);
@@ -152,6 +132,35 @@ fn main() {
         eprintln!("e2e: FAILED: {}", failed.join(", "));
         std::process::exit(101);
     }
+}
+
+/// Runs `cases` on `threads` threads, each case in a thread named after it, and collects the names that failed.
+fn run_cases(env: &Env, cases: &[&Case], threads: usize, failed: &Mutex<Vec<&'static str>>) {
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let Some(case) = cases.get(next.fetch_add(1, Ordering::SeqCst)) else {
+                    return;
+                };
+                let begun = Instant::now();
+                let result = std::thread::Builder::new()
+                    .name(case.name.to_owned())
+                    .spawn_scoped(scope, || catch_unwind(AssertUnwindSafe(|| (case.run)(env))))
+                    .expect("a thread for a case")
+                    .join()
+                    .expect("a case thread");
+                let took = secs(begun.elapsed());
+                match result {
+                    Ok(()) => eprintln!("test {} ... ok ({took})", case.name),
+                    Err(_) => {
+                        eprintln!("test {} ... FAILED ({took})", case.name);
+                        failed.lock().unwrap().push(case.name);
+                    }
+                }
+            });
+        }
+    });
 }
 
 fn secs(duration: Duration) -> String {

@@ -3,6 +3,7 @@
 
 mod admission;
 mod lifecycle;
+mod strimzi;
 
 use std::path::PathBuf;
 use std::process::Output;
@@ -16,27 +17,38 @@ use crate::{Case, Env};
 /// Every case of the suite, in the order they start.
 pub const ALL: &[Case] = &[
     Case {
+        name: "strimzi_api_version_follows_the_served_kafkatopic_crd",
+        exclusive: true,
+        run: strimzi::api_version_follows_the_served_crd,
+    },
+    Case {
         name: "helm3_install_upgrade_plan_rollback_uninstall",
+        exclusive: false,
         run: |env| lifecycle::lifecycle(env, 3),
     },
     Case {
         name: "helm4_install_upgrade_plan_rollback_uninstall",
+        exclusive: false,
         run: |env| lifecycle::lifecycle(env, 4),
     },
     Case {
         name: "helm3_restricted_pod_security",
+        exclusive: false,
         run: |env| admission::restricted_namespace(env, 3),
     },
     Case {
         name: "helm4_restricted_pod_security",
+        exclusive: false,
         run: |env| admission::restricted_namespace(env, 4),
     },
     Case {
         name: "helm3_service_monitor_with_its_crd",
+        exclusive: false,
         run: |env| admission::service_monitor(env, 3),
     },
     Case {
         name: "helm4_service_monitor_with_its_crd",
+        exclusive: false,
         run: |env| admission::service_monitor(env, 4),
     },
 ];
