@@ -32,8 +32,8 @@ use support::helm::HelmHome;
 
 /// One end-to-end case: a name and what it does with the shared environment.
 pub struct Case {
-    pub name: &'static str,
-    pub run: fn(&Env),
+    pub name: String,
+    pub run: Box<dyn Fn(&Env) + Send + Sync>,
     /// Changes what the whole cluster serves (e.g. swaps a CRD): runs before the others, alone.
     pub exclusive: bool,
 }
@@ -79,7 +79,8 @@ fn main() {
         .filter(|a| !a.starts_with('-'))
         .map(String::as_str)
         .collect();
-    let selected: Vec<&Case> = cases::ALL
+    let all = cases::all();
+    let selected: Vec<&Case> = all
         .iter()
         .filter(|case| filters.is_empty() || filters.iter().any(|f| case.name.contains(f)))
         .collect();
@@ -135,7 +136,7 @@ fn main() {
 }
 
 /// Runs `cases` on `threads` threads, each case in a thread named after it, and collects the names that failed.
-fn run_cases(env: &Env, cases: &[&Case], threads: usize, failed: &Mutex<Vec<&'static str>>) {
+fn run_cases(env: &Env, cases: &[&Case], threads: usize, failed: &Mutex<Vec<String>>) {
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         for _ in 0..threads {
@@ -145,7 +146,7 @@ fn run_cases(env: &Env, cases: &[&Case], threads: usize, failed: &Mutex<Vec<&'st
                 };
                 let begun = Instant::now();
                 let result = std::thread::Builder::new()
-                    .name(case.name.to_owned())
+                    .name(case.name.clone())
                     .spawn_scoped(scope, || catch_unwind(AssertUnwindSafe(|| (case.run)(env))))
                     .expect("a thread for a case")
                     .join()
@@ -155,7 +156,7 @@ fn run_cases(env: &Env, cases: &[&Case], threads: usize, failed: &Mutex<Vec<&'st
                     Ok(()) => eprintln!("test {} ... ok ({took})", case.name),
                     Err(_) => {
                         eprintln!("test {} ... FAILED ({took})", case.name);
-                        failed.lock().unwrap().push(case.name);
+                        failed.lock().unwrap().push(case.name.clone());
                     }
                 }
             });

@@ -2,6 +2,7 @@
 //! through the helm-samza post-renderer, and a look at what the API server stored.
 
 mod admission;
+mod deploy_paths;
 mod lifecycle;
 mod strimzi;
 
@@ -15,43 +16,42 @@ use crate::support::tools::repo_root;
 use crate::{Case, Env};
 
 /// Every case of the suite, in the order they start.
-pub const ALL: &[Case] = &[
-    Case {
-        name: "strimzi_api_version_follows_the_served_kafkatopic_crd",
+pub fn all() -> Vec<Case> {
+    let case = |name: &str, run: Box<dyn Fn(&Env) + Send + Sync>| Case {
+        name: name.to_owned(),
+        run,
+        exclusive: false,
+    };
+    let mut cases = vec![Case {
+        name: "strimzi_api_version_follows_the_served_kafkatopic_crd".to_owned(),
+        run: Box::new(strimzi::api_version_follows_the_served_crd),
         exclusive: true,
-        run: strimzi::api_version_follows_the_served_crd,
-    },
-    Case {
-        name: "helm3_install_upgrade_plan_rollback_uninstall",
-        exclusive: false,
-        run: |env| lifecycle::lifecycle(env, 3),
-    },
-    Case {
-        name: "helm4_install_upgrade_plan_rollback_uninstall",
-        exclusive: false,
-        run: |env| lifecycle::lifecycle(env, 4),
-    },
-    Case {
-        name: "helm3_restricted_pod_security",
-        exclusive: false,
-        run: |env| admission::restricted_namespace(env, 3),
-    },
-    Case {
-        name: "helm4_restricted_pod_security",
-        exclusive: false,
-        run: |env| admission::restricted_namespace(env, 4),
-    },
-    Case {
-        name: "helm3_service_monitor_with_its_crd",
-        exclusive: false,
-        run: |env| admission::service_monitor(env, 3),
-    },
-    Case {
-        name: "helm4_service_monitor_with_its_crd",
-        exclusive: false,
-        run: |env| admission::service_monitor(env, 4),
-    },
-];
+    }];
+    for version in [3, 4] {
+        let h = format!("helm{version}");
+        cases.extend([
+            case(
+                &format!("{h}_install_upgrade_plan_rollback_uninstall"),
+                Box::new(move |env| lifecycle::lifecycle(env, version)),
+            ),
+            case(
+                &format!("{h}_restricted_pod_security"),
+                Box::new(move |env| admission::restricted_namespace(env, version)),
+            ),
+            case(
+                &format!("{h}_service_monitor_with_its_crd"),
+                Box::new(move |env| admission::service_monitor(env, version)),
+            ),
+        ]);
+    }
+    for config in deploy_paths::configs() {
+        cases.push(case(
+            &format!("every_deploy_path_accepts_{}", config.name),
+            Box::new(move |env| deploy_paths::every_path(env, &config)),
+        ));
+    }
+    cases
+}
 
 /// One of the repository's charts.
 pub fn chart(name: &str) -> PathBuf {
