@@ -70,17 +70,14 @@ fn client_side_apply_size(doc: &LintDoc, out: &mut Findings) {
             .map(|(key, value)| key.len() + value.as_str().map_or(0, str::len))
             .sum()
     });
+    // kubectl's copy is the object without that annotation, and always has an annotation map (`{}` at least).
     let mut object = doc.value.clone();
-    if let Some(a) = object
-        .pointer_mut("/metadata/annotations")
-        .and_then(Value::as_object_mut)
-    {
-        a.shift_remove(LAST_APPLIED);
-        // kubectl drops an annotation map left empty.
-        if a.is_empty() {
-            if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-                metadata.shift_remove("annotations");
-            }
+    if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        let annotations = metadata
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if let Some(a) = annotations.as_object_mut() {
+            a.shift_remove(LAST_APPLIED);
         }
     }
     // kubectl's copy is the object's JSON as Go encodes it, with the encoder's newline at the end.
@@ -141,19 +138,20 @@ fn go_string_len(s: &str) -> usize {
         .sum::<usize>()
 }
 
-/// What the API server counts: key and value bytes of `data`, key and decoded bytes of `binaryData`.
+/// What the API server counts (`ValidateConfigMap`): the bytes of the values of `data` and the decoded bytes of
+/// the values of `binaryData`; keys do not count.
 fn configmap_data_size(value: &Value) -> usize {
     let sum = |field: &str, decoded: bool| {
         value.get(field).and_then(Value::as_object).map_or(0, |m| {
-            m.iter()
-                .map(|(k, v)| {
+            m.values()
+                .map(|v| {
                     let v = v.as_str().unwrap_or("");
-                    k.len()
-                        + if decoded {
-                            v.trim().len() / 4 * 3
-                        } else {
-                            v.len()
-                        }
+                    if decoded {
+                        let v = v.trim();
+                        v.len() / 4 * 3 - (v.len() - v.trim_end_matches('=').len())
+                    } else {
+                        v.len()
+                    }
                 })
                 .sum::<usize>()
         })

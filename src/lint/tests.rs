@@ -882,6 +882,22 @@ fn configmap_size_counts_decoded_binary_data() {
         clean_with(|i| big(i, "data", 1_048_577)),
         ["SZ406", "SZ407"]
     );
+    // Exactly at the limit: values only (keys do not count), base64 padding not counted as data.
+    assert_eq!(clean_with(|i| big(i, "data", 1_048_576)), ["SZ407"]);
+    let encoded = |pad: &str| format!("{}{pad}", "A".repeat(1_398_104 - pad.len()));
+    let exact = |i: &mut LintInput, text: String| {
+        big(i, "binaryData", 0);
+        let cm = i
+            .documents
+            .iter()
+            .position(|d| d.value.get("binaryData").is_some())
+            .unwrap();
+        let model = &mut i.documents[cm].value;
+        model["binaryData"]["job-model.json.gz"] = Value::String(text);
+        model.as_object_mut().unwrap().shift_remove("data");
+    };
+    assert_eq!(clean_with(|i| exact(i, encoded("=="))), ["SZ407"]);
+    assert_eq!(clean_with(|i| exact(i, encoded("="))), ["SZ406", "SZ407"]);
 }
 
 /// The model ConfigMap grown so that client-side apply's annotations come to `total` bytes exactly.

@@ -4,6 +4,7 @@
 mod admission;
 mod deploy_paths;
 mod lifecycle;
+mod limits;
 mod strimzi;
 
 use std::path::PathBuf;
@@ -44,6 +45,24 @@ pub fn all() -> Vec<Case> {
             ),
         ]);
     }
+    cases.extend([
+        case(
+            "annotation_limit_262144_bytes_for_client_side_apply_and_lint_agrees",
+            Box::new(limits::annotation_limit),
+        ),
+        case(
+            "configmap_limit_1048576_bytes_and_lint_agrees",
+            Box::new(limits::configmap_limit),
+        ),
+        case(
+            "request_body_limit_3145728_bytes",
+            Box::new(limits::request_body_limit),
+        ),
+        case(
+            "job_model_too_big_for_client_side_apply_is_linted_and_deploys_with_helm_and_server_side",
+            Box::new(limits::model_too_big_for_client_side_apply),
+        ),
+    ]);
     for config in deploy_paths::configs() {
         cases.push(case(
             &format!("every_deploy_path_accepts_{}", config.name),
