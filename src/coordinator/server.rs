@@ -5,6 +5,12 @@
 //!
 //! The model is read from disk on every request rather than cached: the mounted ConfigMap is swapped
 //! atomically by the kubelet, and a model of a few megabytes is read far faster than containers ask for it.
+//!
+//! The same two Samza routes also live under `/model/<digest>/`: the samza-job chart points each worker there
+//! with the model digest its pod template was rendered with. Only the model with that digest is served (else
+//! 409, and Samza retries), and the heartbeat answers `alive: false` to a worker of another model, so a worker
+//! never runs with a model other than its own, e.g. after an upgrade that updated the model ConfigMap and the
+//! coordinator but not the worker StatefulSet.
 
 use std::sync::{Arc, Mutex};
 
@@ -43,10 +49,35 @@ fn answer(
     let mut status = status
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    match path {
+    // `/model/<digest>/<route>`: `<route>` for a worker of the model with that digest.
+    let (wanted, path) = match path
+        .strip_prefix("/model/")
+        .and_then(|rest| rest.split_once('/'))
+    {
+        // `sha256:…`, also when a client escaped the colon.
+        Some((digest, route)) => (
+            Some(digest.replace("%3A", ":").replace("%3a", ":")),
+            format!("/{route}"),
+        ),
+        None => (None, path.to_owned()),
+    };
+    let other_model = |model: &[u8]| {
+        let wanted = wanted.as_deref()?;
+        let have = crate::render::digest(&String::from_utf8_lossy(model));
+        (wanted != have).then(|| {
+            format!(
+                "this worker's pod template was rendered for job model {wanted}, the coordinator has {have}: \
+                 waiting until the workers are deployed with this model\n"
+            )
+        })
+    };
+    match path.as_str() {
         "/" => {
             let (code, content_type, body) = match location.read() {
-                Ok(model) => (200, JSON, model),
+                Ok(model) => match other_model(&model) {
+                    Some(refusal) => (409, TEXT, refusal.into_bytes()),
+                    None => (200, JSON, model),
+                },
                 Err(error @ ModelError::Missing { .. }) => {
                     (404, TEXT, format!("{error}\n").into_bytes())
                 }
@@ -64,7 +95,17 @@ fn answer(
                 return (400, TEXT, b"missing executionContainerId\n".to_vec());
             }
             status.container_heartbeats += 1;
-            (200, JSON, br#"{"alive":true}"#.to_vec())
+            // A worker of another model must stop: Samza shuts the container down on `alive: false`.
+            let alive = match location.read() {
+                Ok(model) => other_model(&model).is_none(),
+                Err(_) => wanted.is_none(),
+            };
+            let answer: &[u8] = if alive {
+                br#"{"alive":true}"#
+            } else {
+                br#"{"alive":false}"#
+            };
+            (200, JSON, answer.to_vec())
         }
         "/healthz" => (200, TEXT, b"ok\n".to_vec()),
         "/readyz" => {

@@ -2,11 +2,12 @@
 //! lives, shutdown time against Samza's commit interval, and the sizes the API server and client-side apply
 //! accept.
 
+use flate2::{write::GzEncoder, Compression};
 use serde_json::Value;
 
 use super::catalogue::{
     CLIENT_SIDE_APPLY_SIZE, CONFIGMAP_SIZE, GRACE_PERIOD, MISSING_ANTI_AFFINITY, MISSING_PDB,
-    MISSING_PROBES, STATE_VOLUME,
+    MISSING_PROBES, RELEASE_SIZE, STATE_VOLUME,
 };
 use super::pod::{env_value, PodView};
 use super::samza_config::{changelog, persistent_stores};
@@ -16,6 +17,8 @@ use super::{label, Findings, JobContext, LintDoc, LintInput};
 const CONFIGMAP_LIMIT: usize = 1024 * 1024;
 /// Kubernetes' limit on the total size of an object's annotations, keys and values (`TotalAnnotationSizeLimitB`).
 const ANNOTATIONS_LIMIT: usize = 256 * 1024;
+/// Kubernetes' limit on a Secret's data, where Helm keeps each release revision (`corev1.MaxSecretSize`).
+const SECRET_LIMIT: usize = 1024 * 1024;
 /// Where client-side `kubectl apply` keeps its copy of the object.
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 /// Samza's `task.commit.ms` default.
@@ -39,6 +42,7 @@ pub(crate) fn check_documents(input: &LintInput, out: &mut Findings) {
     for doc in &input.documents {
         client_side_apply_size(doc, out);
     }
+    release_size(input, out);
     for doc in input.documents.iter().filter(|d| d.kind == "ConfigMap") {
         let size = configmap_data_size(&doc.value);
         if size > CONFIGMAP_LIMIT {
@@ -94,6 +98,37 @@ fn client_side_apply_size(doc: &LintDoc, out: &mut Findings) {
                  annotations in all); the API server accepts at most {ANNOTATIONS_LIMIT}: deploy it with Helm or \
                  `kubectl apply --server-side`",
                 doc.kind
+            ),
+        );
+    }
+}
+
+/// SZ408: Helm records each release revision in a Secret (`sh.helm.release.v1.<release>.v<n>`) whose `release`
+/// key is the release (manifest, chart, values) as JSON, gzip-compressed at best compression and base64-encoded;
+/// the API server limits a Secret's data to 1 MiB. The manifest alone is a lower bound of that size (the chart's
+/// own files come on top, some tens of KB for the samza-job chart), so above the limit Helm is sure to fail.
+fn release_size(input: &LintInput, out: &mut Findings) {
+    let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+    for doc in &input.documents {
+        // Writing to memory cannot fail.
+        let _ = serde_json::to_writer(&mut gz, &doc.value);
+    }
+    let compressed = gz.finish().map_or(0, |bytes| bytes.len());
+    let encoded = compressed.div_ceil(3) * 4;
+    // The finding points at the biggest resource: the first candidate to shrink or move to another release.
+    let biggest = input.documents.iter().max_by_key(|doc| doc.raw_len);
+    if let Some(biggest) = biggest.filter(|_| encoded > SECRET_LIMIT) {
+        out.push(
+            &RELEASE_SIZE,
+            label(&biggest.value, "samza.apache.org/job"),
+            Some(biggest.index),
+            None,
+            format!(
+                "as a Helm release the rendered manifests alone take {encoded} bytes (gzip + base64) of the \
+                 release Secret, which the API server limits to {SECRET_LIMIT}: `helm install`/`upgrade` would fail \
+                 with `Secret \"sh.helm.release.v1...\" is invalid: data: Too long`; the biggest resource is this \
+                 {} ({} bytes)",
+                biggest.kind, biggest.raw_len
             ),
         );
     }

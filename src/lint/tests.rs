@@ -194,6 +194,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
     // Above 1 MiB is far above what client-side apply can carry.
     ("configmap-size", &["SZ406", "SZ407"]),
     ("client-side-apply-size", &["SZ407"]),
+    ("release-size", &["SZ408"]),
     ("security-context", &["SZ501"]),
     ("rbac-wildcard", &["SZ502"]),
     ("service-account-token", &["SZ503"]),

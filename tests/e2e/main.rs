@@ -108,7 +108,7 @@ fn main() {
         selected.len()
     );
 
-    let threads = std::env::var("HELM_SAMZA_E2E_THREADS")
+    let threads = std::env::var("E2E_THREADS")
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(3usize)

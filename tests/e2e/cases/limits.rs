@@ -243,3 +243,100 @@ pub fn model_too_big_for_client_side_apply(env: &Env) {
         );
     }
 }
+
+/// Helm's release Secret: one release with two jobs of 50,000 partitions over 500 containers each (each model
+/// ConfigMap gzipped, about 600 KB, within the ConfigMap limit) does not fit the 1 MiB Secret Helm records the
+/// release in. lint says so before Helm runs (SZ408); Helm 3 and Helm 4 then fail on the Secret. One such job per
+/// release fits, and lint lets it pass.
+pub fn release_secret_limit(env: &Env) {
+    let dir = tempfile::tempdir().unwrap();
+    let umbrella = dir.path().join("umbrella");
+    std::fs::create_dir_all(umbrella.join("charts")).unwrap();
+    std::os::unix::fs::symlink(super::chart("samza-job"), umbrella.join("charts/samza-job"))
+        .unwrap();
+    std::fs::write(
+        umbrella.join("Chart.yaml"),
+        "apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n  \
+         - {name: samza-job, version: 0.1.0, alias: a}\n  - {name: samza-job, version: 0.1.0, alias: b}\n",
+    )
+    .unwrap();
+    let job = |alias: &str| {
+        format!(
+            "{alias}:\n  job: {{name: job-{alias}, inputs: [kafka.in-{alias}], containerCount: 500}}\n  \
+             worker: {{state: {{type: emptyDir}}}}\n"
+        )
+    };
+    std::fs::write(umbrella.join("values.yaml"), job("a") + &job("b")).unwrap();
+    let counts = "kafka.in-a=50000,kafka.in-b=50000";
+
+    let release_findings = |chart: &std::path::Path, extra: &[String]| {
+        let out = env
+            .helm(4, ["samza", "lint"])
+            .arg(chart)
+            .args(extra)
+            .args(["--partitions", counts, "--output", "json"])
+            .output()
+            .expect("running helm samza lint");
+        let report: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("lint JSON: {e}: {}", text(&out)));
+        let sz408: Vec<Value> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["check"] == "SZ408")
+            .cloned()
+            .collect();
+        (out.status.code(), sz408)
+    };
+    let (code, sz408) = release_findings(&umbrella, &[]);
+    assert_eq!(
+        (code, sz408.len()),
+        (Some(1), 1),
+        "lint of two 50,000-partition jobs: {sz408:?}"
+    );
+
+    for version in [3, 4] {
+        let namespace = env.plane.namespace(&format!("release-h{version}"), &[]);
+        let out = env
+            .helm(version, ["install", "two-jobs"])
+            .arg(&umbrella)
+            .args(["--namespace", &namespace])
+            .args(env.home(version).post_renderer_flags())
+            .env("HELM_SAMZA_OFFLINE", "true")
+            .env("HELM_SAMZA_PARTITIONS", counts)
+            .output()
+            .expect("running helm install");
+        assert!(
+            !out.status.success()
+                && text(&out).contains("sh.helm.release.v1.two-jobs.v1")
+                && text(&out).contains("Too long: may not be more than 1048576 bytes"),
+            "helm{version} install of two 50,000-partition jobs: {}",
+            text(&out)
+        );
+    }
+
+    // One job of that size per release fits, and lint agrees.
+    let one = sets(&[
+        ("job.containerCount", "500"),
+        ("job.inputs", "{kafka.in-a}"),
+        ("worker.state.type", "emptyDir"),
+    ]);
+    let (_, sz408) = release_findings(&super::chart("samza-job"), &one);
+    assert!(sz408.is_empty(), "{sz408:?}");
+    let namespace = env.plane.namespace("release-one", &[]);
+    let out = env
+        .helm(4, ["install", "one-job"])
+        .arg(super::chart("samza-job"))
+        .args(["--namespace", &namespace])
+        .args(env.home(4).post_renderer_flags())
+        .args(&one)
+        .env("HELM_SAMZA_OFFLINE", "true")
+        .env("HELM_SAMZA_PARTITIONS", counts)
+        .output()
+        .expect("running helm install");
+    assert!(
+        out.status.success(),
+        "helm4 install of one job: {}",
+        text(&out)
+    );
+}

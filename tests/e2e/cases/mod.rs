@@ -5,6 +5,7 @@ mod admission;
 mod deploy_paths;
 mod lifecycle;
 mod limits;
+mod scaled;
 mod strimzi;
 
 use std::path::PathBuf;
@@ -40,6 +41,10 @@ pub fn all() -> Vec<Case> {
                 Box::new(move |env| admission::restricted_namespace(env, version)),
             ),
             case(
+                &format!("{h}_upgrade_after_kubectl_scale"),
+                Box::new(move |env| scaled::upgrade_after_kubectl_scale(env, version)),
+            ),
+            case(
                 &format!("{h}_service_monitor_with_its_crd"),
                 Box::new(move |env| admission::service_monitor(env, version)),
             ),
@@ -53,6 +58,10 @@ pub fn all() -> Vec<Case> {
         case(
             "configmap_limit_1048576_bytes_and_lint_agrees",
             Box::new(limits::configmap_limit),
+        ),
+        case(
+            "release_secret_limit_1048576_bytes_and_lint_fails_first",
+            Box::new(limits::release_secret_limit),
         ),
         case(
             "request_body_limit_3145728_bytes",
