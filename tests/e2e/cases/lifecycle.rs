@@ -156,3 +156,46 @@ impl Deployed {
             .sum()
     }
 }
+
+/// A stateful job's input grows on the broker after deploy: `helm samza plan` against the deployed release (read
+/// from the cluster) refuses the change (exit 15, `changelog-partitions-grow`). Whether `helm upgrade` itself
+/// refuses it depends on the post-renderer knowing the deployed model, which it does not yet (it gates with a
+/// lock or `--previous` only), so the upgrade is not part of this case.
+pub fn plan_refuses_partition_growth_of_a_deployed_stateful_job(env: &Env, version: u8) {
+    let topic = format!("stateful-h{version}-in");
+    env.broker.create_topic(&topic, 4);
+    let release = Release::samza_job(env, version, "stateful", &[]);
+    let inputs = format!("{{kafka.{topic}}}");
+    let bootstrap = env.broker.bootstrap();
+    let args = sets(&[
+        ("job.inputs", &inputs),
+        ("job.bootstrapServers", &bootstrap),
+        (
+            "job.stores.counts.changelog",
+            "kafka.stateful-counts-changelog",
+        ),
+    ]);
+    release.deploy_ok("install", &args);
+    assert_eq!(plan(&release, &args)["changed"], false);
+
+    env.broker.set_partitions(&topic, 8);
+    let mut cmd = release
+        .env
+        .helm(release.version, ["samza", "plan", release.name]);
+    cmd.arg(&release.chart)
+        .args(["--namespace", &release.namespace, "--output", "json"])
+        .args(&args);
+    let out = cmd.output().expect("running helm samza plan");
+    assert_eq!(
+        out.status.code(),
+        Some(15),
+        "plan of a grown stateful input: {}",
+        text(&out)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("the plan is printed first");
+    assert_eq!(report["refused"], true, "{report}");
+    assert!(
+        report.to_string().contains("changelog-partitions-grow"),
+        "{report}"
+    );
+}

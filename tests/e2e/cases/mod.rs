@@ -41,6 +41,14 @@ pub fn all() -> Vec<Case> {
                 Box::new(move |env| admission::restricted_namespace(env, version)),
             ),
             case(
+                &format!("{h}_plan_refuses_partition_growth_of_a_deployed_stateful_job"),
+                Box::new(move |env| {
+                    lifecycle::plan_refuses_partition_growth_of_a_deployed_stateful_job(
+                        env, version,
+                    )
+                }),
+            ),
+            case(
                 &format!("{h}_upgrade_after_kubectl_scale"),
                 Box::new(move |env| scaled::upgrade_after_kubectl_scale(env, version)),
             ),
