@@ -37,6 +37,8 @@ pub struct ControlPlane {
     etcd: Guarded,
     apiserver: Guarded,
     namespaces: AtomicU32,
+    /// openssl's serial file of the CA is shared: one certificate at a time.
+    pki_lock: std::sync::Mutex<()>,
 }
 
 impl ControlPlane {
@@ -73,6 +75,7 @@ impl ControlPlane {
             assets,
             dir,
             namespaces: AtomicU32::new(0),
+            pki_lock: std::sync::Mutex::new(()),
         };
         plane.wait("etcd", || etcd_healthy(client));
 
@@ -104,17 +107,7 @@ impl ControlPlane {
                 ]),
             &plane.dir.path().join("kube-apiserver.log"),
         );
-        let kubeconfig = format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: envtest\n  cluster:\n    server: {}\n    \
-             certificate-authority: {}\nusers:\n- name: admin\n  user:\n    client-certificate: {}\n    \
-             client-key: {}\ncontexts:\n- name: envtest\n  context:\n    cluster: envtest\n    user: admin\n\
-             current-context: envtest\n",
-            plane.url,
-            pki("ca.crt"),
-            pki("admin.crt"),
-            pki("admin.key")
-        );
-        fs::write(plane.kubeconfig(), kubeconfig).expect("writing the kubeconfig");
+        plane.write_kubeconfig(&plane.kubeconfig(), "admin");
         let readyz = plane.kubectl(["get", "--raw", "/readyz"]);
         plane.wait("kube-apiserver", || {
             let mut readyz = copy_command(&readyz);
@@ -128,6 +121,39 @@ impl ControlPlane {
     /// The kubeconfig (CA, server URL, admin certificate) for `kubectl` and Helm.
     pub fn kubeconfig(&self) -> PathBuf {
         self.dir.path().join("kubeconfig")
+    }
+
+    /// A kubeconfig for the user `name` (a client certificate `CN=name` signed by the cluster's CA, no group),
+    /// who may do nothing until a RoleBinding says otherwise.
+    pub fn user_kubeconfig(&self, name: &str) -> PathBuf {
+        let _one_at_a_time = self.pki_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let path = self.dir.path().join(format!("kubeconfig-{name}"));
+        if !path.exists() {
+            sign(
+                self.dir.path(),
+                name,
+                &format!("/CN={name}"),
+                "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+            );
+            self.write_kubeconfig(&path, name);
+        }
+        path
+    }
+
+    /// Writes a kubeconfig for this server and the client certificate `<user>.crt`.
+    fn write_kubeconfig(&self, path: &Path, user: &str) {
+        let file = |name: &str| self.dir.path().join(name).display().to_string();
+        let kubeconfig = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: envtest\n  cluster:\n    server: {}\n    \
+             certificate-authority: {}\nusers:\n- name: {user}\n  user:\n    client-certificate: {}\n    \
+             client-key: {}\ncontexts:\n- name: envtest\n  context:\n    cluster: envtest\n    user: {user}\n\
+             current-context: envtest\n",
+            self.url,
+            file("ca.crt"),
+            file(&format!("{user}.crt")),
+            file(&format!("{user}.key")),
+        );
+        fs::write(path, kubeconfig).expect("writing a kubeconfig");
     }
 
     /// `kubectl <args>` from the assets folder, against this control plane.
@@ -397,47 +423,73 @@ wait "$server""#;
     }
 }
 
+const EC_KEY: [&str; 4] = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
+
+/// `openssl <args>` in `dir`, which must succeed.
+fn openssl(dir: &Path, args: &[&str]) {
+    run_ok(Command::new(on_path("openssl")).args(args).current_dir(dir));
+}
+
 /// The CA, the API server's serving certificate, the admin client certificate (`system:masters`) and the
 /// service-account key pair, made with `openssl` in `dir`.
 fn make_pki(dir: &Path) {
-    let openssl = on_path("openssl");
-    let run = |args: &[&str]| {
-        run_ok(Command::new(&openssl).args(args).current_dir(dir));
-    };
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
-    run(&[
-        &["req", "-x509", "-nodes", "-days", "2"][..],
-        &ec,
+    openssl(
+        dir,
         &[
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-            "-subj",
-            "/CN=envtest CA",
-        ],
-    ]
-    .concat());
-    let sign = |name: &str, subject: &str, ext: &str| {
-        run(&[
-            &["req", "-nodes"][..],
-            &ec,
+            &["req", "-x509", "-nodes", "-days", "2"][..],
+            &EC_KEY,
             &[
                 "-keyout",
-                &format!("{name}.key"),
+                "ca.key",
                 "-out",
-                &format!("{name}.csr"),
+                "ca.crt",
                 "-subj",
-                subject,
+                "/CN=envtest CA",
             ],
         ]
-        .concat());
-        fs::write(dir.join(format!("{name}.ext")), ext).expect("writing an extensions file");
-        run(&[
+        .concat(),
+    );
+    sign(
+        dir,
+        "server",
+        "/CN=127.0.0.1",
+        "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+    );
+    sign(
+        dir,
+        "admin",
+        "/O=system:masters/CN=admin",
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+    );
+    openssl(dir, &["genrsa", "-out", "sa.key", "2048"]);
+    openssl(dir, &["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"]);
+}
+
+/// `<name>.key` and `<name>.crt` for `subject`, signed by the CA in `dir`, with the extensions `ext`.
+fn sign(dir: &Path, name: &str, subject: &str, ext: &str) {
+    let (key, csr, crt, extfile) = (
+        format!("{name}.key"),
+        format!("{name}.csr"),
+        format!("{name}.crt"),
+        format!("{name}.ext"),
+    );
+    openssl(
+        dir,
+        &[
+            &["req", "-nodes"][..],
+            &EC_KEY,
+            &["-keyout", &key, "-out", &csr, "-subj", subject],
+        ]
+        .concat(),
+    );
+    fs::write(dir.join(&extfile), ext).expect("writing an extensions file");
+    openssl(
+        dir,
+        &[
             "x509",
             "-req",
             "-in",
-            &format!("{name}.csr"),
+            &csr,
             "-CA",
             "ca.crt",
             "-CAkey",
@@ -446,21 +498,9 @@ fn make_pki(dir: &Path) {
             "-days",
             "2",
             "-extfile",
-            &format!("{name}.ext"),
+            &extfile,
             "-out",
-            &format!("{name}.crt"),
-        ]);
-    };
-    sign(
-        "server",
-        "/CN=127.0.0.1",
-        "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+            &crt,
+        ],
     );
-    sign(
-        "admin",
-        "/O=system:masters/CN=admin",
-        "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
-    );
-    run(&["genrsa", "-out", "sa.key", "2048"]);
-    run(&["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"]);
 }

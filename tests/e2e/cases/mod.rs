@@ -5,6 +5,7 @@ mod admission;
 mod deploy_paths;
 mod lifecycle;
 mod limits;
+mod permissions;
 mod scaled;
 mod strimzi;
 
@@ -29,6 +30,29 @@ pub fn all() -> Vec<Case> {
         run: Box::new(strimzi::api_version_follows_the_served_crd),
         exclusive: true,
     }];
+    // The longest first, so that the threads finish together.
+    cases.extend([
+        case(
+            "release_secret_limit_1048576_bytes_and_lint_fails_first",
+            Box::new(limits::release_secret_limit),
+        ),
+        case(
+            "annotation_limit_262144_bytes_for_client_side_apply_and_lint_agrees",
+            Box::new(limits::annotation_limit),
+        ),
+        case(
+            "configmap_limit_1048576_bytes_and_lint_agrees",
+            Box::new(limits::configmap_limit),
+        ),
+        case(
+            "request_body_limit_3145728_bytes",
+            Box::new(limits::request_body_limit),
+        ),
+        case(
+            "job_model_too_big_for_client_side_apply_is_linted_and_deploys_with_helm_and_server_side",
+            Box::new(limits::model_too_big_for_client_side_apply),
+        ),
+    ]);
     for version in [3, 4] {
         let h = format!("helm{version}");
         cases.extend([
@@ -49,6 +73,10 @@ pub fn all() -> Vec<Case> {
                 }),
             ),
             case(
+                &format!("{h}_plan_lint_lock_as_users_with_minimal_rbac"),
+                Box::new(move |env| permissions::commands_with_minimal_rbac(env, version)),
+            ),
+            case(
                 &format!("{h}_upgrade_after_kubectl_scale"),
                 Box::new(move |env| scaled::upgrade_after_kubectl_scale(env, version)),
             ),
@@ -58,28 +86,6 @@ pub fn all() -> Vec<Case> {
             ),
         ]);
     }
-    cases.extend([
-        case(
-            "annotation_limit_262144_bytes_for_client_side_apply_and_lint_agrees",
-            Box::new(limits::annotation_limit),
-        ),
-        case(
-            "configmap_limit_1048576_bytes_and_lint_agrees",
-            Box::new(limits::configmap_limit),
-        ),
-        case(
-            "release_secret_limit_1048576_bytes_and_lint_fails_first",
-            Box::new(limits::release_secret_limit),
-        ),
-        case(
-            "request_body_limit_3145728_bytes",
-            Box::new(limits::request_body_limit),
-        ),
-        case(
-            "job_model_too_big_for_client_side_apply_is_linted_and_deploys_with_helm_and_server_side",
-            Box::new(limits::model_too_big_for_client_side_apply),
-        ),
-    ]);
     for config in deploy_paths::configs() {
         cases.push(case(
             &format!("every_deploy_path_accepts_{}", config.name),
