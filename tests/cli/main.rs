@@ -2,11 +2,13 @@
 mod charts;
 mod coordinator;
 mod docs;
+mod fidelity;
 mod helm;
 mod kafka;
 mod lint;
 mod model;
 mod oracle;
+mod package;
 mod plan;
 mod plugin;
 mod post_render;
