@@ -70,7 +70,7 @@ pub fn lifecycle(env: &Env, version: u8) {
     assert_eq!(template_checksum(&grown.coordinator), grown.checksum);
 
     // Rollback to the first revision: its model and its checksum come back.
-    release.helm_ok(&["rollback", release.name, "1", "--wait=false"]);
+    release.helm_ok(&["rollback", release.name, "1"]);
     let rolled_back = Deployed::read(&release);
     assert_eq!(rolled_back.workers["spec"]["replicas"], 1);
     assert_eq!(rolled_back.checksum, installed.checksum);

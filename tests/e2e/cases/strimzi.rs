@@ -15,11 +15,25 @@ const STRIMZI_0: &str = "043-Crd-kafkatopic-strimzi-0.51.0.yaml";
 pub fn api_version_follows_the_served_crd(env: &Env) {
     let topic = "strimzi-in";
     env.broker.create_topic(topic, 3);
-    // Put the baseline CRD back whatever happens, for the cases that run after this one.
+    // The loop ends with the baseline CRD installed; when it fails half-way, this puts it back for the cases that
+    // run after this one (best effort: a second panic while unwinding would abort the suite).
     struct Restore<'a>(&'a Env);
     impl Drop for Restore<'_> {
         fn drop(&mut self) {
-            self.0.plane.replace_crd(CRD, &self.0.crd(STRIMZI_0));
+            if std::thread::panicking() {
+                let (plane, file) = (&self.0.plane, self.0.crd(STRIMZI_0));
+                let _ = plane
+                    .kubectl(["delete", "crd", CRD, "--timeout=60s"])
+                    .output();
+                let _ = plane
+                    .kubectl(["apply", "--server-side", "-f"])
+                    .arg(&file)
+                    .output();
+                let _ = plane
+                    .kubectl(["wait", "--for=condition=Established", "--timeout=30s", "-f"])
+                    .arg(&file)
+                    .output();
+            }
         }
     }
     let _restore = Restore(env);
