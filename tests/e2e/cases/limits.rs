@@ -340,3 +340,58 @@ pub fn release_secret_limit(env: &Env) {
         text(&out)
     );
 }
+
+/// The biggest job model a ConfigMap holds, at the partition count docs/kubernetes-limits.md gives for the
+/// samza-job chart with 500 containers: 89,868 input partitions deploy (the gzipped model just fits), 89,869 are
+/// refused by the API server, and lint (SZ406) draws the line at the same partition.
+pub fn largest_model_configmap(env: &Env) {
+    for (partitions, fits) in [(89_868, true), (89_869, false)] {
+        let counts = format!("kafka.my-input={partitions}");
+        let values = sets(&[
+            ("job.containerCount", "500"),
+            ("worker.state.type", "emptyDir"),
+        ]);
+        let lint = env
+            .helm(4, ["samza", "lint"])
+            .arg(super::chart("samza-job"))
+            .args(&values)
+            .args(["--partitions", &counts, "--output", "json"])
+            .output()
+            .expect("running helm samza lint");
+        let report: Value = serde_json::from_slice(&lint.stdout)
+            .unwrap_or_else(|e| panic!("lint JSON: {e}: {}", text(&lint)));
+        let sz406 = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["check"] == "SZ406");
+        assert_eq!(sz406, !fits, "{partitions} partitions: {report}");
+
+        let namespace = env.plane.namespace("largest", &[]);
+        let out = env
+            .helm(4, ["install", "largest"])
+            .arg(super::chart("samza-job"))
+            .args(["--namespace", &namespace])
+            .args(env.home(4).post_renderer_flags())
+            .args(&values)
+            .env("HELM_SAMZA_OFFLINE", "true")
+            .env("HELM_SAMZA_PARTITIONS", &counts)
+            .output()
+            .expect("running helm install");
+        if fits {
+            assert!(
+                out.status.success(),
+                "{partitions} partitions: {}",
+                text(&out)
+            );
+        } else {
+            assert!(
+                !out.status.success()
+                    && text(&out).contains("largest-samza-job-model")
+                    && text(&out).contains("Too long: may not be more than 1048576 bytes"),
+                "{partitions} partitions: {}",
+                text(&out)
+            );
+        }
+    }
+}

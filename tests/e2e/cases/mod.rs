@@ -37,6 +37,10 @@ pub fn all() -> Vec<Case> {
             Box::new(limits::release_secret_limit),
         ),
         case(
+            "largest_model_configmap_89868_partitions_at_500_containers_and_lint_agrees",
+            Box::new(limits::largest_model_configmap),
+        ),
+        case(
             "annotation_limit_262144_bytes_for_client_side_apply_and_lint_agrees",
             Box::new(limits::annotation_limit),
         ),
