@@ -49,6 +49,11 @@ const CLUSTER: &str = "needs a Kubernetes cluster";
 const EXAMPLES: &[(&str, &str, Check)] = &[
     (
         "README.md",
+        "setup-envtest use 1.34",
+        NotHere("installs setup-envtest with Go and runs the end-to-end suite, which .ci/run runs"),
+    ),
+    (
+        "README.md",
         "scripts/demo",
         NotHere(
             "build a release binary, install tools from npm and PyPI; scripts/test runs this suite",
