@@ -64,7 +64,7 @@ impl Refusal {
 
 /// Receives librdkafka's log lines and error events instead of stderr.
 #[derive(Default)]
-struct Messages {
+pub(super) struct Messages {
     lines: Mutex<Vec<String>>,
     /// The last TLS or SASL refusal since the last answer, with librdkafka's reason. It outlives `clear`:
     /// librdkafka reports a repeated identical failure only now and then, so the next request may see none.
@@ -87,11 +87,11 @@ impl Messages {
         lines.push(line);
     }
 
-    fn clear(&self) {
+    pub(super) fn clear(&self) {
         locked(&self.lines).clear();
     }
 
-    fn last(&self) -> Option<String> {
+    pub(super) fn last(&self) -> Option<String> {
         locked(&self.lines).last().cloned()
     }
 
@@ -133,7 +133,7 @@ impl ConsumerContext for Messages {}
 /// One Kafka cluster, asked through one long-lived client so that a second query reuses the connection.
 pub struct LiveKafka {
     settings: KafkaClientSettings,
-    consumer: BaseConsumer<Messages>,
+    pub(super) consumer: BaseConsumer<Messages>,
     primed_at: Mutex<Option<Instant>>,
 }
 
@@ -167,7 +167,7 @@ impl LiveKafka {
         }
     }
 
-    fn metadata(
+    pub(super) fn metadata(
         &self,
         system: &str,
         topic: Option<&str>,
@@ -359,7 +359,7 @@ impl LiveKafka {
 
     /// The partition count of `topic` in an answer to a request naming it: its own error if it has one,
     /// and "unknown topic" if the answer leaves it out.
-    fn named_count(
+    pub(super) fn named_count(
         &self,
         system: &str,
         metadata: &Metadata,
@@ -444,7 +444,7 @@ impl PartitionSource for LiveKafka {
 }
 
 /// librdkafka settings for a metadata-only client that fails within the timeout.
-fn client_config(settings: &KafkaClientSettings) -> ClientConfig {
+pub(super) fn client_config(settings: &KafkaClientSettings) -> ClientConfig {
     // The metadata call itself gives up after the timeout. librdkafka's own request timeouts are set just
     // beyond it, so that a broker that accepts the connection but answers slowly shows up as a timeout of our
     // call rather than as a dropped connection, while a refused connection still fails as one. User properties

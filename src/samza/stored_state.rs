@@ -385,6 +385,11 @@ mod tests {
     use crate::samza::job_model::{ContainerModel, TaskModel};
     use crate::samza::Config;
 
+    /// A message as (key, value) bytes; `None` is a delete.
+    type Raw<'a> = (&'a [u8], Option<&'a [u8]>);
+    /// A task of a test model: name, changelog partition, mode, input partitions.
+    type TaskSpec<'a> = (&'a str, u32, TaskMode, &'a [u32]);
+
     /// Records from (key, value) byte strings, offsets from 0.
     fn records<'a>(messages: &'a [(&'a [u8], Option<&'a [u8]>)]) -> Vec<Record<'a>> {
         messages
@@ -563,7 +568,7 @@ mod tests {
     #[test]
     fn unreadable_messages_name_their_offset_and_reason() {
         let good: &[u8] = br#"{"values":{"Partition":"1"}}"#;
-        let cases: &[(&[(&[u8], Option<&[u8]>)], i64, &str)] = &[
+        let cases: &[(&[Raw], i64, &str)] = &[
             (
                 &[
                     (br#"[1,"set-changelog","a"]"#, Some(good)),
@@ -659,7 +664,7 @@ mod tests {
         );
     }
 
-    fn model(containers: &[(&str, &[(&str, u32, TaskMode, &[u32])])]) -> JobModel {
+    fn model(containers: &[(&str, &[TaskSpec])]) -> JobModel {
         JobModel::new(
             Config::of(&[("job.name", "j")]),
             containers
