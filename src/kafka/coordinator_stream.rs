@@ -134,7 +134,7 @@ pub fn read_stored_state(
 
     // A client of its own: its partition assignment must not meet anyone else's metadata requests.
     // librdkafka assigns partitions only to a consumer with a group id; nothing is committed under it, so it
-    // needs no group ACL.
+    // needs no group ACL (see the poll loop).
     let mut reader_settings = settings.clone();
     for (key, value) in [
         ("enable.partition.eof", "true"),
@@ -181,6 +181,14 @@ pub fn read_stored_state(
             None => {}
             // The fetch reached the high watermark the broker reported with it.
             Some(Err(ClientError::PartitionEOF(_))) => break,
+            // librdkafka looks up the group's coordinator even for an assigned partition, in case offsets get
+            // committed; nothing is, so a refusal or a missing coordinator is no reason to stop reading.
+            Some(Err(ClientError::MessageConsumption(
+                RDKafkaErrorCode::GroupAuthorizationFailed
+                | RDKafkaErrorCode::CoordinatorNotAvailable
+                | RDKafkaErrorCode::NotCoordinator
+                | RDKafkaErrorCode::CoordinatorLoadInProgress,
+            ))) => {}
             Some(Err(error)) => {
                 let reason = match kafka.consumer.context().last() {
                     Some(cause) => format!("{error}; last client message: {cause}"),
@@ -369,4 +377,151 @@ fn produce(
             ),
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::mocking::MockCluster;
+    use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
+    use rdkafka::ClientConfig;
+
+    use super::*;
+    use crate::samza::coordinator_stream::{Header, SET_CHANGELOG};
+
+    const TOPIC: &str = "__samza_coordinator_j_1";
+
+    fn settings(bootstrap: &str, timeout: Duration) -> KafkaClientSettings {
+        let mut settings = KafkaClientSettings::new(vec![bootstrap.to_owned()]);
+        settings.timeout = timeout;
+        settings
+    }
+
+    /// librdkafka's mock cluster with the stream holding `tasks` changelog entries.
+    fn cluster_with_stream(
+        tasks: u32,
+    ) -> MockCluster<'static, rdkafka::producer::DefaultProducerContext> {
+        let cluster = MockCluster::new(1).unwrap();
+        cluster.create_topic(TOPIC, 1, 1).unwrap();
+        let producer: BaseProducer = ClientConfig::new()
+            .set("bootstrap.servers", cluster.bootstrap_servers())
+            .create()
+            .unwrap();
+        let header = Header::helm_samza(1);
+        for n in 0..tasks {
+            let message = Message::set(
+                SET_CHANGELOG,
+                &format!("Partition {n}"),
+                &header,
+                &[("Partition", &n.to_string())],
+            );
+            producer
+                .send(
+                    BaseRecord::to(TOPIC)
+                        .partition(0)
+                        .key(&message.key)
+                        .payload(message.value.as_deref().unwrap()),
+                )
+                .map_err(|(e, _)| e)
+                .unwrap();
+        }
+        producer.flush(Duration::from_secs(10)).unwrap();
+        cluster
+    }
+
+    /// Against librdkafka's mock the refusal is only logged, so this shows the read is independent of the group
+    /// lookup, not that the tolerant match arm in the poll loop is reached; Kafka brokers with ACLs have been
+    /// reported to surface the refusal as a consumer error, which that arm ignores.
+    #[test]
+    fn a_refused_group_coordinator_lookup_does_not_stop_the_read() {
+        let cluster = cluster_with_stream(3);
+        cluster.request_errors(
+            RDKafkaApiKey::FindCoordinator,
+            &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED; 50],
+        );
+        let state = read_stored_state(
+            &settings(&cluster.bootstrap_servers(), Duration::from_secs(10)),
+            "kafka",
+            TOPIC,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(state.changelog.len(), 3);
+    }
+
+    #[test]
+    fn a_topic_the_client_may_not_describe_is_an_error_not_a_first_deploy() {
+        let cluster = cluster_with_stream(1);
+        cluster
+            .topic_error(
+                TOPIC,
+                RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+            )
+            .unwrap();
+        let error = read_stored_state(
+            &settings(&cluster.bootstrap_servers(), Duration::from_secs(10)),
+            "kafka",
+            TOPIC,
+        )
+        .unwrap_err();
+        let message = error.to_string();
+        assert!(
+            matches!(&error, CoordinatorStreamError::Cluster { source, .. }
+                if matches!(**source, KafkaError::TopicUnauthorized { .. })),
+            "{message}"
+        );
+        assert!(
+            message.starts_with(&format!("coordinator stream `{TOPIC}`: "))
+                && message.contains("not authorized to describe topic"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_refused_fetch_names_the_offset_and_the_acl() {
+        let cluster = cluster_with_stream(2);
+        cluster.request_errors(
+            RDKafkaApiKey::Fetch,
+            &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED; 50],
+        );
+        let error = read_stored_state(
+            &settings(&cluster.bootstrap_servers(), Duration::from_secs(5)),
+            "kafka",
+            TOPIC,
+        )
+        .unwrap_err();
+        let message = error.to_string();
+        assert!(
+            matches!(error, CoordinatorStreamError::Read { offset: 0, .. }),
+            "{message}"
+        );
+        assert!(
+            message.contains("cannot read at offset 0")
+                && message.contains("grant the client DESCRIBE and READ on the topic"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_slow_read_stops_at_the_deadline_naming_how_far_it_got() {
+        let cluster = cluster_with_stream(2);
+        let timeout = Duration::from_secs(2);
+        let settings = settings(&cluster.bootstrap_servers(), timeout);
+        // Metadata answers quickly; the fetches then wait longer than the whole read may take.
+        cluster.request_errors(
+            RDKafkaApiKey::Fetch,
+            &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION; 500],
+        );
+        let started = Instant::now();
+        let error = read_stored_state(&settings, "kafka", TOPIC).unwrap_err();
+        assert!(
+            started.elapsed() < timeout + Duration::from_secs(2),
+            "{error}"
+        );
+        let message = error.to_string();
+        assert!(
+            matches!(error, CoordinatorStreamError::TimedOut { offset: 0, .. }),
+            "{message}"
+        );
+        assert!(message.contains("within 2s"), "{message}");
+    }
 }
