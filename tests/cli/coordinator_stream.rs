@@ -6,9 +6,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use helm_samza::coordinator::write_back::write_back;
 use helm_samza::kafka::{
     read_stored_state, write_messages, CoordinatorStreamError, KafkaClientSettings, KafkaError,
-    LiveKafka, PartitionSource, TopicQuery,
+    LiveKafka, Overrides, PartitionSource, TopicQuery,
 };
 use helm_samza::samza::changelog::internal_topics;
 use helm_samza::samza::coordinator_stream::{stream_name, Header};
@@ -349,4 +350,55 @@ fn what_the_coordinator_writes_reads_back_and_keeps_stored_entries() {
         last.changelog, again.changelog,
         "changelog entries are never removed"
     );
+}
+
+/// What the coordinator calls on start: the first start creates the stream with the model's mapping, a later
+/// start with another model keeps the stored entries; the Kafka settings come from the model's config.
+#[test]
+fn the_coordinators_write_back_creates_then_merges() {
+    let broker = Broker::start();
+    let with_brokers = |tasks: &[(&str, u32, u32)]| {
+        let mut model = model(tasks);
+        model.config.set(
+            "systems.kafka.consumer.bootstrap.servers",
+            broker.bootstrap(),
+        );
+        model
+    };
+    let overrides = Overrides {
+        timeout: Some(TIMEOUT),
+        ..Overrides::default()
+    };
+    let now = std::time::SystemTime::now();
+    let first = write_back(&with_brokers(&[("Partition 0", 0, 0)]), &overrides, now).unwrap();
+    assert_eq!(first.topic, "__samza_coordinator_page-view-counter_1");
+    assert_eq!((first.system.as_str(), first.first_deploy), ("kafka", true));
+    let second = write_back(
+        &with_brokers(&[("Partition 0", 0, 3), ("Partition 1", 1, 1)]),
+        &overrides,
+        now,
+    )
+    .unwrap();
+    assert!(!second.first_deploy);
+    assert_eq!(second.changelog_entries, 2);
+    let stored = read_stored_state(&settings(&broker), "kafka", &second.topic)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.changelog,
+        mapping(&[("Partition 0", 0), ("Partition 1", 1)])
+    );
+
+    // A job without a coordinator system says which key to set, before any Kafka client is made.
+    let mut model = with_brokers(&[("Partition 0", 0, 0)]);
+    model.config = Config::from_map(
+        model
+            .config
+            .iter()
+            .filter(|(key, _)| *key != "job.default.system")
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+    );
+    let error = write_back(&model, &overrides, now).unwrap_err().to_string();
+    assert!(error.contains("job.coordinator.system"), "{error}");
 }
