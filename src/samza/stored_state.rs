@@ -130,6 +130,7 @@ impl StateReader {
     pub fn finish(self) -> Result<StoredState, DecodeError> {
         let mut state = StoredState::default();
         let mut unread: Option<DecodeError> = None;
+        let mut partitions: BTreeMap<Ssp, (i64, Vec<String>)> = BTreeMap::new();
         for ((kind, key), (offset, entry)) in self.entries {
             match entry {
                 Entry::Changelog(partition) => {
@@ -143,7 +144,13 @@ impl StateReader {
                     state.task_modes.insert(key, mode);
                 }
                 Entry::Partition(ssp, tasks) => {
-                    state.task_partitions.insert(ssp, tasks);
+                    // Two spellings of one SSP's JSON are two keys; the later message stands.
+                    match partitions.get(&ssp) {
+                        Some((later, _)) if *later > offset => {}
+                        _ => {
+                            partitions.insert(ssp, (offset, tasks));
+                        }
+                    }
                 }
                 Entry::Config(Some(value)) => {
                     state.config.insert(key, value);
@@ -162,6 +169,10 @@ impl StateReader {
                 }
             }
         }
+        state.task_partitions = partitions
+            .into_iter()
+            .map(|(ssp, (_, tasks))| (ssp, tasks))
+            .collect();
         match unread {
             Some(error) => Err(error),
             None => Ok(state),
@@ -171,57 +182,68 @@ impl StateReader {
 
 /// Reads a value of a type the planner needs; `None` for other types.
 fn read_entry(key: &MessageKey, value: &[u8]) -> Option<Result<Entry, String>> {
-    let read = || -> Result<Entry, String> {
-        let values = stream::decode_values(value)?;
-        let field = |name: &str| stream::value_string(&values, name);
-        let required = |name: &str| {
-            field(name)?
-                .ok_or_else(|| format!("`values.{name}` is missing ({} needs it)", key.kind))
-        };
-        Ok(match key.kind.as_str() {
-            // `Integer.parseInt`, then a partition number, which cannot be negative.
-            SET_CHANGELOG => {
-                let text = required("Partition")?;
-                let partition = super::config::java_parse_int(text)
-                    .and_then(|n| u32::try_from(n).ok())
-                    .ok_or_else(|| {
-                        format!("`values.Partition` \"{text}\" is not a changelog partition number")
-                    })?;
-                Entry::Changelog(partition)
-            }
-            SET_TASK_CONTAINER => Entry::Container(
-                field("containerId")?
-                    .or(field("processorId")?)
-                    .map(str::to_owned),
-            ),
-            // `TaskMode.valueOf`: exactly the enum's names.
-            SET_TASK_MODE => Entry::Mode(match required("taskMode")? {
-                "Active" => TaskMode::Active,
-                "Standby" => TaskMode::Standby,
-                other => {
-                    return Err(format!(
-                        "`values.taskMode` \"{other}\" is not Active or Standby"
-                    ))
-                }
-            }),
-            SET_TASK_PARTITION => {
-                let ssp = stream::parse_ssp_key(&key.key)?;
-                let names = required("taskNames")?;
-                let tasks: Vec<String> = serde_json::from_str(names).map_err(|e| {
-                    format!("`values.taskNames` is not a JSON list of task names ({e})")
-                })?;
-                Entry::Partition(ssp, tasks)
-            }
-            SET_CONFIG => Entry::Config(field("value")?.map(str::to_owned)),
-            _ => unreachable!("only the types matched below are read"),
-        })
+    type Reader = fn(&MessageKey, &Values) -> Result<Entry, String>;
+    let read: Reader = match key.kind.as_str() {
+        SET_CHANGELOG => read_changelog,
+        SET_TASK_CONTAINER => read_container,
+        SET_TASK_MODE => read_mode,
+        SET_TASK_PARTITION => read_partition,
+        SET_CONFIG => read_config,
+        _ => return None,
     };
-    match key.kind.as_str() {
-        SET_CHANGELOG | SET_TASK_CONTAINER | SET_TASK_MODE | SET_TASK_PARTITION | SET_CONFIG => {
-            Some(read())
-        }
-        _ => None,
+    Some(stream::decode_values(value).and_then(|values| read(key, &values)))
+}
+
+type Values = serde_json::Map<String, serde_json::Value>;
+
+/// An entry of `values` Samza's getter would fail without.
+fn required<'a>(key: &MessageKey, values: &'a Values, field: &str) -> Result<&'a str, String> {
+    stream::value_string(values, field)?
+        .ok_or_else(|| format!("`values.{field}` is missing ({} needs it)", key.kind))
+}
+
+/// `SetChangelogMapping#getPartition`: `Integer.parseInt`, and a partition number cannot be negative.
+fn read_changelog(key: &MessageKey, values: &Values) -> Result<Entry, String> {
+    let text = required(key, values, "Partition")?;
+    super::config::java_parse_int(text)
+        .and_then(|n| u32::try_from(n).ok())
+        .map(Entry::Changelog)
+        .ok_or_else(|| format!("`values.Partition` \"{text}\" is not a changelog partition number"))
+}
+
+/// `SetTaskContainerMapping#getTaskAssignment`: `containerId` (Samza 0.x), else `processorId`; neither is skipped.
+fn read_container(_: &MessageKey, values: &Values) -> Result<Entry, String> {
+    let id = match stream::value_string(values, "containerId")? {
+        Some(id) => Some(id),
+        None => stream::value_string(values, "processorId")?,
+    };
+    Ok(Entry::Container(id.map(str::to_owned)))
+}
+
+/// `TaskMode.valueOf`: exactly the enum's names.
+fn read_mode(key: &MessageKey, values: &Values) -> Result<Entry, String> {
+    match required(key, values, "taskMode")? {
+        "Active" => Ok(Entry::Mode(TaskMode::Active)),
+        "Standby" => Ok(Entry::Mode(TaskMode::Standby)),
+        other => Err(format!(
+            "`values.taskMode` \"{other}\" is not Active or Standby"
+        )),
     }
+}
+
+/// `TaskPartitionAssignmentManager#readTaskPartitionAssignments`: the key is the SSP, the value a JSON list.
+fn read_partition(key: &MessageKey, values: &Values) -> Result<Entry, String> {
+    let ssp = stream::parse_ssp_key(&key.key)?;
+    let tasks = serde_json::from_str(required(key, values, "taskNames")?)
+        .map_err(|e| format!("`values.taskNames` is not a JSON list of task names ({e})"))?;
+    Ok(Entry::Partition(ssp, tasks))
+}
+
+/// `CoordinatorStreamUtil#readConfigFromCoordinatorStream`: a null value is skipped.
+fn read_config(_: &MessageKey, values: &Values) -> Result<Entry, String> {
+    Ok(Entry::Config(
+        stream::value_string(values, "value")?.map(str::to_owned),
+    ))
 }
 
 impl StoredState {
