@@ -19,6 +19,7 @@ pub mod lint;
 pub mod lock;
 pub mod manifest;
 pub mod model;
+pub mod output_file;
 pub mod plan;
 pub mod render;
 pub mod samza;
@@ -33,6 +34,7 @@ use error::{Error, Result};
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::PostRender(args) => {
+            diagnostics::record_start(args.log_file.as_deref());
             widen_pipes();
             let mut input = Vec::with_capacity(1 << 20);
             std::io::stdin()
@@ -40,7 +42,11 @@ pub fn run(cli: Cli) -> Result<i32> {
                 .map_err(|e| Error::io("<stdin>", e))?;
             let outcome = render::run_post_render(&args, &input);
             match outcome {
-                Ok(output) => write_stdout(&output).map(|()| exit_code::OK),
+                Ok(output) => {
+                    write_stdout(&output)?;
+                    diagnostics::record_success(args.log_file.as_deref());
+                    Ok(exit_code::OK)
+                }
                 Err(err) => {
                     // Helm 4 discards our stderr: leave the message and the input where the user can find them.
                     diagnostics::record_failure(
