@@ -28,7 +28,7 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use thiserror::Error;
 
 use super::error::human;
-use super::live::{client_config, LiveKafka, Messages};
+use super::live::{client_config, creation_message, LiveKafka, Messages};
 use super::{KafkaClientSettings, KafkaError};
 use crate::samza::coordinator_stream::Message;
 use crate::samza::stored_state::{DecodeError, Record, StateReader, StoredState};
@@ -135,18 +135,16 @@ pub fn read_stored_state(
     // A client of its own: its partition assignment must not meet anyone else's metadata requests.
     // librdkafka assigns partitions only to a consumer with a group id; nothing is committed under it, so it
     // needs no group ACL (see the poll loop).
-    let mut reader_settings = settings.clone();
-    for (key, value) in [
-        ("enable.partition.eof", "true"),
-        ("group.id", "helm-samza"),
-        ("enable.auto.commit", "false"),
-        ("enable.auto.offset.store", "false"),
-    ] {
-        reader_settings
-            .properties
-            .insert(key.to_owned(), value.to_owned());
-    }
-    let kafka = LiveKafka::new(reader_settings).map_err(cluster)?;
+    let kafka = LiveKafka::with_properties(
+        settings.clone(),
+        &[
+            ("enable.partition.eof", "true"),
+            ("group.id", "helm-samza"),
+            ("enable.auto.commit", "false"),
+            ("enable.auto.offset.store", "false"),
+        ],
+    )
+    .map_err(cluster)?;
     let metadata = kafka
         .metadata(system, Some(topic), deadline)
         .map_err(cluster)?;
@@ -252,7 +250,7 @@ fn create_topic(
     };
     let admin: AdminClient<Messages> = client_config(settings)
         .create_with_context(Messages::default())
-        .map_err(|e| error(e.to_string()))?;
+        .map_err(|e| error(creation_message(settings, &e)))?;
     let replication = i32::try_from(spec.replication_factor).unwrap_or(i32::MAX);
     let partitions = i32::try_from(spec.partitions).unwrap_or(1);
     let mut topic = NewTopic::new(&spec.name, partitions, TopicReplication::Fixed(replication));
@@ -328,7 +326,7 @@ fn produce(
         );
     let producer: BaseProducer<Deliveries> = config
         .create_with_context(Deliveries::default())
-        .map_err(|e| error(e.to_string()))?;
+        .map_err(|e| error(creation_message(settings, &e)))?;
     for message in messages {
         let mut record = BaseRecord::to(topic)
             .partition(PARTITION)

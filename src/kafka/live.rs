@@ -142,7 +142,7 @@ pub struct LiveKafka {
 /// rust-rdkafka's `Display` appends it again; the value of a misspelt key (`sasl.pasword`) or of a secret under
 /// the wrong key (`sasl.mechanisms`) is exactly what must never be shown. The refused value is cut out whatever
 /// its key, and every other user value as `KafkaClientSettings::redact` does.
-fn creation_message(settings: &KafkaClientSettings, error: &ClientError) -> String {
+pub(super) fn creation_message(settings: &KafkaClientSettings, error: &ClientError) -> String {
     let text = match error {
         ClientError::ClientConfig(_, description, key, value) => {
             let description = if value.is_empty() {
@@ -164,7 +164,21 @@ fn creation_message(settings: &KafkaClientSettings, error: &ClientError) -> Stri
 impl LiveKafka {
     /// Creates the client; librdkafka starts connecting in the background right away.
     pub fn new(settings: KafkaClientSettings) -> Result<Self, KafkaError> {
-        let consumer = client_config(&settings)
+        LiveKafka::with_properties(settings, &[])
+    }
+
+    /// A client with `extra` librdkafka properties set over the user's: what a reader of messages needs on top
+    /// of the metadata client. They stay out of `settings`, which holds only what the user gave (and what error
+    /// messages redact).
+    pub(super) fn with_properties(
+        settings: KafkaClientSettings,
+        extra: &[(&str, &str)],
+    ) -> Result<Self, KafkaError> {
+        let mut config = client_config(&settings);
+        for (key, value) in extra {
+            config.set(*key, *value);
+        }
+        let consumer = config
             .create_with_context(Messages::default())
             .map_err(|error| KafkaError::ClientCreation {
                 brokers: settings.brokers(),

@@ -28,6 +28,8 @@
 //!   `set-task-partition-assignment` keyed by the SSP as JSON (`{"system":…,"partition":n,"stream":…,
 //!   "keyBucket":-1}`, hash order again), with `{"taskNames": "[\"Partition 0\"]"}`, a JSON list in a string.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -109,6 +111,10 @@ impl MessageKey {
     /// Reads a key as `CoordinatorStreamStore` does: a JSON array whose second and third elements are the type
     /// and the key (strings). The version is checked by the caller.
     pub fn parse(bytes: &[u8]) -> Result<MessageKey, String> {
+        // Almost every key is well formed: read it typed, and only a bad one again to say what is wrong.
+        if let Ok((version, kind, key)) = serde_json::from_slice::<(i64, String, String)>(bytes) {
+            return Ok(MessageKey { version, kind, key });
+        }
         let (version, kind, key): (Value, Value, Value) = serde_json::from_slice(bytes)
             .map_err(|e| format!("the key is not a JSON array [version, type, key] ({e})"))?;
         let version = version
@@ -193,12 +199,15 @@ impl Message {
 /// The part of a value every reader looks at. Other header fields are ignored, as Samza ignores them.
 #[derive(Deserialize)]
 struct RawValue {
-    values: Option<serde_json::Map<String, Value>>,
+    values: Option<Values>,
 }
+
+/// The `values` map of a message. A `BTreeMap`: it holds one entry or two, where a hash table costs more.
+pub type Values = BTreeMap<String, Value>;
 
 /// The `values` map of a non-null value. A value whose `values` is missing or null has no entries (Samza's
 /// getters then see null and fail or skip, per type; the callers decide).
-pub fn decode_values(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, String> {
+pub fn decode_values(bytes: &[u8]) -> Result<Values, String> {
     let raw: RawValue = serde_json::from_slice(bytes)
         .map_err(|e| format!("the value is not a JSON object with a `values` map ({e})"))?;
     Ok(raw.values.unwrap_or_default())
@@ -206,10 +215,7 @@ pub fn decode_values(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, Str
 
 /// One entry of `values` as the string Samza's `getMessageValue` returns; `None` when absent or null. Samza
 /// casts entries to `String`, so any other JSON type fails there too.
-pub fn value_string<'a>(
-    values: &'a serde_json::Map<String, Value>,
-    field: &str,
-) -> Result<Option<&'a str>, String> {
+pub fn value_string<'a>(values: &'a Values, field: &str) -> Result<Option<&'a str>, String> {
     match values.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => Ok(Some(text)),
