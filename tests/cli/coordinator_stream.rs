@@ -402,3 +402,66 @@ fn the_coordinators_write_back_creates_then_merges() {
     let error = write_back(&model, &overrides, now).unwrap_err().to_string();
     assert!(error.contains("job.coordinator.system"), "{error}");
 }
+
+/// The stream goes through the same client settings as partition discovery: over TLS (with the broker's CA)
+/// it is created, written and read back.
+#[test]
+fn the_stream_is_written_and_read_over_tls() {
+    let broker = Broker::builder().tls().start();
+    let mut settings = settings(&broker);
+    settings
+        .properties
+        .insert("security.protocol".into(), "ssl".into());
+    settings.properties.insert(
+        "ssl.ca.location".into(),
+        broker.ca_file().display().to_string(),
+    );
+    let spec = coordinator_spec(&job_config());
+    let model = model(&[("Partition 0", 0, 4)]);
+    write_messages(
+        &settings,
+        &spec,
+        &start_messages(None, &model, &Header::helm_samza(1)),
+    )
+    .unwrap();
+    let stored = read_stored_state(&settings, "kafka", &spec.name)
+        .unwrap()
+        .expect("written");
+    assert_eq!(stored.changelog, mapping(&[("Partition 0", 4)]));
+
+    // Without the CA the handshake is refused, and the error says so rather than "no broker answered".
+    settings.properties.shift_remove("ssl.ca.location");
+    settings.timeout = Duration::from_secs(2);
+    let message = read_stored_state(&settings, "kafka", &spec.name)
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("TLS handshake"), "{message}");
+}
+
+/// Tansu 0.6 lets no SCRAM login succeed (see `secured.rs`), so only a refusal can be shown: it is named as
+/// one, within the timeout, without the password.
+#[test]
+fn a_refused_sasl_login_is_named_and_shows_no_password() {
+    let broker = Broker::builder().authentication().start();
+    broker.create_user("samza", "right-Passw0rd-4d1f", "scram512");
+    let mut settings = settings(&broker);
+    settings.timeout = Duration::from_secs(2);
+    for (key, value) in [
+        ("security.protocol", "SASL_PLAINTEXT"),
+        ("sasl.mechanisms", "SCRAM-SHA-512"),
+        ("sasl.username", "samza"),
+        ("sasl.password", "wr0ng-Passw0rd-9b7e"),
+    ] {
+        settings.properties.insert(key.into(), value.into());
+    }
+    let started = Instant::now();
+    let error = read_stored_state(&settings, "kafka", "__samza_coordinator_j_1").unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5), "{error}");
+    let message = format!("{error} {error:?}");
+    assert!(
+        matches!(&error, CoordinatorStreamError::Cluster { source, .. }
+            if matches!(**source, KafkaError::AuthenticationFailed { .. })),
+        "{message}"
+    );
+    assert!(!message.contains("wr0ng-Passw0rd"), "{message}");
+}
