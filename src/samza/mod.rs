@@ -9,6 +9,8 @@ pub mod changelog;
 pub mod config;
 pub mod coordinator_stream;
 pub mod grouper;
+#[cfg(test)]
+mod invariants;
 pub mod job_model;
 pub mod planner;
 pub mod properties;
