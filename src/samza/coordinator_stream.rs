@@ -258,10 +258,9 @@ pub fn parse_ssp_key(text: &str) -> Result<Ssp, String> {
     })
 }
 
-/// A JSON string as Jackson writes it for the characters task names and config hold: quotes, backslashes and
-/// control characters escaped, everything else (`/`, non-ASCII) as is; serde_json agrees.
+/// A JSON string as Jackson writes it (see [`super::job_model::jackson_json`]).
 pub fn json_string(text: &str) -> String {
-    serde_json::to_string(text).expect("a string always serializes")
+    super::job_model::jackson_json(text)
 }
 
 #[cfg(test)]
@@ -320,6 +319,15 @@ mod tests {
                 MessageKey::new(kind, key)
             );
         }
+    }
+
+    /// Jackson writes control characters as `\u00XX` with upper-case hex (serde_json alone would not).
+    #[test]
+    fn keys_escape_control_characters_as_jackson_does() {
+        assert_eq!(
+            MessageKey::new(SET_CHANGELOG, "a\u{1f}b\tc").to_bytes(),
+            br#"[1,"set-changelog","a\u001Fb\tc"]"#
+        );
     }
 
     #[test]

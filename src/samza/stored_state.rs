@@ -381,7 +381,7 @@ pub fn start_messages(
         }
     }
     for (ssp, tasks) in &ssp_tasks {
-        let names = serde_json::to_string(tasks).expect("a list of strings always serializes");
+        let names = super::job_model::jackson_json(tasks);
         messages.push(Message::set(
             SET_TASK_PARTITION,
             &stream::ssp_key(ssp),
