@@ -2,13 +2,13 @@
 //! (brokers, TLS, SASL, timeout) as partition discovery.
 //!
 //! Reading is what Samza's `CoordinatorStreamStore` does on start: the one partition (0) from its oldest offset
-//! to its end, folded by `samza::stored_state`. The end is the high watermark the fetch answers carry (librdkafka's
-//! partition EOF), not one listed beforehand: that saves a round trip, and the Kafka-protocol broker the tests
-//! run (Tansu 0.6) lists the end of a batch of several records as one past the batch's first offset. Three answers, never a
-//! silent empty state: the topic does not exist (`None`: a first deploy); it was read (`Some`, possibly empty);
-//! or it could not be read — refused, too slow, or holding a message Samza could not read — which is an error
-//! naming the topic, the brokers and the offset. The whole read shares one deadline, the client timeout, so a
-//! render never hangs on it.
+//! to its end, folded by `samza::stored_state`. The end is the high watermark the fetch answers carry
+//! (librdkafka's partition EOF), not one listed beforehand: that saves a round trip, and the Kafka-protocol
+//! broker the tests run (Tansu 0.6) lists the end of a batch of several records as one past the batch's first
+//! offset. Three answers, never a silent empty state: the topic does not exist (`None`: a first deploy); it was
+//! read (`Some`, possibly empty); or it could not be read — refused, too slow, or holding a message Samza could
+//! not read — which is an error naming the topic, the brokers and the offset. The whole read shares one
+//! deadline, the client timeout, so a render never hangs on it.
 //!
 //! Writing is what Samza's coordinator does on start: create the topic if it is missing (one partition,
 //! compacted, with the properties `CoordinatorStreamUtil`/`KafkaSystemAdmin` give it), then produce the
