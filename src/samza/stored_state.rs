@@ -662,6 +662,23 @@ mod tests {
         );
     }
 
+    /// An SSP key written by another JSON writer (fields in another order, no keyBucket) is another Kafka key
+    /// but the same partition: the later message stands.
+    #[test]
+    fn one_ssp_spelled_twice_keeps_the_later_tasks() {
+        let jackson: &[u8] = br#"[1,"set-task-partition-assignment","{\"system\":\"kafka\",\"partition\":0,\"stream\":\"PageViewEvent\",\"keyBucket\":-1}"]"#;
+        let other: &[u8] = br#"[1,"set-task-partition-assignment","{\"stream\":\"PageViewEvent\",\"system\":\"kafka\",\"partition\":0}"]"#;
+        let first: &[u8] = br#"{"values":{"taskNames":"[\"Partition 0\"]"}}"#;
+        let second: &[u8] = br#"{"values":{"taskNames":"[\"Partition 9\"]"}}"#;
+        for (earlier, later) in [(jackson, other), (other, jackson)] {
+            let state = decode(&[(earlier, Some(first)), (later, Some(second))]).unwrap();
+            assert_eq!(
+                state.task_partitions,
+                BTreeMap::from([(ssp(0), vec!["Partition 9".to_owned()])])
+            );
+        }
+    }
+
     /// Samza reads only the last value of a key, so a bad value that was replaced or deleted is no error.
     #[test]
     fn a_replaced_bad_value_is_no_error() {
