@@ -308,14 +308,7 @@ fn render_job(
             .set(pod_annotation(job::ANNOTATION_CHECKSUM), json!(digest));
     }
     let config_head = &scan.heads[&config_index];
-    let model_cm = model_configmap(
-        config_head,
-        &docs.name,
-        &model_json,
-        &digest,
-        &gathered,
-        &origin,
-    )?;
+    let model_cm = model_configmap(config_head, &docs.name, &model_json, &digest, &gathered)?;
     // A stream that went through helm-samza before carries the old model: the new one replaces it.
     for &index in &docs.models {
         edits.removed.push(index);
@@ -554,7 +547,6 @@ fn model_configmap(
     model_json: &str,
     digest: &str,
     gathered: &GatheredFacts,
-    origin: &JobOrigin,
 ) -> Result<Value> {
     let name = config_head
         .annotations
@@ -587,12 +579,6 @@ fn model_configmap(
         let mut gz = GzEncoder::new(Vec::new(), Compression::best());
         std::io::Write::write_all(&mut gz, model_json.as_bytes()).expect("writing to memory");
         let bytes = gz.finish().expect("writing to memory");
-        samza::limits::check_configmap_bytes(&name, bytes.len(), model_json.len()).map_err(
-            |source| Error::Samza {
-                origin: origin.clone(),
-                source,
-            },
-        )?;
         cm["binaryData"] = json!({ job::MODEL_KEY_COMPRESSED: base64::engine::general_purpose::STANDARD.encode(bytes) });
     }
     Ok(cm)

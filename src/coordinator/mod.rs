@@ -15,6 +15,7 @@ mod poll;
 mod server;
 mod status;
 mod watch;
+pub mod write_back;
 
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Sender};

@@ -76,6 +76,12 @@ impl Identity {
 pub struct Model {
     pub json: Vec<u8>,
     pub gzip: Option<Vec<u8>>,
+    /// `sha256:<hex>` of `json`: the checksum the post-renderer put on the pod templates rendered with it.
+    pub digest: String,
+}
+
+fn digest(json: &[u8]) -> String {
+    crate::render::digest(&String::from_utf8_lossy(json))
 }
 
 /// Why the model cannot be served or understood right now. Absence is normal until the ConfigMap exists.
@@ -147,11 +153,13 @@ impl ModelLocation {
                 });
             }
             Model {
+                digest: digest(&json),
                 json,
                 gzip: Some(bytes),
             }
         } else {
             Model {
+                digest: digest(&bytes),
                 json: bytes,
                 gzip: None,
             }

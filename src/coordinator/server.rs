@@ -11,6 +11,12 @@
 //! Prometheus all open a connection per request anyway. The model comes from `ModelLocation`'s cache, read once
 //! per version of the mounted file; gzip-mounted models go as they are to clients that accept gzip.
 //!
+//! The model and the heartbeat also live under `/model/<digest>/`: the samza-job chart points each worker there
+//! with the digest of the model its pod template was rendered with. Only the model with that digest is served
+//! (else 409, and Samza retries), and the heartbeat answers `alive: false` to a worker of another model, so a
+//! worker never runs with a model other than its own, e.g. after an upgrade that updated the model ConfigMap and
+//! the coordinator but not the worker StatefulSet.
+//!
 //! Hand-written on `std::net` rather than a crate: tiny_http (used before) answers on the caller's thread with no
 //! socket timeouts, which is exactly the stall above, and an async server stack would be most of the binary.
 
@@ -20,7 +26,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::model::{ModelError, ModelLocation};
+use super::model::{Model, ModelError, ModelLocation};
 use super::status::Status;
 
 const JSON: &str = "application/json;charset=UTF-8";
@@ -140,10 +146,13 @@ fn handle(
             b"only GET and HEAD are served\n",
         );
     }
-    let path = request.target.split('?').next().unwrap_or_default();
+    let (wanted, path) = route(&request.target);
     if path == "/" {
         let (code, body, gzip) = match location.read() {
-            Ok(model) => (200, None, Some(model)),
+            Ok(model) => match other_model(wanted.as_deref(), &model) {
+                Some(refusal) => (409, Some(refusal), None),
+                None => (200, None, Some(model)),
+            },
             Err(error @ ModelError::Missing { .. }) => (404, Some(format!("{error}\n")), None),
             Err(error) => (500, Some(format!("{error}\n")), None),
         };
@@ -163,14 +172,41 @@ fn handle(
             ),
         };
     }
-    let (code, content_type, body) = answer(&request.target, path, location, status);
+    let (code, content_type, body) =
+        answer(&request.target, path, wanted.as_deref(), location, status);
     respond(stream, head_only, code, content_type, None, &body)
+}
+
+/// The digest a worker asks for (`/model/<digest>/<route>`), if it does, and the route (`/<route>`).
+fn route(target: &str) -> (Option<String>, &str) {
+    let path = target.split('?').next().unwrap_or_default();
+    match path
+        .strip_prefix("/model/")
+        .and_then(|rest| rest.find('/').map(|at| rest.split_at(at)))
+    {
+        // `sha256:…`, also when a client escaped the colon.
+        Some((digest, route)) => (Some(digest.replace("%3A", ":").replace("%3a", ":")), route),
+        None => (None, path),
+    }
+}
+
+/// Why a worker that asks for the model `wanted` must not get `model`, if it must not.
+fn other_model(wanted: Option<&str>, model: &Model) -> Option<String> {
+    let wanted = wanted?;
+    (wanted != model.digest).then(|| {
+        format!(
+            "this worker's pod template was rendered for job model {wanted}, the coordinator has {}: waiting \
+             until the workers are deployed with this model\n",
+            model.digest
+        )
+    })
 }
 
 /// Everything but the model itself, answered from the status (held only while the answer is made).
 fn answer(
     target: &str,
     path: &str,
+    wanted: Option<&str>,
     location: &ModelLocation,
     status: &Arc<Mutex<Status>>,
 ) -> (u16, &'static str, Vec<u8>) {
@@ -184,7 +220,17 @@ fn answer(
                 return (400, TEXT, b"missing executionContainerId\n".to_vec());
             }
             lock(status).container_heartbeats += 1;
-            (200, JSON, br#"{"alive":true}"#.to_vec())
+            // A worker of another model must stop: Samza shuts the container down on `alive: false`.
+            let alive = match location.read() {
+                Ok(model) => other_model(wanted, &model).is_none(),
+                Err(_) => wanted.is_none(),
+            };
+            let answer: &[u8] = if alive {
+                br#"{"alive":true}"#
+            } else {
+                br#"{"alive":false}"#
+            };
+            (200, JSON, answer.to_vec())
         }
         "/healthz" => (200, TEXT, b"ok\n".to_vec()),
         "/readyz" => {

@@ -64,7 +64,7 @@ impl Refusal {
 
 /// Receives librdkafka's log lines and error events instead of stderr.
 #[derive(Default)]
-struct Messages {
+pub(super) struct Messages {
     lines: Mutex<Vec<String>>,
     /// The last TLS or SASL refusal since the last answer, with librdkafka's reason. It outlives `clear`:
     /// librdkafka reports a repeated identical failure only now and then, so the next request may see none.
@@ -87,11 +87,11 @@ impl Messages {
         lines.push(line);
     }
 
-    fn clear(&self) {
+    pub(super) fn clear(&self) {
         locked(&self.lines).clear();
     }
 
-    fn last(&self) -> Option<String> {
+    pub(super) fn last(&self) -> Option<String> {
         locked(&self.lines).last().cloned()
     }
 
@@ -133,7 +133,7 @@ impl ConsumerContext for Messages {}
 /// One Kafka cluster, asked through one long-lived client so that a second query reuses the connection.
 pub struct LiveKafka {
     settings: KafkaClientSettings,
-    consumer: BaseConsumer<Messages>,
+    pub(super) consumer: BaseConsumer<Messages>,
     primed_at: Mutex<Option<Instant>>,
 }
 
@@ -142,7 +142,7 @@ pub struct LiveKafka {
 /// rust-rdkafka's `Display` appends it again; the value of a misspelt key (`sasl.pasword`) or of a secret under
 /// the wrong key (`sasl.mechanisms`) is exactly what must never be shown. The refused value is cut out whatever
 /// its key, and every other user value as `KafkaClientSettings::redact` does.
-fn creation_message(settings: &KafkaClientSettings, error: &ClientError) -> String {
+pub(super) fn creation_message(settings: &KafkaClientSettings, error: &ClientError) -> String {
     let text = match error {
         ClientError::ClientConfig(_, description, key, value) => {
             let description = if value.is_empty() {
@@ -164,7 +164,21 @@ fn creation_message(settings: &KafkaClientSettings, error: &ClientError) -> Stri
 impl LiveKafka {
     /// Creates the client; librdkafka starts connecting in the background right away.
     pub fn new(settings: KafkaClientSettings) -> Result<Self, KafkaError> {
-        let consumer = client_config(&settings)
+        LiveKafka::with_properties(settings, &[])
+    }
+
+    /// A client with `extra` librdkafka properties set over the user's: what a reader of messages needs on top
+    /// of the metadata client. They stay out of `settings`, which holds only what the user gave (and what error
+    /// messages redact).
+    pub(super) fn with_properties(
+        settings: KafkaClientSettings,
+        extra: &[(&str, &str)],
+    ) -> Result<Self, KafkaError> {
+        let mut config = client_config(&settings);
+        for (key, value) in extra {
+            config.set(*key, *value);
+        }
+        let consumer = config
             .create_with_context(Messages::default())
             .map_err(|error| KafkaError::ClientCreation {
                 brokers: settings.brokers(),
@@ -191,7 +205,7 @@ impl LiveKafka {
         }
     }
 
-    fn metadata(
+    pub(super) fn metadata(
         &self,
         system: &str,
         topic: Option<&str>,
@@ -383,7 +397,7 @@ impl LiveKafka {
 
     /// The partition count of `topic` in an answer to a request naming it: its own error if it has one,
     /// and "unknown topic" if the answer leaves it out.
-    fn named_count(
+    pub(super) fn named_count(
         &self,
         system: &str,
         metadata: &Metadata,
@@ -468,7 +482,7 @@ impl PartitionSource for LiveKafka {
 }
 
 /// librdkafka settings for a metadata-only client that fails within the timeout.
-fn client_config(settings: &KafkaClientSettings) -> ClientConfig {
+pub(super) fn client_config(settings: &KafkaClientSettings) -> ClientConfig {
     // The metadata call itself gives up after the timeout. librdkafka's own request timeouts are set just
     // beyond it, so that a broker that accepts the connection but answers slowly shows up as a timeout of our
     // call rather than as a dropped connection, while a refused connection still fails as one. User properties

@@ -8,6 +8,7 @@
 //! Samza system because that is the unit that maps to one Kafka cluster (`systems.<name>.*`).
 
 mod chain;
+mod coordinator_stream;
 mod error;
 mod known;
 mod live;
@@ -18,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 pub use chain::Chain;
+pub use coordinator_stream::{read_stored_state, write_messages, CoordinatorStreamError};
 pub use error::KafkaError;
 pub use known::{parse_partition_flag, KnownCounts};
 pub use live::{LiveKafka, LiveKafkaSystems};

@@ -102,6 +102,12 @@ checks! {
     CONFIGMAP_SIZE = "SZ406" "configmap-size" Error,
         "A ConfigMap holds more than 1 MiB of data; the API server rejects it.",
         "Move large data out of the ConfigMap (a volume, an image, a compressed file).";
+    CLIENT_SIDE_APPLY_SIZE = "SZ407" "client-side-apply-size" Warning,
+        "A resource too big for client-side `kubectl apply` (and tools applying that way, e.g. Argo CD's default sync): its copy in the `kubectl.kubernetes.io/last-applied-configuration` annotation would exceed the API server's 262144-byte annotation limit, so that apply fails; `helm install`/`upgrade` and server-side apply are not affected.",
+        "Deploy with Helm, or apply server-side (`kubectl apply --server-side`, Argo CD `ServerSideApply=true`); or shrink the resource (fewer partitions per job, a smaller config).";
+    RELEASE_SIZE = "SZ408" "release-size" Error,
+        "The rendered release is too big for Helm to record: Helm keeps each release revision gzip-compressed and base64-encoded in one Secret, which the API server limits to 1 MiB, so `helm install`/`upgrade` fails after rendering.",
+        "Split the jobs over several releases (one release per job), or shrink the models (fewer partitions per job); or keep releases in Helm's SQL storage (`HELM_DRIVER=sql`).";
     SECURITY_CONTEXT = "SZ501" "security-context" Warning,
         "A container may run as root, escalate privileges or run privileged.",
         "Set `runAsNonRoot: true`, `allowPrivilegeEscalation: false` and no `privileged: true` in the pod or container securityContext.";

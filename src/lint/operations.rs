@@ -1,10 +1,13 @@
 //! SZ4xx: running the job day to day: disruption budgets, probes, spreading over nodes, where the state
-//! lives, shutdown time against Samza's commit interval, and ConfigMap sizes.
+//! lives, shutdown time against Samza's commit interval, and the sizes the API server and client-side apply
+//! accept.
 
+use flate2::{write::GzEncoder, Compression};
 use serde_json::Value;
 
 use super::catalogue::{
-    CONFIGMAP_SIZE, GRACE_PERIOD, MISSING_ANTI_AFFINITY, MISSING_PDB, MISSING_PROBES, STATE_VOLUME,
+    CLIENT_SIDE_APPLY_SIZE, CONFIGMAP_SIZE, GRACE_PERIOD, MISSING_ANTI_AFFINITY, MISSING_PDB,
+    MISSING_PROBES, RELEASE_SIZE, STATE_VOLUME,
 };
 use super::pod::{env_value, PodView};
 use super::samza_config::{changelog, persistent_stores};
@@ -12,6 +15,12 @@ use super::{label, Findings, JobContext, LintDoc, LintInput};
 
 /// Kubernetes' limit on a ConfigMap's data (`corev1.MaxSecretSize`, shared by ConfigMaps).
 const CONFIGMAP_LIMIT: usize = 1024 * 1024;
+/// Kubernetes' limit on the total size of an object's annotations, keys and values (`TotalAnnotationSizeLimitB`).
+const ANNOTATIONS_LIMIT: usize = 256 * 1024;
+/// Kubernetes' limit on a Secret's data, where Helm keeps each release revision (`corev1.MaxSecretSize`).
+const SECRET_LIMIT: usize = 1024 * 1024;
+/// Where client-side `kubectl apply` keeps its copy of the object.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 /// Samza's `task.commit.ms` default.
 const DEFAULT_COMMIT_MS: i64 = 60_000;
 /// Kubernetes' `terminationGracePeriodSeconds` default.
@@ -30,6 +39,10 @@ pub(crate) fn check(ctx: &JobContext, out: &mut Findings) {
 }
 
 pub(crate) fn check_documents(input: &LintInput, out: &mut Findings) {
+    for doc in &input.documents {
+        client_side_apply_size(doc, out);
+    }
+    release_size(input, out);
     for doc in input.documents.iter().filter(|d| d.kind == "ConfigMap") {
         let size = configmap_data_size(&doc.value);
         if size > CONFIGMAP_LIMIT {
@@ -48,19 +61,132 @@ pub(crate) fn check_documents(input: &LintInput, out: &mut Findings) {
     }
 }
 
-/// What the API server counts: key and value bytes of `data`, key and decoded bytes of `binaryData`.
+/// SZ407: client-side `kubectl apply` writes the whole object, as JSON, into an annotation, and the API server
+/// limits an object's annotations to 256 KiB in total.
+fn client_side_apply_size(doc: &LintDoc, out: &mut Findings) {
+    let annotations = doc
+        .value
+        .pointer("/metadata/annotations")
+        .and_then(Value::as_object);
+    let others: usize = annotations.map_or(0, |a| {
+        a.iter()
+            .filter(|(key, _)| *key != LAST_APPLIED)
+            .map(|(key, value)| key.len() + value.as_str().map_or(0, str::len))
+            .sum()
+    });
+    // kubectl's copy is the object without that annotation, and always has an annotation map (`{}` at least).
+    let mut object = doc.value.clone();
+    if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        let annotations = metadata
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if let Some(a) = annotations.as_object_mut() {
+            a.shift_remove(LAST_APPLIED);
+        }
+    }
+    // kubectl's copy is the object's JSON as Go encodes it, with the encoder's newline at the end.
+    let copy = go_json_len(&object) + 1;
+    let total = others + LAST_APPLIED.len() + copy;
+    if total > ANNOTATIONS_LIMIT {
+        out.push(
+            &CLIENT_SIDE_APPLY_SIZE,
+            label(&doc.value, "samza.apache.org/job"),
+            Some(doc.index),
+            Some(format!("metadata.annotations[{LAST_APPLIED}]")),
+            format!(
+                "client-side `kubectl apply` would store this {} as a {copy}-byte annotation ({total} bytes of \
+                 annotations in all); the API server accepts at most {ANNOTATIONS_LIMIT}: deploy it with Helm or \
+                 `kubectl apply --server-side`",
+                doc.kind
+            ),
+        );
+    }
+}
+
+/// SZ408: Helm records each release revision in a Secret (`sh.helm.release.v1.<release>.v<n>`) whose `release`
+/// key is the release (manifest, chart, values) as JSON, gzip-compressed at best compression and base64-encoded;
+/// the API server limits a Secret's data to 1 MiB. The manifest alone is a lower bound of that size (the chart's
+/// own files come on top, some tens of KB for the samza-job chart), so above the limit Helm is sure to fail.
+fn release_size(input: &LintInput, out: &mut Findings) {
+    let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+    for doc in &input.documents {
+        // Writing to memory cannot fail.
+        let _ = serde_json::to_writer(&mut gz, &doc.value);
+    }
+    let compressed = gz.finish().map_or(0, |bytes| bytes.len());
+    let encoded = compressed.div_ceil(3) * 4;
+    // The finding points at the biggest resource: the first candidate to shrink or move to another release.
+    let biggest = input.documents.iter().max_by_key(|doc| doc.raw_len);
+    if let Some(biggest) = biggest.filter(|_| encoded > SECRET_LIMIT) {
+        out.push(
+            &RELEASE_SIZE,
+            label(&biggest.value, "samza.apache.org/job"),
+            Some(biggest.index),
+            None,
+            format!(
+                "as a Helm release the rendered manifests alone take {encoded} bytes (gzip + base64) of the \
+                 release Secret, which the API server limits to {SECRET_LIMIT}: `helm install`/`upgrade` would fail \
+                 with `Secret \"sh.helm.release.v1...\" is invalid: data: Too long`; the biggest resource is this \
+                 {} ({} bytes)",
+                biggest.kind, biggest.raw_len
+            ),
+        );
+    }
+}
+
+/// The length of `value` as Go's `encoding/json` writes it (kubectl is written in Go): compact, with `<`, `>`,
+/// `&`, U+2028 and U+2029 escaped as `\uXXXX`, and control characters as `\n`-style or `\u00XX` escapes.
+fn go_json_len(value: &Value) -> usize {
+    match value {
+        Value::Null => 4,
+        Value::Bool(b) => 4 + usize::from(!b),
+        // Kubernetes reads a whole float as an integer (1.0 is written 1).
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if !n.is_i64() && !n.is_u64() && f.fract() == 0.0 && f.abs() < 9e15 => {
+                (f as i64).to_string().len()
+            }
+            _ => n.to_string().len(),
+        },
+        Value::String(s) => go_string_len(s),
+        Value::Array(items) => {
+            2 + items.len().saturating_sub(1) + items.iter().map(go_json_len).sum::<usize>()
+        }
+        Value::Object(map) => {
+            2 + map.len().saturating_sub(1)
+                + map
+                    .iter()
+                    .map(|(k, v)| go_string_len(k) + 1 + go_json_len(v))
+                    .sum::<usize>()
+        }
+    }
+}
+
+fn go_string_len(s: &str) -> usize {
+    2 + s
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => 6,
+            c if (c as u32) < 0x20 => 6,
+            c => c.len_utf8(),
+        })
+        .sum::<usize>()
+}
+
+/// What the API server counts (`ValidateConfigMap`): the bytes of the values of `data` and the decoded bytes of
+/// the values of `binaryData`; keys do not count.
 fn configmap_data_size(value: &Value) -> usize {
     let sum = |field: &str, decoded: bool| {
         value.get(field).and_then(Value::as_object).map_or(0, |m| {
-            m.iter()
-                .map(|(k, v)| {
+            m.values()
+                .map(|v| {
                     let v = v.as_str().unwrap_or("");
-                    k.len()
-                        + if decoded {
-                            v.trim().len() / 4 * 3
-                        } else {
-                            v.len()
-                        }
+                    if decoded {
+                        let v = v.trim();
+                        v.len() / 4 * 3 - (v.len() - v.trim_end_matches('=').len())
+                    } else {
+                        v.len()
+                    }
                 })
                 .sum::<usize>()
         })

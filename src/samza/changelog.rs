@@ -215,6 +215,7 @@ fn topic_safe(s: &str) -> String {
 /// The coordinator stream (when a coordinator system is configured) and, with the Kafka checkpoint manager,
 /// the checkpoint topic; one partition each.
 pub fn internal_topics(config: &Config) -> Result<Vec<TopicSpec>, SamzaError> {
+    let coordinator_stream = super::coordinator_stream::stream_name(config)?;
     let name = topic_safe(config.job_name()?);
     let id = topic_safe(config.job_id());
     let mut out = Vec::new();
@@ -246,7 +247,7 @@ pub fn internal_topics(config: &Config) -> Result<Vec<TopicSpec>, SamzaError> {
         )?;
         out.push(TopicSpec {
             system: system.to_string(),
-            name: format!("__samza_coordinator_{name}_{id}"),
+            name: coordinator_stream,
             partitions: 1,
             replication_factor: rf,
             properties: props,

@@ -252,6 +252,18 @@ impl<F: Formatter> Formatter for JacksonEscapes<F> {
     }
 }
 
+/// Compact JSON with Jackson's escapes, for anything Samza writes through its object mapper (the coordinator
+/// stream's keys and values too).
+pub fn jackson_json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    let mut out = Vec::with_capacity(64);
+    let mut serializer =
+        serde_json::Serializer::with_formatter(&mut out, JacksonEscapes(CompactFormatter));
+    value
+        .serialize(&mut serializer)
+        .expect("strings and lists of strings always serialize");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
 fn write_json<F: Formatter>(value: &impl Serialize, formatter: F) -> String {
     let mut out = Vec::with_capacity(4096);
     let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);

@@ -16,10 +16,6 @@ use super::SamzaError;
 /// ConfigMap, and this limit leaves room above that. docs/limits.md has the time and memory measured here.
 pub const MAX_MODEL_SSPS: u64 = 500_000;
 
-/// What Kubernetes accepts in one ConfigMap: the sizes of all `data` and `binaryData` values together
-/// (`validation.ValidateConfigMap`, `MaxSecretSize`).
-pub const MAX_CONFIGMAP_BYTES: usize = 1024 * 1024;
-
 /// A job model's JSON as read back (a gzipped model ConfigMap, a previous model): far above any model within
 /// [`MAX_MODEL_SSPS`], so only a decompression bomb meets it.
 pub const MAX_MODEL_JSON_BYTES: u64 = 256 * 1024 * 1024;
@@ -36,25 +32,6 @@ pub fn check_model_ssps(entries: u64, because: impl FnOnce() -> String) -> Resul
              {MAX_MODEL_SSPS} helm-samza computes: such a model cannot be carried to the containers (a ConfigMap \
              holds at most 1 MiB). Check the numbers for a typo, or split the job.",
             because()
-        ),
-    })
-}
-
-/// Refuses a model ConfigMap whose value (`bytes`, as stored: the JSON, or the gzip) is more than Kubernetes
-/// accepts; the API server would reject it at install with a less helpful message.
-pub fn check_configmap_bytes(
-    configmap: &str,
-    bytes: usize,
-    json_bytes: usize,
-) -> Result<(), SamzaError> {
-    if bytes <= MAX_CONFIGMAP_BYTES {
-        return Ok(());
-    }
-    Err(SamzaError::Model {
-        message: format!(
-            "the job model is {json_bytes} bytes of JSON, {bytes} bytes gzipped, and ConfigMap '{configmap}' can hold \
-             at most {MAX_CONFIGMAP_BYTES} (Kubernetes' limit): the cluster would refuse it. Use fewer input \
-             partitions or tasks (job.elasticity.factor, job.standbytasks.replication.factor), or split the job."
         ),
     })
 }

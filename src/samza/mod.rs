@@ -7,6 +7,7 @@
 pub mod assignment;
 pub mod changelog;
 pub mod config;
+pub mod coordinator_stream;
 pub mod grouper;
 #[cfg(test)]
 mod invariants;
@@ -14,6 +15,7 @@ pub mod job_model;
 pub mod limits;
 pub mod planner;
 pub mod properties;
+pub mod stored_state;
 pub mod stream;
 
 pub use changelog::{TopicPurpose, TopicSpec};
@@ -22,6 +24,7 @@ pub use job_model::{ContainerModel, JobModel, SamzaVersion, TaskMode, TaskModel}
 pub use planner::{
     apply_rewriters, plan, required_inputs, InputRequest, PartitionFacts, Plan, Previous,
 };
+pub use stored_state::StoredState;
 pub use stream::{Ssp, SystemStream};
 
 /// Everything the planner can refuse, each naming the config key (or stream) at fault.

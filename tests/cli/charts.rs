@@ -1,11 +1,7 @@
 //! The charts as users render them: `charts/check.sh` (helm lint --strict on Helm 3 and 4, kubernetes-validate
 //! for 1.30 and 1.34, checkov, the post-renderer conventions) with every rendering going through helm-samza.
 
-use crate::support::tools::{repo_root, tools_dir};
-
-/// Counts for every input of the charts' default, ci/ and examples/ values (renders are offline).
-const COUNTS: &str = "kafka.my-input=6,kafka.page-views=6,kafka.ad-clicks=6,kafka.wikipedia-raw=4,\
-    kafka.wikipedia-edits=8,wikipedia.#en.wikipedia=1,wikipedia.#en.wiktionary=1,wikipedia.#en.wikinews=1";
+use crate::support::tools::{repo_root, tools_dir, CHART_COUNTS as COUNTS};
 
 #[test]
 fn charts_pass_lint_schema_validation_and_checkov_through_the_post_renderer() {

@@ -434,3 +434,46 @@ fn connections_over_the_cap_are_refused_quickly() {
     );
     running.shutdown();
 }
+
+/// Workers ask by the digest of their pod template's model: only that model is served to them, and a worker of
+/// another model is told by its heartbeat to stop.
+#[test]
+fn coordinator_serves_a_worker_only_the_model_of_its_own_digest() {
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("job-model.json");
+    let written = model(&broker, "page-views", 2);
+    std::fs::write(&path, &written).unwrap();
+    let running = coordinator(&path);
+    let addr = running.addr();
+    let digest = helm_samza::render::digest(&written);
+    let other = helm_samza::render::digest("another model");
+
+    for own in [
+        format!("/model/{digest}/"),
+        format!("/model/{}/", digest.replace(':', "%3A")),
+    ] {
+        let served = get(addr, &own);
+        assert_eq!(
+            (served.status, served.body.as_slice()),
+            (200, written.as_bytes())
+        );
+    }
+    let refused = get(addr, &format!("/model/{other}/"));
+    assert_eq!(refused.status, 409, "{}", refused.text());
+    assert!(
+        refused.text().contains(&other) && refused.text().contains(&digest),
+        "{}",
+        refused.text()
+    );
+    for (wanted, alive) in [(&digest, "true"), (&other, "false")] {
+        let heartbeat = get(
+            addr,
+            &format!("/model/{wanted}/containerHeartbeat?executionContainerId=job-worker-0"),
+        );
+        assert_eq!(
+            (heartbeat.status, heartbeat.text()),
+            (200, format!(r#"{{"alive":{alive}}}"#))
+        );
+    }
+}

@@ -49,6 +49,11 @@ const CLUSTER: &str = "needs a Kubernetes cluster";
 const EXAMPLES: &[(&str, &str, Check)] = &[
     (
         "README.md",
+        "setup-envtest use 1.34",
+        NotHere("installs setup-envtest with Go and runs the end-to-end suite, which .ci/run runs"),
+    ),
+    (
+        "README.md",
         "scripts/demo",
         NotHere(
             "build a release binary, install tools from npm and PyPI; scripts/test runs this suite",
@@ -113,6 +118,16 @@ const EXAMPLES: &[(&str, &str, Check)] = &[
         "docs/exit-codes.md",
         "helm samza last-error",
         Test("exit_codes_md_matches_help_and_last_error_runs"),
+    ),
+    (
+        "docs/install.md",
+        "scripts/package                                     # unsigned: says so",
+        NotHere("builds the static release binary (minutes); tests/cli/package.rs runs it with a throwaway key"),
+    ),
+    (
+        "docs/install.md",
+        "gpg --export \"helm-samza releases\" > pubring.gpg",
+        NotHere("needs the publisher's key; tests/cli/package.rs installs signed archives with a throwaway key"),
     ),
     (
         "docs/install.md",

@@ -238,23 +238,6 @@ fn largest_container_count_with_group_by_container_ids_is_a_small_model() {
     assert!(text.contains("replicas: 4"), "{text}");
 }
 
-/// A model within the entry limit but too big for its ConfigMap is refused with the sizes, instead of being
-/// written for the API server to reject at install.
-#[test]
-fn a_model_larger_than_a_configmap_can_hold_is_refused() {
-    post_render(
-        stream(|s| s),
-        &["kafka.PageViewEvent=100000", "kafka.AdClickEvent=2"],
-    )
-    .fails(
-        11,
-        &[
-            "bytes gzipped, and ConfigMap 'demo-page-views-model' can hold at most 1048576",
-            "Kubernetes' limit",
-        ],
-    );
-}
-
 /// A previous model (`--previous`, `show`, `helm get manifest` output) gzipped into `binaryData` is read with a
 /// cap: a small gzip that expands past any job model is refused instead of being inflated whole.
 #[test]

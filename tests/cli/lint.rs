@@ -6,12 +6,8 @@ use std::path::{Path, PathBuf};
 use crate::support::{
     helm::HelmHome,
     run::{fixture, Test},
-    tools::{repo_root, tool},
+    tools::{repo_root, tool, CHART_COUNTS as COUNTS},
 };
-
-/// Partition counts for every input the charts' values files name (lint renders offline).
-const COUNTS: &str = "kafka.my-input=6,kafka.page-views=6,kafka.ad-clicks=6,kafka.wikipedia-raw=4,kafka.wikipedia-edits=8,\
-    wikipedia.#en.wikipedia=1,wikipedia.#en.wiktionary=1,wikipedia.#en.wikinews=1";
 
 fn values_files() -> Vec<Option<PathBuf>> {
     let repo = repo_root();

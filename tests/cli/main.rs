@@ -1,6 +1,7 @@
 //! The one integration-test binary: runs the real `helm-samza` (and real Helm and a real broker).
 mod charts;
 mod coordinator;
+mod coordinator_stream;
 mod docs;
 mod fidelity;
 mod helm;

@@ -179,7 +179,9 @@ fn release_archives_install_in_helm3_and_helm4_and_render_the_example() {
                 "libpthread.so",
                 "librt.so",
                 "/lib64/ld-linux",
-                "ld-linux"
+                "ld-linux",
+                // Rust's std links it for unwinding; glibc itself loads it.
+                "libgcc_s.so",
             ]
             .iter()
             .any(|glibc| library.starts_with(glibc)),

@@ -208,12 +208,28 @@ samza.apache.org/role: {{ .role }}
 {{- end -}}
 
 {{/*
+The KafkaTopic API: strimzi.apiVersion when set; else kafka.strimzi.io/v1 when the cluster serves it (Strimzi
+0.49 and later; 1.x serves nothing else), else kafka.strimzi.io/v1beta2 (older Strimzi, and `helm template`
+without --api-versions, which knows no cluster). The KafkaTopic spec fields the chart writes (topicName,
+partitions, replicas, config) are the same in both versions.
+*/}}
+{{- define "samza-job.strimziApiVersion" -}}
+{{- if .Values.strimzi.apiVersion -}}
+{{- .Values.strimzi.apiVersion -}}
+{{- else if .Capabilities.APIVersions.Has "kafka.strimzi.io/v1/KafkaTopic" -}}
+kafka.strimzi.io/v1
+{{- else -}}
+kafka.strimzi.io/v1beta2
+{{- end -}}
+{{- end -}}
+
+{{/*
 One Strimzi KafkaTopic: (dict "ctx" $ "topic" name "partitions" p "replicas" rf "config" map "role" role).
 `partitions` is either a number or a post-renderer template expression, which is rendered as a quoted string
 and turned back into a number by the post-renderer.
 */}}
 {{- define "samza-job.kafkaTopic" -}}
-apiVersion: kafka.strimzi.io/v1beta2
+apiVersion: {{ include "samza-job.strimziApiVersion" .ctx }}
 kind: KafkaTopic
 metadata:
   name: {{ regexReplaceAll "[^a-z0-9.-]+" (lower .topic) "-" | trunc 253 | trimAll "-." }}

@@ -493,7 +493,7 @@ fn tansu() -> PathBuf {
 }
 
 /// A port the kernel just handed out on loopback; released again for the broker to bind.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("binding a free loopback port");
     listener.local_addr().expect("the bound address").port()
 }

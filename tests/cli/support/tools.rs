@@ -6,6 +6,10 @@
 
 use std::path::PathBuf;
 
+/// Counts for every input of the charts' default, ci/ and examples/ values (for offline renders).
+pub const CHART_COUNTS: &str = "kafka.my-input=6,kafka.page-views=6,kafka.ad-clicks=6,kafka.wikipedia-raw=4,\
+    kafka.wikipedia-edits=8,wikipedia.#en.wikipedia=1,wikipedia.#en.wiktionary=1,wikipedia.#en.wikinews=1";
+
 /// The checkout this test binary was built from.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

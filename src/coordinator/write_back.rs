@@ -1,0 +1,78 @@
+//! What the coordinator does with the job's coordinator stream when it starts, as Samza's cluster-based
+//! coordinator does before it starts containers: read what is stored, then write the model's task assignments
+//! and its changelog mapping merged with the stored one (stored entries win, none is removed, standby tasks
+//! included), creating the topic (one partition, compacted) on a first deploy. The next render — on
+//! Kubernetes, or back on YARN — then finds the mapping there.
+//!
+//! A stream that is present but cannot be read stops the write: writing over state that could not be read
+//! would replace Samza's record with a guess.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::kafka::{
+    client_settings_for, read_stored_state, write_messages, CoordinatorStreamError, KafkaError,
+    Overrides,
+};
+use crate::samza::changelog::{internal_topics, TopicPurpose};
+use crate::samza::coordinator_stream::{stream_system, Header};
+use crate::samza::stored_state::start_messages;
+use crate::samza::{JobModel, SamzaError, StoredState};
+
+/// What a write-back did, for the coordinator's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteBack {
+    pub system: String,
+    pub topic: String,
+    /// The stream did not exist before (it was created).
+    pub first_deploy: bool,
+    /// Messages written (sets and deletes).
+    pub messages: usize,
+    /// Changelog entries stored after the write.
+    pub changelog_entries: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteBackError {
+    /// The model's config does not say where the stream is.
+    #[error("coordinator stream: {0}")]
+    Config(#[from] SamzaError),
+    /// The Kafka client settings for the stream's system are incomplete or invalid.
+    #[error("coordinator stream: {0}")]
+    Settings(#[from] KafkaError),
+    #[error(transparent)]
+    Stream(#[from] CoordinatorStreamError),
+}
+
+/// Reads the stream of `model`'s job and writes what Samza's coordinator writes on start. `overrides` are the
+/// coordinator's Kafka settings (the same scheme as partition discovery); `now` stamps the messages.
+pub fn write_back(
+    model: &JobModel,
+    overrides: &Overrides,
+    now: SystemTime,
+) -> Result<WriteBack, WriteBackError> {
+    let config = &model.config;
+    let system = stream_system(config)?.to_owned();
+    let spec = internal_topics(config)?
+        .into_iter()
+        .find(|spec| spec.purpose == TopicPurpose::CoordinatorStream)
+        .expect("a job with a coordinator system has a coordinator stream");
+    let settings = client_settings_for(&system, config.as_map(), overrides)?;
+    let stored = read_stored_state(&settings, &system, &spec.name)?;
+    let timestamp = now.duration_since(UNIX_EPOCH).map_or(0, |since| {
+        i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+    });
+    let messages = start_messages(stored.as_ref(), model, &Header::helm_samza(timestamp));
+    write_messages(&settings, &spec, &messages)?;
+    let changelog_entries = stored
+        .as_ref()
+        .unwrap_or(&StoredState::default())
+        .merged_changelog(model)
+        .len();
+    Ok(WriteBack {
+        system,
+        topic: spec.name,
+        first_deploy: stored.is_none(),
+        messages: messages.len(),
+        changelog_entries,
+    })
+}

@@ -1,0 +1,201 @@
+//! A job's life on a real API server, with Helm 3 (three-way merge) and Helm 4 (server-side apply), each through
+//! its post-renderer path with the partition counts discovered live from the broker: install, an unchanged
+//! upgrade, `helm samza plan` against the deployed release, an upgrade to more containers, rollback, uninstall.
+
+use serde_json::Value;
+
+use super::{sets, template_checksum, text, Release};
+use crate::Env;
+
+pub fn lifecycle(env: &Env, version: u8) {
+    let topic = format!("life-h{version}-in");
+    env.broker.create_topic(&topic, 4);
+    let release = Release::samza_job(env, version, "life", &[]);
+    let inputs = format!("{{kafka.{topic}}}");
+    let bootstrap = env.broker.bootstrap();
+    let base = sets(&[
+        ("job.inputs", &inputs),
+        ("job.bootstrapServers", &bootstrap),
+    ]);
+    let with = |extra: &[(&str, &str)]| [base.clone(), sets(extra)].concat();
+
+    // Install: the model from the broker's 4 partitions, one container.
+    release.deploy_ok("install", &base);
+    let installed = Deployed::read(&release);
+    assert_eq!(installed.workers["spec"]["replicas"], 1);
+    assert_eq!(installed.containers(), 1);
+    assert_eq!(installed.tasks(), 4, "one task per input partition");
+    assert_eq!(
+        installed.checksum,
+        template_checksum(&installed.coordinator)
+    );
+
+    // An unchanged upgrade changes no pod template: nothing restarts.
+    release.deploy_ok("upgrade", &base);
+    let unchanged = Deployed::read(&release);
+    assert_eq!(unchanged.checksum, installed.checksum);
+    assert_eq!(
+        unchanged.workers["spec"]["template"], installed.workers["spec"]["template"],
+        "an unchanged upgrade rewrote the worker pod template"
+    );
+    for (before, after) in [
+        (&installed.workers, &unchanged.workers),
+        (&installed.coordinator, &unchanged.coordinator),
+    ] {
+        assert_eq!(
+            before["metadata"]["generation"], after["metadata"]["generation"],
+            "an unchanged upgrade bumped the generation of {}",
+            after["metadata"]["name"]
+        );
+    }
+    assert_eq!(unchanged.model_json, installed.model_json);
+
+    // `helm samza plan` reads the deployed release: nothing to change, then the container change.
+    let plan = plan(&release, &base);
+    assert_eq!(plan["changed"], false, "{plan}");
+    assert_eq!(plan["jobs"][0]["first_deploy"], false, "{plan}");
+    let growing = with(&[("job.containerCount", "2")]);
+    let plan = self::plan(&release, &growing);
+    assert_eq!(plan["changed"], true, "{plan}");
+    assert_eq!(plan["jobs"][0]["diff"]["containers_before"], 1, "{plan}");
+    assert_eq!(plan["jobs"][0]["diff"]["containers_after"], 2, "{plan}");
+
+    // More containers: a new model, a new checksum on every pod template that reads it.
+    release.deploy_ok("upgrade", &growing);
+    let grown = Deployed::read(&release);
+    assert_eq!(grown.workers["spec"]["replicas"], 2);
+    assert_eq!(grown.containers(), 2);
+    assert_ne!(grown.checksum, installed.checksum);
+    assert_eq!(template_checksum(&grown.workers), grown.checksum);
+    assert_eq!(template_checksum(&grown.coordinator), grown.checksum);
+
+    // Rollback to the first revision: its model and its checksum come back.
+    release.helm_ok(&["rollback", release.name, "1"]);
+    let rolled_back = Deployed::read(&release);
+    assert_eq!(rolled_back.workers["spec"]["replicas"], 1);
+    assert_eq!(rolled_back.checksum, installed.checksum);
+    assert_eq!(rolled_back.model_json, installed.model_json);
+    let history = release.helm_ok(&["history", release.name, "-o", "json"]);
+    let history: Value = serde_json::from_slice(&history.stdout).unwrap();
+    assert_eq!(history.as_array().map(Vec::len), Some(4), "{history}");
+
+    // Uninstall removes every object the release made.
+    release.helm_ok(&["uninstall", release.name]);
+    for (kind, name) in [
+        ("statefulset", "job-samza-job-worker"),
+        ("deployment", "job-samza-job-coordinator"),
+        ("configmap", "job-samza-job-model"),
+        ("configmap", "job-samza-job-config"),
+    ] {
+        assert!(
+            !release.exists(kind, name),
+            "{kind}/{name} is still there after uninstall"
+        );
+    }
+}
+
+/// `helm samza plan RELEASE CHART -n NS --output json` with the release's flags.
+fn plan(release: &Release, args: &[String]) -> Value {
+    let mut cmd = release
+        .env
+        .helm(release.version, ["samza", "plan", release.name]);
+    cmd.arg(&release.chart)
+        .args(["--namespace", &release.namespace, "--output", "json"])
+        .args(args);
+    let out = cmd.output().expect("running helm samza plan");
+    assert!(out.status.success(), "helm samza plan: {}", text(&out));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("plan JSON: {e}: {}", text(&out)))
+}
+
+/// The job's objects as the API server stored them.
+struct Deployed {
+    workers: Value,
+    coordinator: Value,
+    checksum: String,
+    model_json: String,
+}
+
+impl Deployed {
+    fn read(release: &Release) -> Deployed {
+        let workers = release.get("statefulset", "job-samza-job-worker");
+        let coordinator = release.get("deployment", "job-samza-job-coordinator");
+        let model = release.get("configmap", "job-samza-job-model");
+        let checksum = model["metadata"]["annotations"]["samza.apache.org/job-model-checksum"]
+            .as_str()
+            .expect("a model checksum on the model ConfigMap")
+            .to_owned();
+        assert_eq!(template_checksum(&workers), checksum);
+        let model_json = model["data"]["job-model.json"]
+            .as_str()
+            .expect("a plain job model")
+            .to_owned();
+        Deployed {
+            workers,
+            coordinator,
+            checksum,
+            model_json,
+        }
+    }
+
+    fn model(&self) -> Value {
+        serde_json::from_str(&self.model_json).expect("the job model is JSON")
+    }
+
+    fn containers(&self) -> usize {
+        self.model()["containers"]
+            .as_object()
+            .map_or(0, |c| c.len())
+    }
+
+    fn tasks(&self) -> usize {
+        self.model()["containers"]
+            .as_object()
+            .into_iter()
+            .flat_map(|c| c.values())
+            .map(|c| c["tasks"].as_object().map_or(0, |t| t.len()))
+            .sum()
+    }
+}
+
+/// A stateful job's input grows on the broker after deploy: `helm samza plan` against the deployed release (read
+/// from the cluster) refuses the change (exit 15, `changelog-partitions-grow`). Whether `helm upgrade` itself
+/// refuses it depends on the post-renderer knowing the deployed model, which it does not yet (it gates with a
+/// lock or `--previous` only), so the upgrade is not part of this case.
+pub fn plan_refuses_partition_growth_of_a_deployed_stateful_job(env: &Env, version: u8) {
+    let topic = format!("stateful-h{version}-in");
+    env.broker.create_topic(&topic, 4);
+    let release = Release::samza_job(env, version, "stateful", &[]);
+    let inputs = format!("{{kafka.{topic}}}");
+    let bootstrap = env.broker.bootstrap();
+    let args = sets(&[
+        ("job.inputs", &inputs),
+        ("job.bootstrapServers", &bootstrap),
+        (
+            "job.stores.counts.changelog",
+            "kafka.stateful-counts-changelog",
+        ),
+    ]);
+    release.deploy_ok("install", &args);
+    assert_eq!(plan(&release, &args)["changed"], false);
+
+    env.broker.set_partitions(&topic, 8);
+    let mut cmd = release
+        .env
+        .helm(release.version, ["samza", "plan", release.name]);
+    cmd.arg(&release.chart)
+        .args(["--namespace", &release.namespace, "--output", "json"])
+        .args(&args);
+    let out = cmd.output().expect("running helm samza plan");
+    assert_eq!(
+        out.status.code(),
+        Some(15),
+        "plan of a grown stateful input: {}",
+        text(&out)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("the plan is printed first");
+    assert_eq!(report["refused"], true, "{report}");
+    assert!(
+        report.to_string().contains("changelog-partitions-grow"),
+        "{report}"
+    );
+}

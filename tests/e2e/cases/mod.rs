@@ -1,0 +1,226 @@
+//! The cases, and what they share: a release of a chart in a fresh namespace, deployed with Helm 3 or Helm 4
+//! through the helm-samza post-renderer, and a look at what the API server stored.
+
+mod admission;
+mod deploy_paths;
+mod lifecycle;
+mod limits;
+mod permissions;
+mod scaled;
+mod strimzi;
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use serde_json::Value;
+
+use crate::support::helm::run_ok;
+use crate::support::tools::repo_root;
+use crate::{Case, Env};
+
+/// Every case of the suite, in the order they start.
+pub fn all() -> Vec<Case> {
+    let case = |name: &str, run: Box<dyn Fn(&Env) + Send + Sync>| Case {
+        name: name.to_owned(),
+        run,
+        exclusive: false,
+    };
+    let mut cases = vec![Case {
+        name: "strimzi_api_version_follows_the_served_kafkatopic_crd".to_owned(),
+        run: Box::new(strimzi::api_version_follows_the_served_crd),
+        exclusive: true,
+    }];
+    // The longest first, so that the threads finish together.
+    cases.extend([
+        case(
+            "release_secret_limit_1048576_bytes_and_lint_fails_first",
+            Box::new(limits::release_secret_limit),
+        ),
+        case(
+            "largest_model_configmap_89868_partitions_at_500_containers_and_lint_agrees",
+            Box::new(limits::largest_model_configmap),
+        ),
+        case(
+            "annotation_limit_262144_bytes_for_client_side_apply_and_lint_agrees",
+            Box::new(limits::annotation_limit),
+        ),
+        case(
+            "configmap_limit_1048576_bytes_and_lint_agrees",
+            Box::new(limits::configmap_limit),
+        ),
+        case(
+            "request_body_limit_3145728_bytes",
+            Box::new(limits::request_body_limit),
+        ),
+        case(
+            "job_model_too_big_for_client_side_apply_is_linted_and_deploys_with_helm_and_server_side",
+            Box::new(limits::model_too_big_for_client_side_apply),
+        ),
+    ]);
+    for version in [3, 4] {
+        let h = format!("helm{version}");
+        cases.extend([
+            case(
+                &format!("{h}_install_upgrade_plan_rollback_uninstall"),
+                Box::new(move |env| lifecycle::lifecycle(env, version)),
+            ),
+            case(
+                &format!("{h}_restricted_pod_security"),
+                Box::new(move |env| admission::restricted_namespace(env, version)),
+            ),
+            case(
+                &format!("{h}_plan_refuses_partition_growth_of_a_deployed_stateful_job"),
+                Box::new(move |env| {
+                    lifecycle::plan_refuses_partition_growth_of_a_deployed_stateful_job(
+                        env, version,
+                    )
+                }),
+            ),
+            case(
+                &format!("{h}_plan_lint_lock_as_users_with_minimal_rbac"),
+                Box::new(move |env| permissions::commands_with_minimal_rbac(env, version)),
+            ),
+            case(
+                &format!("{h}_upgrade_after_kubectl_scale"),
+                Box::new(move |env| scaled::upgrade_after_kubectl_scale(env, version)),
+            ),
+            case(
+                &format!("{h}_service_monitor_with_its_crd"),
+                Box::new(move |env| admission::service_monitor(env, version)),
+            ),
+        ]);
+    }
+    for config in deploy_paths::configs() {
+        cases.push(case(
+            &format!("every_deploy_path_accepts_{}", config.name),
+            Box::new(move |env| deploy_paths::every_path(env, &config)),
+        ));
+    }
+    cases
+}
+
+/// One of the repository's charts.
+pub fn chart(name: &str) -> PathBuf {
+    repo_root().join("charts").join(name)
+}
+
+/// A Helm release in its own namespace, deployed through the post-renderer on Helm `version`.
+pub struct Release<'a> {
+    pub env: &'a Env,
+    pub version: u8,
+    pub name: &'static str,
+    pub namespace: String,
+    pub chart: PathBuf,
+}
+
+impl<'a> Release<'a> {
+    /// The samza-job chart as release `job` in a fresh namespace named after `hint`, on Helm `version`.
+    pub fn samza_job(env: &'a Env, version: u8, hint: &str, labels: &[(&str, &str)]) -> Self {
+        Release {
+            env,
+            version,
+            name: "job",
+            namespace: env.plane.namespace(&format!("{hint}-h{version}"), labels),
+            chart: chart("samza-job"),
+        }
+    }
+
+    /// `helm <verb> RELEASE CHART -n NS <post-renderer> <args>` (install, upgrade); the output whatever the
+    /// exit status.
+    pub fn deploy(&self, verb: &str, args: &[String]) -> Output {
+        let home = self.env.home(self.version);
+        let mut cmd = self.env.helm(self.version, [verb, self.name]);
+        cmd.arg(&self.chart)
+            .args(["--namespace", &self.namespace])
+            .args(home.post_renderer_flags())
+            .args(args);
+        cmd.output().expect("running helm")
+    }
+
+    /// `deploy`, which must succeed.
+    pub fn deploy_ok(&self, verb: &str, args: &[String]) -> Output {
+        let out = self.deploy(verb, args);
+        assert!(
+            out.status.success(),
+            "helm{} {verb} {} failed: {}\n{}",
+            self.version,
+            self.name,
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        out
+    }
+
+    /// `helm <args> -n NS`, which must succeed.
+    pub fn helm_ok(&self, args: &[&str]) -> Output {
+        run_ok(
+            self.env
+                .helm(self.version, args)
+                .args(["--namespace", &self.namespace]),
+        )
+    }
+
+    /// The stored object `kind/name` in the release namespace.
+    pub fn get(&self, kind: &str, name: &str) -> Value {
+        get_json(self.env, &self.namespace, &[kind, name])
+    }
+
+    /// Whether `kind/name` exists in the release namespace.
+    pub fn exists(&self, kind: &str, name: &str) -> bool {
+        let out = self
+            .env
+            .plane
+            .kubectl([
+                "get",
+                kind,
+                name,
+                "-n",
+                &self.namespace,
+                "--ignore-not-found",
+                "-o",
+                "name",
+            ])
+            .output()
+            .expect("running kubectl");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        !out.stdout.is_empty()
+    }
+}
+
+/// `kubectl get <what> -n NS -o json`, parsed.
+pub fn get_json(env: &Env, namespace: &str, what: &[&str]) -> Value {
+    let mut args = vec!["get"];
+    args.extend(what);
+    args.extend(["-n", namespace, "-o", "json"]);
+    let out = env.plane.kubectl_ok(&args);
+    serde_json::from_slice(&out.stdout).expect("kubectl prints JSON")
+}
+
+/// `--set K=V` pairs as Helm arguments.
+pub fn sets(pairs: &[(&str, &str)]) -> Vec<String> {
+    pairs
+        .iter()
+        .flat_map(|(k, v)| ["--set".to_owned(), format!("{k}={v}")])
+        .collect()
+}
+
+/// The model checksum annotation on a workload's pod template.
+pub fn template_checksum(workload: &Value) -> String {
+    workload["spec"]["template"]["metadata"]["annotations"]["samza.apache.org/job-model-checksum"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no model checksum on the pod template of {workload}"))
+        .to_owned()
+}
+
+/// stderr then stdout of a command, for messages.
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    )
+}
