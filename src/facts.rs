@@ -19,6 +19,26 @@ use crate::{
     samza::{self, Config, InputRequest, PartitionFacts, SystemStream},
 };
 
+/// Partition sources loaded from the command line (`flags::SourceArgs::load`), owned, so `FactSources` can
+/// borrow them.
+pub struct SourceInputs {
+    pub flags: KnownCounts,
+    pub lock: Option<Lock>,
+    pub offline: bool,
+    pub overrides: Overrides,
+}
+
+impl SourceInputs {
+    pub fn fact_sources(&self) -> FactSources<'_> {
+        FactSources {
+            flags: &self.flags,
+            lock: self.lock.as_ref(),
+            offline: self.offline,
+            overrides: &self.overrides,
+        }
+    }
+}
+
 /// The sources a render may use, decided once from the command line.
 pub struct FactSources<'a> {
     pub flags: &'a KnownCounts,
@@ -124,9 +144,10 @@ pub fn gather(
     };
     let mut locked = KnownCounts::new(SourceKind::Lock);
     if let Some(lock) = lock {
-        for (key, &count) in &lock.inputs {
-            let (system, stream) = key.split_once('.').unwrap_or((key.as_str(), ""));
-            locked.insert(system, stream, count).map_err(kafka_error)?;
+        for (ss, count) in lock.counts() {
+            locked
+                .insert(&ss.system, &ss.stream, count)
+                .map_err(kafka_error)?;
         }
         for (system, topics) in &lock.topics {
             locked.set_topic_list(system, topics.clone());

@@ -11,10 +11,7 @@ use std::{
 
 use clap::Args;
 
-use crate::{
-    cli::SourceArgs,
-    error::{Error, Result},
-};
+use crate::error::{Error, Result};
 
 /// The `helm template` flags helm-samza passes through, typed so they can be checked before Helm runs.
 #[derive(Debug, Clone, Default, Args)]
@@ -116,16 +113,4 @@ pub fn release_and_chart(positional: &[String]) -> (String, PathBuf) {
         [release, chart, ..] => (release.clone(), PathBuf::from(chart)),
         [] => unreachable!("clap requires the chart"),
     }
-}
-
-/// The lock given, or `samza.lock` beside the chart.
-pub fn default_lock(source: &SourceArgs, chart: &std::path::Path) -> SourceArgs {
-    let mut source = source.clone();
-    if source.known.lock.is_none() {
-        let beside = chart.join("samza.lock");
-        if beside.is_file() {
-            source.known.lock = Some(beside);
-        }
-    }
-    source
 }

@@ -10,8 +10,8 @@
 //! operations (SZ4xx) and security (SZ5xx).
 
 mod catalogue;
-pub mod command;
 mod config_keys;
+mod input;
 mod json;
 mod junit;
 mod model;

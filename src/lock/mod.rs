@@ -5,11 +5,18 @@
 //! It is JSON, keyed by job name (the `samza.apache.org/job` label). A render reads it from `--lock FILE` or
 //! from the `samza.lock` key of the job's config ConfigMap (the chart puts it there with `--set-file`).
 
-pub mod command;
-
-use std::collections::{BTreeMap, BTreeSet};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::Path,
+};
 
 use serde::{Deserialize, Serialize};
+
+use crate::{
+    error::{Error, Result},
+    kafka::SourceRecord,
+    samza::{job_model::TaskMode, PartitionFacts, Plan, Previous, Ssp, SystemStream},
+};
 
 /// Current format version; readers refuse newer ones.
 pub const LOCK_VERSION: u32 = 1;
@@ -59,10 +66,37 @@ pub struct Discovery {
 }
 
 impl Lock {
+    /// Reads a lock file: unreadable is an I/O error (74), not a lock a format error (16).
+    pub fn read(path: &Path) -> Result<Lock> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Lock::parse(&text).map_err(|message| Error::Previous {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Like [`Lock::read`], with `None` when there is no file yet.
+    pub fn read_if_present(path: &Path) -> Result<Option<Lock>> {
+        match Lock::read(path) {
+            Ok(lock) => Ok(Some(lock)),
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                Ok(None)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
     /// Parses a lock file's text; the message names what is wrong, the caller names the file.
     pub fn parse(text: &str) -> Result<Lock, String> {
         let lock: Lock =
             serde_json::from_str(text).map_err(|e| format!("not a samza.lock file: {e}"))?;
+        for (job, locked) in &lock.jobs {
+            if let Some(key) = locked.inputs.keys().find(|k| !k.contains('.')) {
+                return Err(format!(
+                    "job '{job}': inputs key '{key}' is not SYSTEM.STREAM (a stream name in Samza's form)"
+                ));
+            }
+        }
         if lock.version == 0 || lock.version > LOCK_VERSION {
             return Err(format!(
                 "lock format version {} is not supported (this helm-samza reads version {LOCK_VERSION}); upgrade helm-samza",
@@ -77,6 +111,104 @@ impl Lock {
         text.push('\n');
         text
     }
+}
+
+impl LockedJob {
+    /// Pins what a plan used and decided: the counts and topic lists it was computed with, where they came from,
+    /// the changelog mapping and the active tasks' containers and inputs.
+    pub fn pin(
+        plan: &Plan,
+        digest: &str,
+        facts: &PartitionFacts,
+        records: &BTreeMap<String, Vec<SourceRecord>>,
+    ) -> LockedJob {
+        let mut locked = LockedJob {
+            inputs: facts
+                .counts
+                .iter()
+                .map(|(ss, count)| (ss.name(), *count))
+                .collect(),
+            topics: facts.topics.clone(),
+            changelog: plan.changelog_mapping.clone(),
+            digest: Some(digest.to_string()),
+            ..LockedJob::default()
+        };
+        for (system, records) in records {
+            let live = records
+                .iter()
+                .find(|r| !r.brokers.is_empty())
+                .or(records.first());
+            if let Some(record) = live {
+                locked.discovered.insert(
+                    system.clone(),
+                    Discovery {
+                        source: record.kind.as_str().to_string(),
+                        brokers: record.brokers.clone(),
+                        at: record.at.clone(),
+                    },
+                );
+            }
+        }
+        for container in &plan.model.containers {
+            for task in container
+                .tasks
+                .iter()
+                .filter(|t| t.mode == TaskMode::Active)
+            {
+                locked
+                    .assignment
+                    .insert(task.name.clone(), container.id.clone());
+                locked.task_inputs.insert(
+                    task.name.clone(),
+                    task.ssps
+                        .iter()
+                        .map(|s| (s.system.to_string(), s.stream.to_string(), s.partition))
+                        .collect(),
+                );
+            }
+        }
+        locked
+    }
+
+    /// The pinned input counts, by stream (`system.stream` split at the first dot, as Samza splits it).
+    pub fn counts(&self) -> BTreeMap<SystemStream, u32> {
+        self.inputs
+            .iter()
+            .map(|(name, &count)| (system_stream(name), count))
+            .collect()
+    }
+
+    /// Samza's previous state as the lock keeps it (it plays the role of Samza's coordinator stream); `None`
+    /// when it holds no mapping (a first deploy).
+    pub fn previous(&self) -> Option<Previous> {
+        if self.changelog.is_empty() && self.assignment.is_empty() {
+            return None;
+        }
+        Some(Previous {
+            changelog: self.changelog.clone(),
+            task_container: self.assignment.clone(),
+            task_ssps: self
+                .task_inputs
+                .iter()
+                .map(|(task, ssps)| {
+                    let set = ssps
+                        .iter()
+                        .map(|(system, stream, partition)| {
+                            Ssp::new(&SystemStream::new(system, stream), *partition)
+                        })
+                        .collect();
+                    (task.clone(), set)
+                })
+                .collect(),
+        })
+    }
+}
+
+/// A lock's `system.stream` key (checked when the lock is read); Samza splits at the first dot, the stream keeps
+/// any further dots.
+fn system_stream(name: &str) -> SystemStream {
+    let (system, stream) = name.split_once('.').unwrap_or((name, ""));
+    SystemStream::new(system, stream)
 }
 
 #[cfg(test)]

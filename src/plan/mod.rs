@@ -4,16 +4,21 @@
 //! Pure: both models come in as values. `helm samza plan` prints the difference; the post-renderer runs the
 //! gate whenever it knows the previous model (a lock file or `--previous`).
 
-pub mod command;
-
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use crate::{
     lock::LockedJob,
-    samza::{job_model::TaskMode, JobModel},
+    samza::{changelog::TopicPurpose, job_model::TaskMode, JobModel, Plan},
 };
+
+/// A job with changelogged stores: its state lives in Kafka partitions that must not move.
+pub fn is_stateful(plan: &Plan) -> bool {
+    plan.changelog_topics
+        .iter()
+        .any(|t| matches!(t.purpose, TopicPurpose::Changelog { .. }))
+}
 
 /// One input stream's partition count, before and after (`None`: not an input then).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -87,18 +92,9 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn from_model(model: &JobModel) -> Snapshot {
-        let mut partitions: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
         let mut tasks = BTreeMap::new();
         for container in &model.containers {
             for task in &container.tasks {
-                if task.mode == TaskMode::Active {
-                    for ssp in &task.ssps {
-                        partitions
-                            .entry(format!("{}.{}", ssp.system, ssp.stream))
-                            .or_default()
-                            .insert(ssp.partition);
-                    }
-                }
                 tasks.insert(
                     task.name.clone(),
                     (container.id.clone(), task.changelog_partition, task.mode),
@@ -107,9 +103,10 @@ impl Snapshot {
         }
         let active = model.active_container_count();
         Snapshot {
-            inputs: partitions
+            inputs: model
+                .input_partition_counts()
                 .into_iter()
-                .map(|(s, ids)| (s, ids.len() as u32))
+                .map(|(ss, count)| (ss.name(), count))
                 .collect(),
             changelog_mapping: tasks.iter().map(|(t, (_, p, _))| (t.clone(), *p)).collect(),
             tasks,
@@ -132,7 +129,11 @@ impl Snapshot {
             .collect();
         let containers: BTreeSet<&String> = lock.assignment.values().collect();
         Snapshot {
-            inputs: lock.inputs.clone(),
+            inputs: lock
+                .counts()
+                .into_iter()
+                .map(|(ss, count)| (ss.name(), count))
+                .collect(),
             tasks,
             changelog_mapping: lock.changelog.clone(),
             active_containers: containers.len(),

@@ -1,22 +1,26 @@
-//! The `lock` command: render the chart, plan each job with fresh partition counts and the old lock's mappings,
-//! and write `samza.lock`; or, with `--verify-live`, compare the lock's counts with Kafka.
+//! `helm samza lock`: render the chart, plan each job with fresh partition counts and the old lock's mappings,
+//! and write `samza.lock`; or, with `--verify-live`, compare the lock's counts with Kafka. What a lock holds and
+//! how a plan is pinned into it belong to `lock`; this file only decides what to render and where to write.
 
 use std::{collections::BTreeMap, path::PathBuf};
 
 use clap::Args;
 
-use super::{Discovery, Lock, LockedJob, LOCK_VERSION};
 use crate::{
-    cli::SourceArgs,
     error::{Error, JobOrigin, Result},
     exit_code,
+    flags::{SamzaVersionArg, SourceArgs},
     helm::{release_and_chart, HelmArgs},
-    model::SourceInputs,
-    render::{self, RenderOptions},
-    samza::job_model::TaskMode,
+    lock::{Lock, LockedJob, LOCK_VERSION},
+    render::{render, RenderOptions},
 };
 
+/// Write (or verify) samza.lock: partition counts and assignments that make renders reproducible offline.
 #[derive(Debug, Args)]
+#[command(
+    after_long_help = "Examples:\n  helm samza lock ./chart -f values.yaml          # writes ./chart/samza.lock\n  \
+    helm samza lock ./chart --verify-live            # fails when Kafka drifted from the lock"
+)]
 pub struct LockArgs {
     /// `[RELEASE] CHART`: the chart to render (the release name only matters to the chart's templates).
     #[arg(value_name = "[RELEASE] CHART", num_args = 1..=2, required = true)]
@@ -36,9 +40,8 @@ pub struct LockArgs {
     #[arg(long = "verify-live")]
     pub verify_live: bool,
 
-    /// Samza version whose JSON shape the digest is computed over.
-    #[arg(long = "samza-version", value_name = "VERSION", default_value = "1.7")]
-    pub samza_version: crate::samza::job_model::SamzaVersion,
+    #[command(flatten)]
+    pub samza_version: SamzaVersionArg,
 }
 
 pub fn run(args: &LockArgs) -> Result<i32> {
@@ -53,14 +56,7 @@ pub fn run(args: &LockArgs) -> Result<i32> {
         .file
         .clone()
         .unwrap_or_else(|| chart.join("samza.lock"));
-    let existing = match std::fs::read_to_string(&path) {
-        Ok(text) => Some(Lock::parse(&text).map_err(|message| Error::Previous {
-            path: path.clone(),
-            message,
-        })?),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(Error::io(&path, e)),
-    };
+    let existing = Lock::read_if_present(&path)?;
     if args.verify_live && existing.is_none() {
         return Err(Error::Usage(format!(
             "--verify-live: there is no lock at {}",
@@ -75,7 +71,7 @@ pub fn run(args: &LockArgs) -> Result<i32> {
     // to report, not a planning failure to stop at.
     let mut source = args.source.clone();
     source.known.lock = None;
-    let inputs = SourceInputs::load(&source)?;
+    let inputs = source.load()?;
     let mut sources = inputs.fact_sources();
     let old_lock_for_mappings = existing
         .clone()
@@ -91,21 +87,25 @@ pub fn run(args: &LockArgs) -> Result<i32> {
     let options = RenderOptions {
         sources,
         previous: Default::default(),
-        samza_version: args.samza_version,
+        samza_version: args.samza_version.samza_version,
         allow_unsafe: true,
         keep_going: false,
         reuse_models: false,
     };
-    let (_, jobs) = render::post_render(&manifests, &options)?;
+    let jobs = render(&manifests, &options)?.jobs;
 
     if args.verify_live {
         let existing = existing.expect("checked above");
         let mut drift = Vec::new();
         for job in &jobs {
-            let locked = existing.jobs.get(&job.name).cloned().unwrap_or_default();
+            let pinned = existing
+                .jobs
+                .get(&job.name)
+                .map(LockedJob::counts)
+                .unwrap_or_default();
             for (ss, count) in &job.facts.facts.counts {
-                let key = format!("{}.{}", ss.system, ss.stream);
-                match locked.inputs.get(&key) {
+                let key = ss.name();
+                match pinned.get(ss) {
                     Some(pinned) if pinned == count => {}
                     Some(pinned) => drift.push(format!(
                         "job '{}': {key} has {count} partitions, the lock says {pinned}",
@@ -141,52 +141,7 @@ pub fn run(args: &LockArgs) -> Result<i32> {
         jobs: BTreeMap::new(),
     };
     for job in &jobs {
-        let model = &job.plan.model;
-        let mut locked = LockedJob {
-            changelog: job.plan.changelog_mapping.clone(),
-            digest: Some(job.digest.clone()),
-            ..LockedJob::default()
-        };
-        for (ss, count) in &job.facts.facts.counts {
-            locked
-                .inputs
-                .insert(format!("{}.{}", ss.system, ss.stream), *count);
-        }
-        locked.topics = job.facts.facts.topics.clone();
-        for (system, records) in &job.facts.records {
-            let live = records
-                .iter()
-                .find(|r| !r.brokers.is_empty())
-                .or(records.first());
-            if let Some(record) = live {
-                locked.discovered.insert(
-                    system.clone(),
-                    Discovery {
-                        source: record.kind.as_str().to_string(),
-                        brokers: record.brokers.clone(),
-                        at: record.at.clone(),
-                    },
-                );
-            }
-        }
-        for container in &model.containers {
-            for task in container
-                .tasks
-                .iter()
-                .filter(|t| t.mode == TaskMode::Active)
-            {
-                locked
-                    .assignment
-                    .insert(task.name.clone(), container.id.clone());
-                locked.task_inputs.insert(
-                    task.name.clone(),
-                    task.ssps
-                        .iter()
-                        .map(|s| (s.system.to_string(), s.stream.to_string(), s.partition))
-                        .collect(),
-                );
-            }
-        }
+        let locked = LockedJob::pin(&job.plan, &job.digest, &job.facts.facts, &job.facts.records);
         lock.jobs.insert(job.name.clone(), locked);
     }
     std::fs::write(&path, lock.to_json()).map_err(|e| Error::io(&path, e))?;

@@ -1,6 +1,6 @@
-//! The `plan` command: render the chart, plan each job as the post-renderer would, compare with the previous
+//! `helm samza plan`: render the chart, plan each job as the post-renderer would, compare with the previous
 //! model (--previous, the lock, or the deployed release) and print the difference; the safety gate decides the
-//! exit code.
+//! exit code. The difference and the gate themselves belong to `plan`; this file chooses the baseline and prints.
 
 use std::{collections::BTreeMap, io::IsTerminal};
 
@@ -8,20 +8,26 @@ use clap::{Args, ValueEnum};
 
 use serde::Serialize;
 
-use super::{diff, hazards, Hazard, ModelDiff, Snapshot};
 use crate::{
-    cli::SourceArgs,
     error::{Error, JobOrigin, Result},
     exit_code,
-    helm::HelmArgs,
-    helm::{default_lock, release_and_chart},
+    flags::{AllowUnsafeArg, SamzaVersionArg, SourceArgs},
+    helm::{release_and_chart, HelmArgs},
     lock::Lock,
-    model::SourceInputs,
-    render::{self, RenderOptions},
+    model_configmap,
+    plan::{diff, hazards, is_stateful, Hazard, ModelDiff, Snapshot},
+    previous::{read_previous_args, PreviousModels},
+    render::{render, RenderOptions},
     samza::JobModel,
+    stdio,
 };
 
+/// Show what a deploy will do to each job's model, compared with the deployed release or a lock file.
 #[derive(Debug, Args)]
+#[command(
+    after_long_help = "Examples:\n  helm samza plan my-release ./chart -f values.yaml\n  \
+    helm samza plan my-release ./chart --lock samza.lock --detailed-exitcode --output json"
+)]
 pub struct PlanArgs {
     /// `[RELEASE] CHART`: the release to compare with (default: none deployed) and the chart to render.
     #[arg(value_name = "[RELEASE] CHART", num_args = 1..=2, required = true)]
@@ -55,13 +61,11 @@ pub struct PlanArgs {
     #[arg(long = "no-color")]
     pub no_color: bool,
 
-    /// Report hazards without failing (the post-renderer's gate is opened the same way).
-    #[arg(long = "allow-unsafe", env = "HELM_SAMZA_ALLOW_UNSAFE", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
-    pub allow_unsafe: bool,
+    #[command(flatten)]
+    pub allow_unsafe: AllowUnsafeArg,
 
-    /// Samza version whose JSON shape the models are written in.
-    #[arg(long = "samza-version", value_name = "VERSION", default_value = "1.7")]
-    pub samza_version: crate::samza::job_model::SamzaVersion,
+    #[command(flatten)]
+    pub samza_version: SamzaVersionArg,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -98,24 +102,20 @@ pub struct PlanReport {
 pub fn run(args: &PlanArgs) -> Result<i32> {
     let (release, chart) = release_and_chart(&args.positional);
     let manifests = args.helm.template(&release, &chart)?;
-    let source = default_lock(&args.source, &chart);
-    let inputs = SourceInputs::load(&source)?;
-    let mut previous_models = BTreeMap::new();
-    for entry in &args.previous {
-        previous_models.extend(render::read_previous_arg(entry)?);
-    }
+    let inputs = args.source.with_lock_beside(&chart).load()?;
+    let previous_models = read_previous_args(&args.previous)?;
     // The new models are computed exactly as the post-renderer computes them at deploy time: with the lock (Samza's
     // coordinator state, if the user keeps one). What they are compared with (--previous, the lock, the deployed
     // release) is not fed to the planner, because the post-renderer does not see it either.
     let options = RenderOptions {
         sources: inputs.fact_sources(),
         previous: BTreeMap::new(),
-        samza_version: args.samza_version,
+        samza_version: args.samza_version.samza_version,
         allow_unsafe: true,
         keep_going: false,
         reuse_models: false,
     };
-    let (_, jobs) = render::post_render(&manifests, &options)?;
+    let jobs = render(&manifests, &options)?.jobs;
 
     let ask_cluster = previous_models.is_empty()
         && inputs.lock.is_none()
@@ -123,7 +123,7 @@ pub fn run(args: &PlanArgs) -> Result<i32> {
         && !args.no_cluster;
     let deployed = if ask_cluster {
         match args.helm.deployed_manifest(&release) {
-            Ok(stream) => Some(render::models_in_stream(&stream)?),
+            Ok(stream) => Some(model_configmap::models_in_stream(&stream)?),
             // Helm's words for a release that was never installed (or was uninstalled) in this namespace.
             Err(Error::Helm { message, .. }) if message.contains("release: not found") => {
                 let namespace = args
@@ -167,7 +167,7 @@ pub fn run(args: &PlanArgs) -> Result<i32> {
         let after = Snapshot::from_model(&job.plan.model);
         let first_deploy = baseline.is_none();
         let diff = diff(&baseline.unwrap_or_default(), &after);
-        let stateful = render::is_stateful(&job.plan);
+        let stateful = is_stateful(&job.plan);
         let hazards = if first_deploy {
             Vec::new()
         } else {
@@ -192,8 +192,8 @@ pub fn run(args: &PlanArgs) -> Result<i32> {
         PlanOutput::Json => serde_json::to_string_pretty(&report).expect("plan serializes") + "\n",
         PlanOutput::Yaml => crate::manifest::write_document(&report)?,
     };
-    crate::write_stdout(text.as_bytes())?;
-    if report.refused && !args.allow_unsafe {
+    stdio::write_stdout(text.as_bytes())?;
+    if report.refused && !args.allow_unsafe.allow_unsafe {
         let job = report
             .jobs
             .iter()
@@ -220,7 +220,7 @@ pub fn run(args: &PlanArgs) -> Result<i32> {
 
 fn baseline_for(
     job: &str,
-    previous: &BTreeMap<Option<String>, JobModel>,
+    previous: &PreviousModels,
     lock: Option<&Lock>,
     deployed: Option<&BTreeMap<String, JobModel>>,
     release: &str,
