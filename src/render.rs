@@ -16,7 +16,7 @@ use crate::{
     job::{self, JobDocs, Scan},
     job_config,
     lock::LockedJob,
-    manifest::{apply, Document, Patch, Stream},
+    manifest::{apply, Document, ManifestError, Patch, Stream},
     model_configmap,
     plan::{self, Snapshot},
     previous::{previous_state, PreviousModels},
@@ -65,6 +65,13 @@ pub fn render<'a>(input: &'a [u8], options: &RenderOptions) -> Result<Rendered<'
         // annotation): the output is the input, byte for byte, without splitting it.
         if is_blank_stream(input) {
             return Err(Error::EmptyStream);
+        }
+        // Passed on untouched, but refused as the slow path refuses it: Helm could not read it either.
+        if let Err(e) = std::str::from_utf8(input) {
+            return Err(ManifestError::NotUtf8 {
+                offset: e.valid_up_to(),
+            }
+            .into());
         }
         return Ok(Rendered {
             output: Cow::Borrowed(input),

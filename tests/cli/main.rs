@@ -2,6 +2,7 @@
 mod charts;
 mod coordinator;
 mod docs;
+mod exit_codes;
 mod helm;
 mod kafka;
 mod lint;
