@@ -51,7 +51,7 @@ fn lint_input(
                 &input.documents[at].value,
                 &JobOrigin(format!("job '{name}'")),
             )
-            .map(|(config, _)| config.into_map())
+            .map(|(config, _)| config)
             .unwrap_or_default(),
             None => Default::default(),
         };

@@ -28,9 +28,10 @@ mod tests;
 
 use std::collections::BTreeSet;
 
-use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::samza::Config;
 
 pub use catalogue::{find_check, Check, CHECKS};
 pub use json::format_json;
@@ -74,8 +75,9 @@ pub struct LintJob {
     /// Worker StatefulSets: active first, then standby.
     pub worker_docs: Vec<usize>,
     pub coordinator_docs: Vec<usize>,
-    /// The Samza config as parsed from `data.job.properties` or `data.job.yaml`.
-    pub config: IndexMap<String, String>,
+    /// The Samza config as parsed from `data.job.properties` or `data.job.yaml`; checks ask its rules
+    /// (`samza::Config`) rather than restating them.
+    pub config: Config,
     /// The planned model, or the planner's refusal (e.g. more containers than tasks).
     pub model: Result<ModelFacts, String>,
 }
@@ -365,7 +367,7 @@ impl<'a> JobContext<'a> {
     }
 
     pub fn config(&self, key: &str) -> Option<&'a str> {
-        self.job.config.get(key).map(String::as_str)
+        self.job.config.get(key)
     }
 
     /// The field name of a Samza config key in the config ConfigMap: `data.job.properties[KEY]`.

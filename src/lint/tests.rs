@@ -14,6 +14,7 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::*;
+use crate::samza::Config;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -61,19 +62,16 @@ fn load_documents(text: &str) -> Vec<LintDoc> {
     documents
 }
 
-/// `key=value` lines as the samza-job chart writes them (sorted, one per line, no escapes).
-fn parse_properties(text: &str) -> IndexMap<String, String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('!'))
-        .map(|l| {
-            let at = l.find(['=', ':']).unwrap_or(l.len());
-            (
-                l[..at].trim().to_owned(),
-                l.get(at + 1..).unwrap_or("").trim().to_owned(),
-            )
-        })
-        .collect()
+/// Changes a job's config as a map (keys removed, kept or added in place).
+fn edit(config: &mut Config, change: impl FnOnce(&mut IndexMap<String, String>)) {
+    let mut map = std::mem::take(config).into_map();
+    change(&mut map);
+    *config = Config::from_map(map);
+}
+
+/// Properties text as Samza reads it (the one properties reader, `samza::properties`).
+fn parse_properties(text: &str) -> Config {
+    Config::from_properties(text).expect("properties Java can read")
 }
 
 fn load(manifest: &Path, model: &Path) -> LintInput {
@@ -102,7 +100,7 @@ fn load(manifest: &Path, model: &Path) -> LintInput {
                 config_doc: None,
                 worker_docs: vec![],
                 coordinator_docs: vec![],
-                config: IndexMap::new(),
+                config: Config::default(),
                 model,
             });
         }
@@ -122,19 +120,8 @@ fn load(manifest: &Path, model: &Path) -> LintInput {
                 } else if let Some(yaml) =
                     doc.value.pointer("/data/job.yaml").and_then(Value::as_str)
                 {
-                    let map: IndexMap<String, Value> =
-                        serde_saphyr::from_str(yaml).expect("job.yaml is a map");
-                    job.config = map
-                        .into_iter()
-                        .map(|(k, v)| {
-                            (
-                                k,
-                                v.as_str()
-                                    .map(str::to_owned)
-                                    .unwrap_or_else(|| v.to_string()),
-                            )
-                        })
-                        .collect();
+                    job.config =
+                        crate::job_config::config_from_yaml(yaml).expect("job.yaml is a map");
                 }
             }
             Some("worker") if doc.kind == "StatefulSet" => {
@@ -462,7 +449,7 @@ fn hello_samza_configs_have_no_typo_findings() {
     assert!(files.len() >= 20, "found only {} configs", files.len());
     for file in files {
         let config = parse_properties(&std::fs::read_to_string(&file).expect("readable"));
-        for key in config.keys() {
+        for (key, _) in config.iter() {
             assert!(
                 !matches!(config_keys::classify(key), config_keys::KeyVerdict::Typo(_)),
                 "{}: '{key}' looks like a typo: {:?}",
@@ -678,9 +665,7 @@ fn heap_comes_from_java_opts_then_task_opts_then_run_class_default() {
     // No JAVA_OPTS env: task.opts counts.
     let mut input = load_clean();
     set_env(&mut input, "JAVA_OPTS", Value::Null);
-    input.jobs[0]
-        .config
-        .insert("task.opts".into(), "-Xmx900m".into());
+    input.jobs[0].config.set("task.opts", "-Xmx900m");
     let findings = lint(&input, &LintSettings::default());
     assert_eq!(ids(&findings), ["SZ302"]);
     assert_eq!(
@@ -705,14 +690,16 @@ fn state_on_empty_dir_is_fine_only_with_a_changelog() {
     assert_eq!(clean_with(to_empty_dir), Vec::<&str>::new());
     let got = clean_with(|i| {
         to_empty_dir(i);
-        i.jobs[0]
-            .config
-            .shift_remove("stores.page-view-counts.changelog");
+        edit(&mut i.jobs[0].config, |c| {
+            c.shift_remove("stores.page-view-counts.changelog");
+        });
     });
     assert_eq!(got, ["SZ404"]);
     // A stateless job needs no state volume at all.
     let got = clean_with(|i| {
-        i.jobs[0].config.retain(|k, _| !k.starts_with("stores."));
+        edit(&mut i.jobs[0].config, |c| {
+            c.retain(|k, _| !k.starts_with("stores."))
+        });
         let c = worker_container(i);
         c["volumeMounts"]
             .as_array_mut()
@@ -738,7 +725,7 @@ fn secrets_that_are_references_pass() {
     ];
     for (key, value, expected) in cases {
         let got = clean_with(|i| {
-            i.jobs[0].config.insert((*key).into(), (*value).into());
+            i.jobs[0].config.set(*key, *value);
         });
         assert_eq!(got, *expected, "{key}={value}");
     }
@@ -759,9 +746,7 @@ fn standby_workers_need_anti_affinity_even_with_one_container() {
         m.containers = 1;
         m.tasks_per_container = vec![("0".into(), 4)];
     }
-    input.jobs[0]
-        .config
-        .insert("job.container.count".into(), "1".into());
+    input.jobs[0].config.set("job.container.count", "1");
     let w = input.jobs[0].worker_docs[0];
     input.documents[w].value["spec"]["template"]["spec"]
         .as_object_mut()
@@ -814,26 +799,28 @@ fn pdb_selectors_with_match_expressions() {
 #[test]
 fn high_level_api_jobs_skip_system_checks() {
     let got = clean_with(|i| {
-        let c = &mut i.jobs[0].config;
-        c.shift_remove("task.class");
-        c.shift_remove("task.inputs");
-        c.shift_remove("systems.kafka.samza.factory");
-        c.insert(
-            "app.class".into(),
-            "samza.examples.wikipedia.task.application.WikipediaStatsTaskApplication".into(),
-        );
-        c.insert(
-            "metrics.reporter.snapshot.stream".into(),
-            "kafka.metrics".into(),
-        );
+        edit(&mut i.jobs[0].config, |c| {
+            c.shift_remove("task.class");
+            c.shift_remove("task.inputs");
+            c.shift_remove("systems.kafka.samza.factory");
+            c.insert(
+                "app.class".into(),
+                "samza.examples.wikipedia.task.application.WikipediaStatsTaskApplication".into(),
+            );
+            c.insert(
+                "metrics.reporter.snapshot.stream".into(),
+                "kafka.metrics".into(),
+            );
+        });
     });
     assert_eq!(got, Vec::<&str>::new());
     // The same config without app.class misses a task class and inputs and names an undefined system.
     let got = clean_with(|i| {
-        let c = &mut i.jobs[0].config;
-        c.shift_remove("task.class");
-        c.shift_remove("task.inputs");
-        c.shift_remove("systems.kafka.samza.factory");
+        edit(&mut i.jobs[0].config, |c| {
+            c.shift_remove("task.class");
+            c.shift_remove("task.inputs");
+            c.shift_remove("systems.kafka.samza.factory");
+        });
     });
     assert_eq!(got, ["SZ101", "SZ103"]);
 }
