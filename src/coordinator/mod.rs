@@ -7,7 +7,8 @@
 //! the input topics' partition counts.
 //! It calls no Kubernetes API (drift shows through `/readyz` and `/metrics`), so it needs no token and no RBAC.
 //!
-//! Two threads: the HTTP server (`server`) and the poll loop (`poll`), sharing a `Status`.
+//! Two threads: the HTTP server (`server`) and the poll loop (`poll`), sharing a `Status`. The command line is
+//! `command::coordinator`, which hands over [`Settings`].
 
 mod model;
 mod poll;

@@ -1,9 +1,10 @@
 //! `helm samza lint`: checks a post-rendered manifest stream and its Samza job models for mistakes that would
 //! deploy a broken or fragile Samza job.
 //!
-//! The engine is decoupled from the post-render pipeline by plain input structs ([`LintInput`]): the pipeline
-//! (or a test) hands over every document as a JSON value plus, per job, the parsed Samza config and the facts
-//! of the computed job model (or the planner's refusal). Checks never parse YAML or properties themselves, so
+//! The engine is decoupled from the post-render pipeline by plain input structs ([`LintInput`]): `input` builds
+//! them from the pipeline's `render::Rendered` value (a test builds them from fixtures), with every document as a
+//! JSON value plus, per job, the typed Samza config and the facts of the computed job model (or the planner's
+//! refusal). The command line (`helm samza lint`) is `command::lint`. Checks never parse YAML or properties themselves, so
 //! they see exactly what the pipeline saw. Every check is a catalogue entry ([`Check`]: id, slug, severity,
 //! reason, fix) so that the four output formats, the docs and the disable mechanisms all read one table.
 //! Checks live in one file per area: Samza config (SZ1xx), job model (SZ2xx), resources (SZ3xx),

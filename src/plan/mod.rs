@@ -1,8 +1,9 @@
 //! What a deploy will do to a job's model: the difference between the previous model and the new one, and the
 //! safety gate that refuses changes which would endanger a stateful job's state.
 //!
-//! Pure: both models come in as values. `helm samza plan` prints the difference; the post-renderer runs the
-//! gate whenever it knows the previous model (a lock file or `--previous`).
+//! Pure: both models come in as values. `helm samza plan` (`command::plan`) prints the difference; the
+//! post-render pipeline (`render`) runs the gate whenever it knows the previous model (a lock file or
+//! `--previous`).
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -5,7 +5,7 @@
 //! dropped), `\uXXXX`, `\t \n \r \f` escapes (a backslash before any other character yields that character),
 //! `#`/`!` comment lines. The text is taken as already-decoded characters (like `load(Reader)`): a ConfigMap
 //! value is characters already, and a file is decoded ISO-8859-1 first, as `load(InputStream)` does
-//! (`model::read_config_file`).
+//! (`job_config::read_config_file`).
 
 use indexmap::IndexMap;
 
