@@ -13,6 +13,30 @@ use clap::Args;
 
 use crate::error::{Error, Result};
 
+/// `[RELEASE] CHART` and the `helm template` flags: what `plan` and `lock` render.
+#[derive(Debug, Clone, Args)]
+pub struct ChartArgs {
+    /// `[RELEASE] CHART`: the chart to render, and the release name its templates see (`plan` also compares
+    /// with that release when it is deployed).
+    #[arg(value_name = "[RELEASE] CHART", num_args = 1..=2, required = true)]
+    pub positional: Vec<String>,
+
+    #[command(flatten)]
+    pub helm: HelmArgs,
+}
+
+impl ChartArgs {
+    /// The release name (Helm's default when none is given) and the chart.
+    pub fn release_and_chart(&self) -> (String, PathBuf) {
+        release_and_chart(&self.positional)
+    }
+
+    /// A release name was given (not only the chart).
+    pub fn names_release(&self) -> bool {
+        self.positional.len() == 2
+    }
+}
+
 /// The `helm template` flags helm-samza passes through, typed so they can be checked before Helm runs.
 #[derive(Debug, Clone, Default, Args)]
 pub struct HelmArgs {

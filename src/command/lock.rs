@@ -10,7 +10,7 @@ use crate::{
     error::{Error, JobOrigin, Result},
     exit_code,
     flags::{SamzaVersionArg, SourceArgs},
-    helm::{release_and_chart, HelmArgs},
+    helm::ChartArgs,
     lock::{Lock, LockedJob, LOCK_VERSION},
     render::{render, RenderOptions},
 };
@@ -22,12 +22,8 @@ use crate::{
     helm samza lock ./chart --verify-live            # fails when Kafka drifted from the lock"
 )]
 pub struct LockArgs {
-    /// `[RELEASE] CHART`: the chart to render (the release name only matters to the chart's templates).
-    #[arg(value_name = "[RELEASE] CHART", num_args = 1..=2, required = true)]
-    pub positional: Vec<String>,
-
     #[command(flatten)]
-    pub helm: HelmArgs,
+    pub chart: ChartArgs,
 
     #[command(flatten)]
     pub source: SourceArgs,
@@ -51,7 +47,7 @@ pub fn run(args: &LockArgs) -> Result<i32> {
                 .into(),
         ));
     }
-    let (release, chart) = release_and_chart(&args.positional);
+    let (release, chart) = args.chart.release_and_chart();
     let path = args
         .file
         .clone()
@@ -63,7 +59,7 @@ pub fn run(args: &LockArgs) -> Result<i32> {
             path.display()
         )));
     }
-    let manifests = args.helm.template(&release, &chart)?;
+    let manifests = args.chart.helm.template(&release, &chart)?;
 
     // Counts come fresh from flags, KafkaTopic resources and Kafka; never from the lock being replaced. The
     // mappings come from the old lock: re-locking must not move state (the lock is the coordinator stream).

@@ -12,7 +12,7 @@ use crate::{
     error::{Error, JobOrigin, Result},
     exit_code,
     flags::{AllowUnsafeArg, SamzaVersionArg, SourceArgs},
-    helm::{release_and_chart, HelmArgs},
+    helm::ChartArgs,
     lock::Lock,
     model_configmap,
     plan::{diff, hazards, is_stateful, Hazard, ModelDiff, Snapshot},
@@ -29,12 +29,8 @@ use crate::{
     helm samza plan my-release ./chart --lock samza.lock --detailed-exitcode --output json"
 )]
 pub struct PlanArgs {
-    /// `[RELEASE] CHART`: the release to compare with (default: none deployed) and the chart to render.
-    #[arg(value_name = "[RELEASE] CHART", num_args = 1..=2, required = true)]
-    pub positional: Vec<String>,
-
     #[command(flatten)]
-    pub helm: HelmArgs,
+    pub chart: ChartArgs,
 
     #[command(flatten)]
     pub source: SourceArgs,
@@ -100,8 +96,8 @@ pub struct PlanReport {
 }
 
 pub fn run(args: &PlanArgs) -> Result<i32> {
-    let (release, chart) = release_and_chart(&args.positional);
-    let manifests = args.helm.template(&release, &chart)?;
+    let (release, chart) = args.chart.release_and_chart();
+    let manifests = args.chart.helm.template(&release, &chart)?;
     let inputs = args.source.with_lock_beside(&chart).load()?;
     let previous_models = read_previous_args(&args.previous)?;
     // The new models are computed exactly as the post-renderer computes them at deploy time: with the lock (Samza's
@@ -119,15 +115,15 @@ pub fn run(args: &PlanArgs) -> Result<i32> {
 
     let ask_cluster = previous_models.is_empty()
         && inputs.lock.is_none()
-        && args.positional.len() == 2
+        && args.chart.names_release()
         && !args.no_cluster;
     let deployed = if ask_cluster {
-        match args.helm.deployed_manifest(&release) {
+        match args.chart.helm.deployed_manifest(&release) {
             Ok(stream) => Some(model_configmap::models_in_stream(&stream)?),
             // Helm's words for a release that was never installed (or was uninstalled) in this namespace.
             Err(Error::Helm { message, .. }) if message.contains("release: not found") => {
                 let namespace = args
-                    .helm
+                    .chart.helm
                     .namespace
                     .as_deref()
                     .map_or("the current namespace".to_owned(), |ns| format!("namespace {ns}"));
