@@ -56,6 +56,15 @@ pub struct Rendered<'a> {
     pub output: Cow<'a, [u8]>,
     pub jobs: Vec<RenderedJob>,
     pub failed: Vec<(String, Error)>,
+    /// The stream as split, scanned and edited, for readers of the result (lint); `None` on the pass-through
+    /// path, where the stream holds no Samza job and was never split.
+    pub parsed: Option<Parsed<'a>>,
+}
+
+/// The split stream with the pipeline's edits, and the jobs found in it (indexes into the input stream).
+pub struct Parsed<'a> {
+    pub stream: Stream<'a>,
+    pub scan: Scan,
 }
 
 /// The pipeline; with `options.keep_going` a failing job is recorded in `failed` and left unpatched.
@@ -77,6 +86,7 @@ pub fn render<'a>(input: &'a [u8], options: &RenderOptions) -> Result<Rendered<'
             output: Cow::Borrowed(input),
             jobs: Vec::new(),
             failed: Vec::new(),
+            parsed: None,
         });
     }
     let mut stream = Stream::from_bytes(input)?;
@@ -134,6 +144,7 @@ pub fn render<'a>(input: &'a [u8], options: &RenderOptions) -> Result<Rendered<'
         output: Cow::Owned(out),
         jobs: rendered,
         failed,
+        parsed: Some(Parsed { stream, scan }),
     })
 }
 

@@ -6,37 +6,55 @@ use std::collections::BTreeMap;
 use super::{LintDoc, LintInput, LintJob, ModelFacts};
 use crate::{
     error::{Error, JobOrigin, Result},
-    job, job_config,
-    manifest::Stream,
+    job::Scan,
+    job_config,
+    manifest::{EditedDocument, Stream},
     plan::is_stateful,
     render::{Rendered, RenderedJob},
     samza::{changelog::TopicPurpose, job_model::TaskMode, SamzaError},
 };
 
 impl LintInput {
-    /// The linter's view of what the pipeline produced.
+    /// The linter's view of what the pipeline produced: its edited documents and the jobs it found, as values;
+    /// the written output is not read back.
     pub fn from_rendered(rendered: Rendered) -> Result<LintInput> {
-        lint_input(&rendered.output, &rendered.jobs, rendered.failed)
+        let refusals = split_failures(rendered.failed)?;
+        match &rendered.parsed {
+            Some(parsed) => lint_input(
+                &parsed.stream.edited(),
+                &parsed.scan,
+                &rendered.jobs,
+                &refusals,
+            ),
+            None => {
+                // The pass-through path split nothing: the stream holds no Samza job, only documents to check.
+                let stream = Stream::from_bytes(&rendered.output)?;
+                let unchanged = stream.edited();
+                lint_input(&unchanged, &Scan::default(), &rendered.jobs, &refusals)
+            }
+        }
     }
 }
 
 /// Builds the linter's view of the post-rendered stream.
 fn lint_input(
-    output: &[u8],
+    documents: &[EditedDocument],
+    scan: &Scan,
     jobs: &[RenderedJob],
-    failed: Vec<(String, Error)>,
+    refusals: &BTreeMap<String, String>,
 ) -> Result<LintInput> {
-    let refusals = split_failures(failed)?;
-    let stream = Stream::from_bytes(output)?;
-    let scan = job::scan(&stream)?;
     let mut input = LintInput::default();
+    // Input stream index → position in `input.documents`.
     let mut position = BTreeMap::new();
-    for (index, doc) in stream.documents().iter().enumerate() {
+    for edited in documents {
+        let doc = &edited.document;
         let Some(head) = doc.head()? else { continue };
-        position.insert(index, input.documents.len());
+        if let Some(index) = edited.input_index {
+            position.insert(index, input.documents.len());
+        }
         input.documents.push(LintDoc {
             index: input.documents.len(),
-            source: stream.source_of(index),
+            source: edited.source.clone(),
             kind: head.kind,
             name: head.name,
             namespace: head.namespace,
