@@ -12,13 +12,23 @@ use helm_samza::{
     render::{render, RenderOptions},
 };
 
+/// A chart render of the repository's test corpus; `big.yaml` is built from the renders `big.list` names.
 fn chart(name: &str) -> String {
-    let shared = std::env::var_os("HELM_SAMZA_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    let path = shared.join("corpus/charts").join(name);
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}; set HELM_SAMZA_SHARED", path.display()))
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/charts");
+    let read = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    if name == "big.yaml" {
+        read("big.list")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(read)
+            .collect()
+    } else {
+        read(name)
+    }
 }
 
 /// The post-renderer's own pipeline (`render::render`), offline, on a stream that holds no Samza job.

@@ -5,18 +5,16 @@
 //! (`$TMPDIR/helm-samza/last-error.log` and `last-input.yaml`, or `--log-file`), and `helm samza last-error`
 //! prints the message with the command that re-runs the same input visibly.
 //!
-//! The folder is private (0700, and not used when someone else owns it), the files are created afresh with mode
-//! 0600 (an existing file or link is removed, never followed), and the saved input has the `data` and
+//! The folder is private (0700, and not used when someone else owns it), the files are written with mode 0600
+//! through `output_file` (a regular file replaced atomically, a device such as `/dev/null` written into, a link
+//! or anything else refused: never deleted, never followed), and the saved input has the `data` and
 //! `stringData` of every Secret removed: a diagnostic must not become a leak.
 
-use std::{
-    io::Write,
-    path::{Path, PathBuf},
-};
+use std::path::{Path, PathBuf};
 
 use crate::{
     error::{Error, Result},
-    manifest::{apply, Patch, Stream},
+    manifest::{write_document, Stream},
 };
 
 /// Where `--log-file` may also be given.
@@ -38,15 +36,82 @@ pub fn last_input_file() -> PathBuf {
     state_dir().join("last-input.yaml")
 }
 
-/// Best effort: a failure to record a failure must not hide the original error.
+/// The log a failure was recorded in by this process, for the pointer printed after the error line.
+static RECORDED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// The log this run writes to: `--log-file`, else `HELM_SAMZA_LOG_FILE`, else the private default; `None` when
+/// the default folder cannot be made private (nothing is written then).
+fn log_target(log_file: Option<&Path>) -> Option<PathBuf> {
+    let log = log_file
+        .map(Path::to_path_buf)
+        .unwrap_or_else(self::log_file);
+    if log.starts_with(state_dir()) && private_state_dir().is_none() {
+        return None;
+    }
+    Some(log)
+}
+
+fn stamp() -> humantime::Rfc3339Timestamp {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+}
+
+/// Marks the start of a post-render in the log, so that a run killed or crashed before it could write its error
+/// (Helm's timeout, the OOM killer) reads as that, not as the older failure the log held; and records a panic's
+/// message the same way as an error. Best effort, like everything here.
+pub fn record_start(log_file: Option<&Path>) {
+    let Some(log) = log_target(log_file) else {
+        return;
+    };
+    let started = stamp().to_string();
+    let _ = write_private(
+        &log,
+        format!(
+            "helm-samza post-render started at {started} (process {}) and did not finish: it was killed (a \
+             timeout, the out-of-memory killer) or crashed before it could write its error.\n",
+            std::process::id()
+        )
+        .as_bytes(),
+    );
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = write_private(
+            &log,
+            format!(
+                "helm-samza post-render started at {started} crashed (exit code 101): {info}\n\
+                 This is a bug in helm-samza: please report it with this message.\n"
+            )
+            .as_bytes(),
+        );
+        previous(info);
+    }));
+}
+
+/// Replaces the start mark once a post-render has written its output: the last run did not fail.
+pub fn record_success(log_file: Option<&Path>) {
+    if let Some(log) = log_target(log_file) {
+        let _ = write_private(
+            &log,
+            format!(
+                "helm-samza post-render at {} succeeded: there is no error to show.\n",
+                stamp()
+            )
+            .as_bytes(),
+        );
+    }
+}
+
+/// Best effort: a failure to record a failure must not hide the original error. The pointer to the log is not
+/// printed here but by `recorded_note`, after the error line, so that the error is the first line of stderr (CI
+/// summaries show only that).
 pub fn record_failure(log_file: Option<&Path>, message: &str, code: i32, input: &[u8]) {
     let private_dir = private_state_dir();
     let saved_input = !input.is_empty()
         && private_dir.is_some()
         && write_private(&last_input_file(), &without_secrets(input)).is_ok();
-    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
-    let mut text =
-        format!("helm-samza post-render failed at {stamp} (exit code {code}):\n{message}\n");
+    let mut text = format!(
+        "helm-samza post-render failed at {} (exit code {code}):\n{message}\n",
+        stamp()
+    );
     if saved_input {
         text.push_str(&format!(
             "\nThe input it got is saved (Secrets' data left out); re-run the same pipeline visibly with:\n  \
@@ -54,20 +119,21 @@ pub fn record_failure(log_file: Option<&Path>, message: &str, code: i32, input: 
             last_input_file().display()
         ));
     }
-    let log = log_file
-        .map(Path::to_path_buf)
-        .unwrap_or_else(self::log_file);
-    let logged = if log.starts_with(state_dir()) {
-        private_dir.is_some() && write_private(&log, text.as_bytes()).is_ok()
-    } else {
-        write_private(&log, text.as_bytes()).is_ok()
-    };
-    if logged {
-        eprintln!(
+    if let Some(log) = log_target(log_file) {
+        if write_private(&log, text.as_bytes()).is_ok() {
+            let _ = RECORDED.set(log);
+        }
+    }
+}
+
+/// The line that says where the failure just recorded can be read again, if one was recorded.
+pub fn recorded_note() -> Option<String> {
+    RECORDED.get().map(|log| {
+        format!(
             "(this message is also in {}; `helm samza last-error` prints it)",
             log.display()
-        );
-    }
+        )
+    })
 }
 
 pub fn last_failure() -> Result<String> {
@@ -105,29 +171,41 @@ fn private_state_dir() -> Option<PathBuf> {
     Some(dir)
 }
 
-/// Creates `path` anew (a file or link already there is removed, not followed), readable by its owner only.
+/// Writes `path` readable by its owner only, as `output_file::write` does: a regular file is replaced whole, a
+/// device such as `/dev/null` written into, anything else refused; nothing at the path is ever deleted.
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let _ = std::fs::remove_file(path);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(bytes)
+    crate::output_file::write(path, bytes, 0o600)
 }
 
-/// The input with every Secret's `data` and `stringData` removed (a Secret that cannot be edited is left out).
+/// The input with every Secret's `data` and `stringData` removed, whatever the YAML style: each document is
+/// read as Kubernetes reads it (flow or JSON style, quoted keys, escapes), and a Secret found at any depth (a
+/// `kind: List`'s `items`, nested Lists) loses its data; such a document is written anew. A document that
+/// cannot be read is saved only if it cannot hold a Secret's data either (no `secret` in any case, no escape).
 fn without_secrets(input: &[u8]) -> Vec<u8> {
     let Ok(mut stream) = Stream::from_bytes(input) else {
         return b"# helm-samza: the input was not UTF-8 and is not saved\n".to_vec();
     };
     let mut edits = Vec::new();
     for (index, doc) in stream.documents().iter().enumerate() {
-        if doc.kind_hint() != Some("Secret") && !doc.mentions("kind: Secret") {
-            continue;
+        match doc.value() {
+            Ok(mut value) => {
+                if scrub(&mut value) {
+                    let text = write_document(&value).unwrap_or_else(|_| {
+                        "# helm-samza: a document holding a Secret is not saved\n".to_owned()
+                    });
+                    edits.push((index, text));
+                }
+            }
+            Err(_) => {
+                let raw = doc.raw();
+                if raw.to_ascii_lowercase().contains("secret") || raw.contains('\\') {
+                    edits.push((
+                        index,
+                        "# helm-samza: a document that could not be read is not saved\n".to_owned(),
+                    ));
+                }
+            }
         }
-        let mut patch = Patch::new();
-        patch.remove(["data"]).remove(["stringData"]);
-        edits.push((index, apply(doc, &patch).unwrap_or_default()));
     }
     for (index, text) in edits {
         stream.replace(index, text);
@@ -137,16 +215,50 @@ fn without_secrets(input: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Removes `data` and `stringData` from every object of kind `Secret` in `value`, at any depth; whether any
+/// was found.
+fn scrub(value: &mut serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Object(object) => {
+            let mut found = false;
+            if object.get("kind").and_then(serde_json::Value::as_str) == Some("Secret") {
+                object.shift_remove("data");
+                object.shift_remove("stringData");
+                found = true;
+            }
+            for child in object.values_mut() {
+                found |= scrub(child);
+            }
+            found
+        }
+        serde_json::Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |found, item| scrub(item) | found),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    /// Every way a Secret can be written that Kubernetes reads as one; none may reach the saved input.
     #[test]
-    fn secrets_lose_their_data() {
-        let input = b"---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  password: c2VjcmV0\nstringData:\n  token: hunter2\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  password: visible\n";
-        let out = String::from_utf8(super::without_secrets(input)).unwrap();
-        assert!(
-            !out.contains("c2VjcmV0") && !out.contains("hunter2"),
-            "{out}"
-        );
-        assert!(out.contains("name: s") && out.contains("visible"), "{out}");
+    fn secrets_lose_their_data_in_every_style() {
+        let cases = [
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  password: c2VjcmV0\nstringData:\n  token: hunter2\n",
+            r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s"},"data":{"password":"c2VjcmV0"},"stringData":{"token":"hunter2"}}"#,
+            "apiVersion: v1\n\"kind\": \"Secret\"\nmetadata: {name: s}\nstringData: {token: hunter2}\ndata: {password: c2VjcmV0}\n",
+            "apiVersion: v1\nkind: \"Secr\\x65t\"\nmetadata: {name: s}\nstringData: {token: hunter2}\ndata: {password: c2VjcmV0}\n",
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items:\n  - {apiVersion: v1, kind: Secret, metadata: {name: s}, stringData: {token: hunter2}, data: {password: c2VjcmV0}}\n",
+            "apiVersion: v1\nmetadata:\n  name: s\nstringData:\n  token: hunter2\n  password: c2VjcmV0\nkind:   'Secret'  # last\n",
+        ];
+        for case in cases {
+            let input = format!("---\n{case}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  password: visible\n");
+            let out = String::from_utf8(super::without_secrets(input.as_bytes())).unwrap();
+            assert!(
+                !out.contains("c2VjcmV0") && !out.contains("hunter2"),
+                "{case}\nsaved as:\n{out}"
+            );
+            assert!(out.contains("visible"), "{case}\nsaved as:\n{out}");
+        }
     }
 }

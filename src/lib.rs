@@ -29,6 +29,7 @@ pub mod lint;
 pub mod lock;
 pub mod manifest;
 pub mod model_configmap;
+pub mod output_file;
 pub mod plan;
 pub mod previous;
 pub mod render;

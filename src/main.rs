@@ -26,6 +26,9 @@ fn main() {
                     code,
                     &[],
                 );
+                if let Some(note) = helm_samza::diagnostics::recorded_note() {
+                    eprintln!("{note}");
+                }
             }
             std::process::exit(code);
         }
@@ -34,6 +37,9 @@ fn main() {
         Ok(code) => code,
         Err(err) => {
             eprintln!("Error: {err}");
+            if let Some(note) = helm_samza::diagnostics::recorded_note() {
+                eprintln!("{note}");
+            }
             err.exit_code()
         }
     };

@@ -140,7 +140,8 @@ pub fn run(args: &LockArgs) -> Result<i32> {
         let locked = LockedJob::pin(&job.plan, &job.digest, &job.facts.facts, &job.facts.records);
         lock.jobs.insert(job.name.clone(), locked);
     }
-    std::fs::write(&path, lock.to_json()).map_err(|e| Error::io(&path, e))?;
+    crate::output_file::write(&path, lock.to_json().as_bytes(), 0o644)
+        .map_err(|e| Error::io(&path, e))?;
     eprintln!("wrote {} ({} job(s))", path.display(), lock.jobs.len());
     Ok(exit_code::OK)
 }

@@ -47,19 +47,25 @@ pub struct PostRenderArgs {
 }
 
 pub fn run(args: &PostRenderArgs) -> Result<i32> {
+    diagnostics::record_start(args.log_file.as_deref());
     stdio::widen_pipes();
     let input = stdio::read_stdin(1 << 20)?;
-    let written = post_render(args, &input).and_then(|output| stdio::write_stdout(&output));
-    if let Err(err) = &written {
-        // Helm 4 discards our stderr: leave the message and the input where the user can find them.
-        diagnostics::record_failure(
-            args.log_file.as_deref(),
-            &err.to_string(),
-            err.exit_code(),
-            &input,
-        );
+    match post_render(args, &input).and_then(|output| stdio::write_stdout(&output)) {
+        Ok(()) => {
+            diagnostics::record_success(args.log_file.as_deref());
+            Ok(exit_code::OK)
+        }
+        Err(err) => {
+            // Helm 4 discards our stderr: leave the message and the input where the user can find them.
+            diagnostics::record_failure(
+                args.log_file.as_deref(),
+                &err.to_string(),
+                err.exit_code(),
+                &input,
+            );
+            Err(err)
+        }
     }
-    written.map(|()| exit_code::OK)
 }
 
 fn post_render<'a>(args: &PostRenderArgs, input: &'a [u8]) -> Result<std::borrow::Cow<'a, [u8]>> {

@@ -70,6 +70,7 @@ impl Poller {
         };
         let interval = self.interval.unwrap_or_else(|| facts.monitor_interval());
         let mut problems = Vec::new();
+        let mut unusable = Vec::new();
         let mut seen: BTreeMap<(String, String), Option<u32>> = BTreeMap::new();
         let mut any_ok = false;
         for (system, streams) in &facts.partitions {
@@ -82,7 +83,11 @@ impl Poller {
                         self.watches.insert(system.clone(), watch);
                     }
                     Err(problem) => {
-                        problems.push(format!("cannot watch system {system}: {problem}"));
+                        // No client could be made: the settings themselves are refused, and polling again
+                        // with the same settings cannot succeed.
+                        let problem = format!("cannot watch system {system}: {problem}");
+                        unusable.push(problem.clone());
+                        problems.push(problem);
                         continue;
                     }
                 }
@@ -110,6 +115,7 @@ impl Poller {
         }
         let mut status = self.lock();
         status.model_problem = None;
+        status.kafka_config_problem = (!unusable.is_empty()).then(|| unusable.join("; "));
         let previous = std::mem::take(&mut status.streams);
         for (system, streams) in &facts.partitions {
             for (stream, model) in streams {
@@ -271,6 +277,49 @@ mod tests {
             )
         );
         assert_eq!(status.lock().unwrap().drift().len(), 1);
+    }
+
+    #[test]
+    fn refused_kafka_settings_make_the_coordinator_unready_until_a_client_can_be_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job-model.json");
+        std::fs::write(&path, MODEL).unwrap();
+        let refused = Arc::new(Mutex::new(true));
+        let refusing = Arc::clone(&refused);
+        let status = Arc::new(Mutex::new(Status::default()));
+        let mut poller = Poller::new(
+            ModelLocation::new(&path),
+            Arc::clone(&status),
+            Some(Duration::from_secs(1)),
+            Box::new(move |_, _| {
+                if *refusing.lock().unwrap() {
+                    Err("No such configuration property: \"sasl.pasword\"".to_owned())
+                } else {
+                    let counts = Some(BTreeMap::from([("in".to_owned(), 4)]));
+                    Ok(Box::new(Scripted(Arc::new(Mutex::new(counts)))) as Box<dyn PartitionWatch>)
+                }
+            }),
+        );
+        poller.poll_once();
+        let reasons = status.lock().unwrap().readiness().unwrap_err();
+        assert!(
+            reasons[0].contains("cannot watch system kafka") && reasons[0].contains("sasl.pasword"),
+            "{reasons:?}"
+        );
+        assert!(status
+            .lock()
+            .unwrap()
+            .metrics()
+            .contains("helm_samza_coordinator_kafka_config_rejected 1\n"));
+
+        *refused.lock().unwrap() = false;
+        poller.poll_once();
+        assert_eq!(status.lock().unwrap().readiness(), Ok(()));
+        assert!(status
+            .lock()
+            .unwrap()
+            .metrics()
+            .contains("helm_samza_coordinator_kafka_config_rejected 0\n"));
     }
 
     #[test]

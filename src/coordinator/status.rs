@@ -26,6 +26,9 @@ pub struct Status {
     pub streams: BTreeMap<(String, String), StreamCounts>,
     /// Why the last poll of some system failed, if it did.
     pub watch_problem: Option<String>,
+    /// Why no Kafka client can be made for some system (its settings are refused): the coordinator can then never
+    /// check the model against the inputs, so it is not ready.
+    pub kafka_config_problem: Option<String>,
     pub partition_changes: u64,
     pub polls_ok: u64,
     pub polls_failed: u64,
@@ -54,6 +57,7 @@ impl Status {
     /// `Ok` when the coordinator serves a model that still matches its inputs, else the reasons it does not.
     pub fn readiness(&self) -> Result<(), Vec<String>> {
         let mut reasons: Vec<String> = self.model_problem.iter().cloned().collect();
+        reasons.extend(self.kafka_config_problem.iter().cloned());
         reasons.extend(self.drift());
         if reasons.is_empty() {
             Ok(())
@@ -82,6 +86,12 @@ impl Status {
             "gauge",
             "1 when the job model is mounted and readable.",
             plain(u8::from(self.model_problem.is_none()).to_string()),
+        );
+        family(
+            "kafka_config_rejected",
+            "gauge",
+            "1 when no Kafka client can be made with the configured settings, so partition counts are never checked.",
+            plain(u8::from(self.kafka_config_problem.is_some()).to_string()),
         );
         family(
             "model_requests_total",

@@ -137,6 +137,30 @@ pub struct LiveKafka {
     primed_at: Mutex<Option<Instant>>,
 }
 
+/// Why librdkafka refused to create a client, with no property value in it. librdkafka quotes the value it
+/// refused (`Invalid value "…" for configuration property "…"`, `Unsupported SASL mechanism: …`) and
+/// rust-rdkafka's `Display` appends it again; the value of a misspelt key (`sasl.pasword`) or of a secret under
+/// the wrong key (`sasl.mechanisms`) is exactly what must never be shown. The refused value is cut out whatever
+/// its key, and every other user value as `KafkaClientSettings::redact` does.
+fn creation_message(settings: &KafkaClientSettings, error: &ClientError) -> String {
+    let text = match error {
+        ClientError::ClientConfig(_, description, key, value) => {
+            let description = if value.is_empty() {
+                description.clone()
+            } else {
+                description.replace(value.as_str(), "<redacted>")
+            };
+            if description.contains(key.as_str()) {
+                description
+            } else {
+                format!("{description} (property `{key}`)")
+            }
+        }
+        other => other.to_string(),
+    };
+    settings.redact(&text)
+}
+
 impl LiveKafka {
     /// Creates the client; librdkafka starts connecting in the background right away.
     pub fn new(settings: KafkaClientSettings) -> Result<Self, KafkaError> {
@@ -145,7 +169,7 @@ impl LiveKafka {
             .map_err(|error| KafkaError::ClientCreation {
                 brokers: settings.brokers(),
                 origin: settings.bootstrap_origin.clone(),
-                message: settings.redact(&error.to_string()),
+                message: creation_message(&settings, &error),
             })?;
         Ok(LiveKafka {
             settings,

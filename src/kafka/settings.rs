@@ -87,13 +87,26 @@ impl KafkaClientSettings {
         self.bootstrap_servers.join(",")
     }
 
-    /// Replaces every secret property value found in `text` (typically a librdkafka message) by `<redacted>`.
+    /// Replaces every user-given property value found in `text` (typically a librdkafka message) by
+    /// `<redacted>`: a secret property's value wherever it appears, any other value where it stands as a word of
+    /// its own. Not only secret names: a password under a misspelt key (`sasl.pasword`) or under the wrong key
+    /// (`sasl.mechanisms`) is still a password, and librdkafka quotes the values it refuses.
     pub fn redact(&self, text: &str) -> String {
+        let mut values: Vec<(&str, bool)> = self
+            .properties
+            .iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(key, value)| (value.as_str(), is_secret(key)))
+            .collect();
+        // Longest first, so that a value containing another is replaced whole.
+        values.sort_by_key(|(value, _)| std::cmp::Reverse(value.len()));
         let mut text = text.to_owned();
-        for (key, value) in &self.properties {
-            if is_secret(key) && !value.is_empty() {
-                text = text.replace(value.as_str(), REDACTED);
-            }
+        for (value, secret) in values {
+            text = if secret {
+                text.replace(value, REDACTED)
+            } else {
+                replace_word(&text, value, REDACTED)
+            };
         }
         text
     }
@@ -124,6 +137,27 @@ impl fmt::Debug for KafkaClientSettings {
     }
 }
 
+/// `text` with each occurrence of `word` that is not part of a longer word (letters, digits, `_`, `-`, `.`
+/// before or after it) replaced by `by`.
+fn replace_word(text: &str, word: &str, by: &str) -> String {
+    let is_word_char = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '.');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(word) {
+        let before = rest[..at].chars().next_back();
+        let after = rest[at + word.len()..].chars().next();
+        out.push_str(&rest[..at]);
+        if before.is_some_and(is_word_char) || after.is_some_and(is_word_char) {
+            out.push_str(word);
+        } else {
+            out.push_str(by);
+        }
+        rest = &rest[at + word.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Whether a client property holds a credential. Errs on the side of hiding: anything that names a password,
 /// secret, token, credential, JAAS config or private key.
 pub fn is_secret(property: &str) -> bool {
@@ -134,7 +168,8 @@ pub fn is_secret(property: &str) -> bool {
         "token",
         "credential",
         "jaas",
-        "oauthbearer.config",
+        // sasl.oauthbearer.config, .client.secret, .extensions (which may carry tokens), ...
+        "oauthbearer",
     ]
     .iter()
     .any(|word| property.contains(word))
@@ -799,9 +834,15 @@ mod tests {
             assert!(!debug.contains(secret), "{debug}");
         }
         assert!(debug.contains("alice"), "{debug}");
+        // Secrets go wherever they stand; every other value where it is a word of its own, never inside a
+        // longer word.
+        settings
+            .properties
+            .insert("sasl.pasword".into(), "typo-pw".into());
+        settings.properties.insert("linger.ms".into(), "1".into());
         assert_eq!(
-            settings.redact("failed with pw-1 and pem-4 for alice"),
-            "failed with <redacted> and <redacted> for alice"
+            settings.redact("failed with xpw-1 and pem-4 for alice (typo-pw) at 127.0.0.1:9092 1 alice2"),
+            "failed with x<redacted> and <redacted> for <redacted> (<redacted>) at 127.0.0.1:9092 <redacted> alice2"
         );
 
         let overrides = env(&[

@@ -423,10 +423,7 @@ fn json_report_carries_resource_and_summary() {
 #[test]
 fn hello_samza_configs_have_no_typo_findings() {
     // Real Samza configs must not look misspelt to the key table.
-    let shared = std::env::var_os("HELM_SAMZA_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("../shared"));
-    let corpus = shared.join("corpus/hello-samza");
+    let corpus = repo().join("tests/corpus/hello-samza");
     let mut files: Vec<PathBuf> = Vec::new();
     for dir in [
         corpus.clone(),
@@ -435,7 +432,7 @@ fn hello_samza_configs_have_no_typo_findings() {
     ] {
         let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
             panic!(
-                "{}: {e}; the shared corpus is expected beside the repo (or set HELM_SAMZA_SHARED)",
+                "{}: {e}; the hello-samza corpus is part of the repository",
                 dir.display()
             )
         });

@@ -1,26 +1,34 @@
-//! The manifest layer against the real chart renders in the shared corpus: Helm 3 output and
-//! exactly what Helm 4 pipes to a post-renderer.
+//! The manifest layer against the real chart renders in the repository's test corpus (`tests/corpus/charts`):
+//! Helm 3 output and exactly what Helm 4 pipes to a post-renderer, plus `big.yaml`, the 12 MB concatenation
+//! that `tests/corpus/charts/big.list` describes (built here, not committed).
 
 use std::path::PathBuf;
 
 use super::{Flavor, Stream};
 
-/// The shared reference folder: `$HELM_SAMZA_SHARED`, else `<repo>/../shared`.
-fn shared_dir() -> PathBuf {
-    std::env::var_os("HELM_SAMZA_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+/// The chart renders of the test corpus.
+fn charts_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/charts")
 }
 
-/// Every `*.yaml` of the chart corpus with its bytes, sorted by name.
+/// `big.yaml`: the renders named in `big.list`, concatenated in that order.
+fn big_yaml() -> Vec<u8> {
+    let dir = charts_dir();
+    let list = std::fs::read_to_string(dir.join("big.list"))
+        .unwrap_or_else(|e| panic!("{}/big.list: {e}", dir.display()));
+    let mut big = Vec::new();
+    for name in list.lines().filter(|l| !l.trim().is_empty()) {
+        let path = dir.join(name.trim());
+        big.extend(std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())));
+    }
+    big
+}
+
+/// Every `*.yaml` of the chart corpus with its bytes, and `big.yaml`, sorted by name.
 pub(super) fn corpus() -> Vec<(String, Vec<u8>)> {
-    let dir = shared_dir().join("corpus/charts");
-    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
-        panic!(
-            "the chart corpus is missing at {} ({e}); set HELM_SAMZA_SHARED",
-            dir.display()
-        )
-    });
+    let dir = charts_dir();
+    let entries = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("the chart corpus is missing at {} ({e})", dir.display()));
     let mut files: Vec<(String, Vec<u8>)> = entries
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
@@ -29,12 +37,14 @@ pub(super) fn corpus() -> Vec<(String, Vec<u8>)> {
             (name, std::fs::read(&path).unwrap())
         })
         .collect();
-    files.sort();
-    assert!(
-        files.len() >= 20,
-        "expected the full chart corpus in {}",
+    assert_eq!(
+        files.len(),
+        24,
+        "expected the 24 chart renders in {}",
         dir.display()
     );
+    files.push(("big.yaml".to_owned(), big_yaml()));
+    files.sort();
     files
 }
 

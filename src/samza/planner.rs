@@ -597,17 +597,9 @@ mod tests {
         }
     }
 
-    /// The shared corpus: `HELM_SAMZA_SHARED`, else `<repo>/../shared`.
-    fn shared_dir() -> std::path::PathBuf {
-        let dir = std::env::var_os("HELM_SAMZA_SHARED")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-        assert!(
-            dir.join("corpus/hello-samza").is_dir(),
-            "the shared corpus is missing at {} (set HELM_SAMZA_SHARED to the folder holding corpus/hello-samza)",
-            dir.display()
-        );
-        dir
+    /// The hello-samza job configs of the repository's test corpus.
+    fn hello_samza_dir() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/hello-samza")
     }
 
     /// Inputs of hello-samza's high-level (app.class) jobs, which Samza's JobPlanner writes into task.inputs
@@ -639,7 +631,7 @@ mod tests {
 
     #[test]
     fn legacy_hello_samza_configs_plan() {
-        let root = shared_dir().join("corpus/hello-samza");
+        let root = hello_samza_dir();
         let mut planned = 0;
         for dir in std::fs::read_dir(&root).unwrap() {
             let dir = dir.unwrap().path();

@@ -8,7 +8,7 @@ use crate::support::{
     broker::Broker,
     helm::{run_ok, HelmHome},
     run::fixture,
-    tools::shared_dir,
+    tools::corpus_dir,
 };
 use helm_samza::manifest::Stream;
 
@@ -237,9 +237,9 @@ fn cat_plugin(home: &HelmHome) {
 
 #[test]
 fn corpus_charts_through_each_helm_equal_that_helm_with_cat() {
-    let corpus = shared_dir().join("corpus/charts");
+    let corpus = corpus_dir().join("charts");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&corpus)
-        .expect("the shared corpus is required")
+        .expect("the chart corpus is part of the repository")
         .map(|e| e.unwrap().path())
         .filter(|p| p.to_string_lossy().ends_with("-helm3.yaml"))
         .collect();

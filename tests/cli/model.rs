@@ -69,11 +69,11 @@ fn same_model_from_a_yaml_config() {
 
 #[test]
 fn hello_samza_legacy_configs_plan_and_summarize() {
-    let shared = crate::support::tools::shared_dir().join("corpus/hello-samza");
+    let corpus = crate::support::tools::corpus_dir().join("hello-samza");
     let mut seen = 0;
     for dir in ["legacy-0.9.1-ff399e6", "legacy-1.0.0-SNAPSHOT-a096c75"] {
-        for entry in
-            std::fs::read_dir(shared.join(dir)).expect("the shared hello-samza corpus is required")
+        for entry in std::fs::read_dir(corpus.join(dir))
+            .expect("the hello-samza corpus is part of the repository")
         {
             let path = entry.unwrap().path();
             let text = std::fs::read_to_string(&path).unwrap();

@@ -358,29 +358,30 @@ fn a_bad_flag_or_variable_is_kept_for_helm4_users() {
 
 #[test]
 fn corpus_charts_pass_through_byte_identical() {
-    let dir = crate::support::tools::shared_dir().join("corpus/charts");
-    let mut seen = 0;
-    for entry in std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e} (the shared corpus is required)", dir.display()))
-    {
+    let dir = crate::support::tools::corpus_dir().join("charts");
+    let mut inputs: Vec<(String, Vec<u8>)> = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (the chart corpus is part of the repository)",
+            dir.display()
+        )
+    }) {
         let path = entry.unwrap().path();
         if path.extension().is_none_or(|e| e != "yaml") {
             continue;
         }
-        let input = std::fs::read(&path).unwrap();
+        inputs.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+    }
+    assert_eq!(inputs.len(), 24, "expected the 24 corpus renders");
+    inputs.push(("big.yaml".to_owned(), crate::support::tools::big_yaml()));
+    for (name, input) in inputs {
         let out = Test::new()
             .args(["post-render", "--offline"])
             .stdin(input.clone())
             .run()
             .success();
-        assert!(
-            out.stdout == input,
-            "{} changed in pass-through",
-            path.display()
-        );
-        seen += 1;
+        assert!(out.stdout == input, "{name} changed in pass-through");
     }
-    assert!(seen >= 25, "expected the 25 corpus files, saw {seen}");
 }
 
 #[test]
@@ -624,7 +625,7 @@ fn show_names_a_broken_stream_and_says_when_there_is_no_model() {
     Test::new().args(["show"]).stdin(odd).run().success();
     let none = Test::new()
         .args(["show", "-"])
-        .stdin_file(crate::support::tools::shared_dir().join("corpus/charts/argo-cd-helm3.yaml"))
+        .stdin_file(crate::support::tools::corpus_dir().join("charts/argo-cd-helm3.yaml"))
         .run()
         .success();
     assert_eq!(
@@ -705,4 +706,133 @@ fn kafka_topics_count_only_for_the_strimzi_cluster_the_system_names() {
                 "C-kafka-bootstrap",
             ],
         );
+}
+
+/// A log pointed at a device (the usual `/dev/null`, here a null device made with mknod in a temporary folder,
+/// never the machine's own) is written into, never replaced by a regular file; a link is refused and kept.
+#[test]
+fn regression_a_failed_run_never_replaces_a_device_log_file() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let null = dir.path().join("null");
+    let made = std::process::Command::new("mknod")
+        .arg(&null)
+        .args(["c", "1", "3"])
+        .status()
+        .expect("mknod runs");
+    assert!(made.success(), "mknod needs root; the tests run as root");
+    let bad = std::fs::read_to_string(fixture("post-render/one-job-helm3.yaml"))
+        .unwrap()
+        .replace("job.container.count=2", "job.container.count=0");
+    for args in [
+        vec![format!("--log-file={}", null.display())],
+        vec!["--log-file".to_owned(), null.display().to_string()],
+    ] {
+        Test::new()
+            .args(ONE_JOB_FLAGS)
+            .args(args)
+            .stdin(bad.clone())
+            .run()
+            .fails(10, &["job.container.count"]);
+        let kind = std::fs::symlink_metadata(&null).unwrap().file_type();
+        assert!(kind.is_char_device(), "the device was replaced: {kind:?}");
+    }
+    let target = dir.path().join("kept");
+    std::fs::write(&target, "keep").unwrap();
+    let link = dir.path().join("link.log");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    Test::new()
+        .args(ONE_JOB_FLAGS)
+        .args([format!("--log-file={}", link.display())])
+        .stdin(bad)
+        .run()
+        .fails(10, &["job.container.count"]);
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+}
+
+/// CI summaries show the first line of stderr: it is the error, and the pointer to the log comes after it.
+#[test]
+fn the_error_is_the_first_line_of_stderr() {
+    let bad = std::fs::read_to_string(fixture("post-render/one-job-helm3.yaml"))
+        .unwrap()
+        .replace("job.container.count=2", "job.container.count=0");
+    let out = Test::new()
+        .args(ONE_JOB_FLAGS)
+        .stdin(bad)
+        .run()
+        .fails(10, &["helm samza last-error"]);
+    let mut lines = out.stderr.lines();
+    let first = lines.next().unwrap_or_default();
+    assert!(
+        first.starts_with("Error: ") && first.contains("job.container.count"),
+        "{}",
+        out.stderr
+    );
+    assert!(out
+        .stderr
+        .trim_end()
+        .ends_with("`helm samza last-error` prints it)"));
+}
+
+/// `last-error` never shows an older failure as the last one: a run killed before it could write its error
+/// reads as a run that did not finish, and a run that succeeded as one.
+#[test]
+fn regression_last_error_is_never_stale() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let bad = std::fs::read_to_string(fixture("post-render/one-job-helm3.yaml"))
+        .unwrap()
+        .replace("job.container.count=2", "job.container.count=0");
+    let failed = Test::new().args(ONE_JOB_FLAGS).stdin(bad).run();
+    let tmp = failed.tmp.path().to_path_buf();
+    let last = || {
+        Test::new()
+            .args(["last-error"])
+            .env("TMPDIR", tmp.to_str().unwrap())
+            .run()
+            .success()
+            .stdout_str()
+            .to_owned()
+    };
+    assert!(last().contains("job.container.count"));
+
+    // Killed while waiting for its input, as Helm's timeout or the OOM killer would.
+    let mut child = Command::new(crate::support::run::binary())
+        .args(ONE_JOB_FLAGS)
+        .env("TMPDIR", &tmp)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child.stdin.as_mut().unwrap().write_all(b"---\n").unwrap();
+    let log = tmp.join("helm-samza/last-error.log");
+    let started = std::time::Instant::now();
+    while !std::fs::read_to_string(&log).is_ok_and(|text| text.contains("did not finish")) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "no start mark"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let shown = last();
+    assert!(
+        shown.contains("did not finish") && !shown.contains("job.container.count"),
+        "{shown}"
+    );
+
+    Test::new()
+        .args(ONE_JOB_FLAGS)
+        .env("TMPDIR", tmp.to_str().unwrap())
+        .stdin_file(fixture("post-render/one-job-helm3.yaml"))
+        .run()
+        .success();
+    assert!(last().contains("succeeded"), "{}", last());
+    drop(failed);
 }

@@ -303,3 +303,53 @@ fn sasl_ssl_refusals_name_the_layer_that_refused() {
     assert!(took < WITHIN, "gave up after {took:?}");
     assert_never_shown(&out, WRONG_PASSWORD);
 }
+
+/// librdkafka quotes the value of a property it refuses; a password under a misspelt key, a token in the OAUTHBEARER
+/// extensions or a secret under the wrong key is still a secret: the error names the property, never its value
+/// (`--kafka-config` file and `HELM_SAMZA_KAFKA_*` variable alike).
+#[test]
+fn a_refused_property_never_shows_its_value() {
+    let broker = with_inputs(Broker::start());
+    // (the client properties, the property the error must name, the secret it must not show)
+    let cases: [(&[&str], &str, &str); 3] = [
+        (
+            &["sasl.pasword=S3cr3t-typo-71c2"],
+            "sasl.pasword",
+            "S3cr3t-typo-71c2",
+        ),
+        (
+            &["sasl.oauthbearer.extensions=token=S3cr3t-ext-5a90"],
+            "sasl.oauthbearer.extensions",
+            "S3cr3t-ext-5a90",
+        ),
+        (
+            &[
+                "security.protocol=SASL_PLAINTEXT",
+                "sasl.mechanisms=S3cr3t-mech-0e4b",
+            ],
+            "SASL mechanism",
+            "S3cr3t-mech-0e4b",
+        ),
+    ];
+    for (lines, named, secret) in cases {
+        let lines: Vec<String> = lines.iter().map(|line| line.to_string()).collect();
+        let (_dir, file) = properties(&lines);
+        let from_file = post_render(&broker)
+            .args([format!("--kafka-config={}", file.display())])
+            .run()
+            .fails(12, &[named]);
+        assert_never_shown(&from_file, secret);
+
+        let mut from_env = post_render(&broker);
+        for line in &lines {
+            let (key, value) = line.split_once('=').unwrap();
+            let variable = format!(
+                "HELM_SAMZA_KAFKA_{}",
+                key.replace('.', "_").to_ascii_uppercase()
+            );
+            from_env = from_env.env(&variable, value);
+        }
+        let from_env = from_env.run().fails(12, &[named]);
+        assert_never_shown(&from_env, secret);
+    }
+}

@@ -112,13 +112,10 @@ impl HelmHome {
             .env_remove("HELM_KUBECONTEXT")
             .env_remove("HELM_DEBUG");
         // The post-renderer inherits Helm's environment, and every helm-samza flag has a HELM_SAMZA_* variable:
-        // a developer's settings must not leak into tests. The tools and corpus locations are not flags.
+        // a developer's settings must not leak into tests. The tools location is not a flag.
         for (key, _) in std::env::vars_os() {
             let key = key.to_string_lossy();
-            if key.starts_with("HELM_SAMZA_")
-                && key != "HELM_SAMZA_TOOLS"
-                && key != "HELM_SAMZA_SHARED"
-            {
+            if key.starts_with("HELM_SAMZA_") && key != "HELM_SAMZA_TOOLS" {
                 cmd.env_remove(&*key);
             }
         }

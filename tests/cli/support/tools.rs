@@ -1,7 +1,7 @@
-//! Where the tests find the repository, the real tools `scripts/setup` installs, and the shared corpus.
+//! Where the tests find the repository, the real tools `scripts/setup` installs, and the test corpus.
 //!
-//! Tools live in `<repo>/.tools` (override: `HELM_SAMZA_TOOLS`), the corpus in `<repo>/../shared` (override:
-//! `HELM_SAMZA_SHARED`). A missing tool is a failed test with the command that fixes it, never a skipped one:
+//! Tools live in `<repo>/.tools` (override: `HELM_SAMZA_TOOLS`), the corpus in `<repo>/tests/corpus` (real chart
+//! renders and hello-samza job configs, see its README). A missing tool is a failed test with the command that fixes it, never a skipped one:
 //! a green run must mean Helm and the broker were really exercised.
 
 use std::path::PathBuf;
@@ -32,20 +32,25 @@ pub fn tool(name: &str) -> PathBuf {
     path
 }
 
-/// The shared reference corpus (rendered charts, Samza configs). Panics when it is not there.
+/// The test corpus (rendered charts, Samza job configs), part of the repository.
 #[allow(dead_code, reason = "used by the feature tests that read the corpus")]
-pub fn shared_dir() -> PathBuf {
-    let dir = match std::env::var_os("HELM_SAMZA_SHARED") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => repo_root().join("../shared"),
-    };
-    if !dir.is_dir() {
-        panic!(
-            "missing the shared corpus at {}: check it out beside the repository or set HELM_SAMZA_SHARED",
-            dir.display()
-        );
+pub fn corpus_dir() -> PathBuf {
+    repo_root().join("tests/corpus")
+}
+
+/// `big.yaml`: the chart renders named in `tests/corpus/charts/big.list`, concatenated in that order (12 MB;
+/// built, not committed).
+#[allow(dead_code, reason = "used by the feature tests that read the corpus")]
+pub fn big_yaml() -> Vec<u8> {
+    let dir = corpus_dir().join("charts");
+    let list = std::fs::read_to_string(dir.join("big.list"))
+        .unwrap_or_else(|e| panic!("{}/big.list: {e}", dir.display()));
+    let mut big = Vec::new();
+    for name in list.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let path = dir.join(name);
+        big.extend(std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())));
     }
-    dir
+    big
 }
 
 /// A system tool found on `PATH` (`openssl`, `socat`), which `scripts/setup` installs with apt-get. Panics with
