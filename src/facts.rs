@@ -144,7 +144,7 @@ pub fn gather(
     };
     let mut locked = KnownCounts::new(SourceKind::Lock);
     if let Some(lock) = lock {
-        for (ss, count) in lock.counts() {
+        for (ss, &count) in &lock.inputs {
             locked
                 .insert(&ss.system, &ss.stream, count)
                 .map_err(kafka_error)?;

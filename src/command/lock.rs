@@ -94,14 +94,10 @@ pub fn run(args: &LockArgs) -> Result<i32> {
         let existing = existing.expect("checked above");
         let mut drift = Vec::new();
         for job in &jobs {
-            let pinned = existing
-                .jobs
-                .get(&job.name)
-                .map(LockedJob::counts)
-                .unwrap_or_default();
+            let pinned = existing.jobs.get(&job.name);
             for (ss, count) in &job.facts.facts.counts {
                 let key = ss.name();
-                match pinned.get(ss) {
+                match pinned.and_then(|locked| locked.inputs.get(ss)) {
                     Some(pinned) if pinned == count => {}
                     Some(pinned) => drift.push(format!(
                         "job '{}': {key} has {count} partitions, the lock says {pinned}",

@@ -26,7 +26,10 @@ pub fn format_junit(findings: &[Finding], input: &LintInput, settings: &LintSett
             )
         })
         .collect();
-    suites.push(("other resources".to_owned(), super::unowned(findings, input)));
+    suites.push((
+        "other resources".to_owned(),
+        super::unowned(findings, input),
+    ));
 
     let detail = |fs: &[&&Finding]| {
         fs.iter()

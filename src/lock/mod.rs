@@ -32,9 +32,9 @@ pub struct Lock {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct LockedJob {
-    /// Partition count per input stream, `system.stream` → count.
-    #[serde(default)]
-    pub inputs: BTreeMap<String, u32>,
+    /// Partition count per input stream; written as `"system.stream": count`, in the order of those names.
+    #[serde(default, with = "stream_names")]
+    pub inputs: BTreeMap<SystemStream, u32>,
     /// Full topic lists of systems matched by regex rewriters.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub topics: BTreeMap<String, BTreeSet<String>>,
@@ -90,13 +90,6 @@ impl Lock {
     pub fn parse(text: &str) -> Result<Lock, String> {
         let lock: Lock =
             serde_json::from_str(text).map_err(|e| format!("not a samza.lock file: {e}"))?;
-        for (job, locked) in &lock.jobs {
-            if let Some(key) = locked.inputs.keys().find(|k| !k.contains('.')) {
-                return Err(format!(
-                    "job '{job}': inputs key '{key}' is not SYSTEM.STREAM (a stream name in Samza's form)"
-                ));
-            }
-        }
         if lock.version == 0 || lock.version > LOCK_VERSION {
             return Err(format!(
                 "lock format version {} is not supported (this helm-samza reads version {LOCK_VERSION}); upgrade helm-samza",
@@ -123,11 +116,7 @@ impl LockedJob {
         records: &BTreeMap<String, Vec<SourceRecord>>,
     ) -> LockedJob {
         let mut locked = LockedJob {
-            inputs: facts
-                .counts
-                .iter()
-                .map(|(ss, count)| (ss.name(), *count))
-                .collect(),
+            inputs: facts.counts.clone(),
             topics: facts.topics.clone(),
             changelog: plan.changelog_mapping.clone(),
             digest: Some(digest.to_string()),
@@ -170,14 +159,6 @@ impl LockedJob {
         locked
     }
 
-    /// The pinned input counts, by stream (`system.stream` split at the first dot, as Samza splits it).
-    pub fn counts(&self) -> BTreeMap<SystemStream, u32> {
-        self.inputs
-            .iter()
-            .map(|(name, &count)| (system_stream(name), count))
-            .collect()
-    }
-
     /// Samza's previous state as the lock keeps it (it plays the role of Samza's coordinator stream); `None`
     /// when it holds no mapping (a first deploy).
     pub fn previous(&self) -> Option<Previous> {
@@ -204,11 +185,43 @@ impl LockedJob {
     }
 }
 
-/// A lock's `system.stream` key (checked when the lock is read); Samza splits at the first dot, the stream keeps
-/// any further dots.
-fn system_stream(name: &str) -> SystemStream {
-    let (system, stream) = name.split_once('.').unwrap_or((name, ""));
-    SystemStream::new(system, stream)
+/// `inputs` in the file: keys are Samza's stream names (`StreamUtil.getNameFromSystemStream`), read back as Samza
+/// reads them (split at the first dot); written in the order of the names, so a lock's bytes do not depend on
+/// how streams compare.
+mod stream_names {
+    use std::collections::BTreeMap;
+
+    use serde::{de::Error as _, Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::samza::SystemStream;
+
+    pub fn serialize<S: Serializer>(
+        inputs: &BTreeMap<SystemStream, u32>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let by_name: BTreeMap<String, u32> = inputs
+            .iter()
+            .map(|(ss, count)| (ss.name(), *count))
+            .collect();
+        by_name.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<SystemStream, u32>, D::Error> {
+        BTreeMap::<String, u32>::deserialize(deserializer)?
+            .into_iter()
+            .map(|(name, count)| {
+                SystemStream::parse(&name, "inputs")
+                    .map(|ss| (ss, count))
+                    .map_err(|_| {
+                        D::Error::custom(format!(
+                            "inputs key '{name}' is not SYSTEM.STREAM (a stream name in Samza's form)"
+                        ))
+                    })
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -222,7 +235,7 @@ mod tests {
             ..Lock::default()
         };
         let job = LockedJob {
-            inputs: [("kafka.PageViewEvent".to_string(), 4)].into(),
+            inputs: [(SystemStream::new("kafka", "PageViewEvent"), 4)].into(),
             changelog: [("Partition 0".to_string(), 0)].into(),
             assignment: [("Partition 0".to_string(), "0".to_string())].into(),
             ..LockedJob::default()
@@ -234,5 +247,22 @@ mod tests {
         assert!(Lock::parse("nope")
             .unwrap_err()
             .contains("not a samza.lock"));
+        let err =
+            Lock::parse(r#"{"version": 1, "jobs": {"j": {"inputs": {"nodot": 1}}}}"#).unwrap_err();
+        assert!(err.contains("'nodot' is not SYSTEM.STREAM"), "{err}");
+    }
+
+    #[test]
+    fn inputs_are_streams_written_in_the_order_of_their_names() {
+        let text = r#"{"version": 1, "jobs": {"j": {"inputs": {"a.b": 1, "a-b.c.d": 2}}}}"#;
+        let lock = Lock::parse(text).unwrap();
+        let inputs = &lock.jobs["j"].inputs;
+        assert_eq!(inputs[&SystemStream::new("a-b", "c.d")], 2);
+        assert_eq!(inputs[&SystemStream::new("a", "b")], 1);
+        let json = lock.to_json();
+        assert!(
+            json.find("\"a-b.c.d\"").unwrap() < json.find("\"a.b\"").unwrap(),
+            "{json}"
+        );
     }
 }

@@ -131,9 +131,9 @@ impl Snapshot {
         let containers: BTreeSet<&String> = lock.assignment.values().collect();
         Snapshot {
             inputs: lock
-                .counts()
-                .into_iter()
-                .map(|(ss, count)| (ss.name(), count))
+                .inputs
+                .iter()
+                .map(|(ss, count)| (ss.name(), *count))
                 .collect(),
             tasks,
             changelog_mapping: lock.changelog.clone(),
