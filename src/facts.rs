@@ -142,17 +142,10 @@ pub fn gather(
         origin: origin.clone(),
         source: Box::new(source),
     };
-    let mut locked = KnownCounts::new(SourceKind::Lock);
-    if let Some(lock) = lock {
-        for (ss, &count) in &lock.inputs {
-            locked
-                .insert(&ss.system, &ss.stream, count)
-                .map_err(kafka_error)?;
-        }
-        for (system, topics) in &lock.topics {
-            locked.set_topic_list(system, topics.clone());
-        }
-    }
+    let locked = match lock {
+        Some(lock) => lock.known_counts().map_err(kafka_error)?,
+        None => KnownCounts::new(SourceKind::Lock),
+    };
     let systems: BTreeSet<&str> = request
         .streams
         .iter()

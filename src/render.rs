@@ -281,7 +281,7 @@ fn render_job(
             .is_some_and(|v| v == "true");
     let baseline = match previous_model {
         Some(model) => Some(Snapshot::from_model(model)),
-        None => lock.as_ref().map(Snapshot::from_lock),
+        None => lock.as_ref().map(LockedJob::snapshot),
     };
     if let (Some(baseline), false) = (baseline, allowed) {
         let diff = plan::diff(&baseline, &Snapshot::from_model(&plan.model));

@@ -70,15 +70,9 @@ pub fn run(args: &LockArgs) -> Result<i32> {
     let inputs = source.load()?;
     let mut sources = inputs.fact_sources();
     let old_lock_for_mappings = existing
-        .clone()
+        .as_ref()
         .filter(|_| !args.verify_live)
-        .map(|mut lock| {
-            for job in lock.jobs.values_mut() {
-                job.inputs.clear();
-                job.topics.clear();
-            }
-            lock
-        });
+        .map(Lock::mappings_only);
     sources.lock = old_lock_for_mappings.as_ref();
     let options = RenderOptions {
         sources,

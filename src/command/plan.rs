@@ -228,7 +228,7 @@ fn baseline_for(
         return (Some(Snapshot::from_model(model)), "--previous".into());
     }
     if let Some(locked) = lock.and_then(|l| l.jobs.get(job)) {
-        return (Some(Snapshot::from_lock(locked)), "lock file".into());
+        return (Some(locked.snapshot()), "lock file".into());
     }
     if let Some(model) = deployed.and_then(|d| d.get(job)) {
         return (

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     error::{Error, Result},
-    kafka::SourceRecord,
+    kafka::{KafkaError, KnownCounts, SourceKind, SourceRecord},
+    plan::Snapshot,
     samza::{job_model::TaskMode, PartitionFacts, Plan, Previous, Ssp, SystemStream},
 };
 
@@ -73,6 +74,17 @@ impl Lock {
             path: path.to_path_buf(),
             message,
         })
+    }
+
+    /// Only what re-locking keeps: each job's changelog mapping and assignment (Samza's coordinator stream),
+    /// without the counts and topic lists, which must come fresh.
+    pub fn mappings_only(&self) -> Lock {
+        let mut lock = self.clone();
+        for job in lock.jobs.values_mut() {
+            job.inputs.clear();
+            job.topics.clear();
+        }
+        lock
     }
 
     /// Like [`Lock::read`], with `None` when there is no file yet.
@@ -157,6 +169,46 @@ impl LockedJob {
             }
         }
         locked
+    }
+
+    /// The pinned counts and topic lists as a partition source, asked after `--partitions` (see `facts`).
+    pub fn known_counts(&self) -> Result<KnownCounts, KafkaError> {
+        let mut known = KnownCounts::new(SourceKind::Lock);
+        for (ss, &count) in &self.inputs {
+            known.insert(&ss.system, &ss.stream, count)?;
+        }
+        for (system, topics) in &self.topics {
+            known.set_topic_list(system, topics.clone());
+        }
+        Ok(known)
+    }
+
+    /// What `plan` compares a new model with when the lock is the baseline: the inputs, and each active task's
+    /// container and changelog partition.
+    pub fn snapshot(&self) -> Snapshot {
+        let tasks = self
+            .assignment
+            .iter()
+            .map(|(task, container)| {
+                let partition = self.changelog.get(task).copied().unwrap_or_default();
+                (
+                    task.clone(),
+                    (container.clone(), partition, TaskMode::Active),
+                )
+            })
+            .collect();
+        let containers: BTreeSet<&String> = self.assignment.values().collect();
+        Snapshot {
+            inputs: self
+                .inputs
+                .iter()
+                .map(|(ss, count)| (ss.name(), *count))
+                .collect(),
+            tasks,
+            changelog_mapping: self.changelog.clone(),
+            active_containers: containers.len(),
+            standby_containers: 0,
+        }
     }
 
     /// Samza's previous state as the lock keeps it (it plays the role of Samza's coordinator stream); `None`

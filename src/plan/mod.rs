@@ -9,10 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::{
-    lock::LockedJob,
-    samza::{changelog::TopicPurpose, job_model::TaskMode, JobModel, Plan},
-};
+use crate::samza::{changelog::TopicPurpose, job_model::TaskMode, JobModel, Plan};
 
 /// A job with changelogged stores: its state lives in Kafka partitions that must not move.
 pub fn is_stateful(plan: &Plan) -> bool {
@@ -78,7 +75,7 @@ impl ModelDiff {
 }
 
 /// What a plan compares: a job's inputs and where each task runs and keeps its state. Built from a job model,
-/// or from a lock file (which holds the same facts without the model itself).
+/// or from a lock file (`LockedJob::snapshot`: the same facts without the model itself).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {
     /// Partition count per input stream, `system.stream`.
@@ -113,32 +110,6 @@ impl Snapshot {
             tasks,
             active_containers: active,
             standby_containers: model.containers.len() - active,
-        }
-    }
-
-    pub fn from_lock(lock: &LockedJob) -> Snapshot {
-        let tasks = lock
-            .assignment
-            .iter()
-            .map(|(task, container)| {
-                let partition = lock.changelog.get(task).copied().unwrap_or_default();
-                (
-                    task.clone(),
-                    (container.clone(), partition, TaskMode::Active),
-                )
-            })
-            .collect();
-        let containers: BTreeSet<&String> = lock.assignment.values().collect();
-        Snapshot {
-            inputs: lock
-                .inputs
-                .iter()
-                .map(|(ss, count)| (ss.name(), *count))
-                .collect(),
-            tasks,
-            changelog_mapping: lock.changelog.clone(),
-            active_containers: containers.len(),
-            standby_containers: 0,
         }
     }
 
