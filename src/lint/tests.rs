@@ -1,6 +1,9 @@
-//! Fixture tests: each `tests/fixtures/lint/<slug>/manifest.yaml` is a post-rendered stream of the samza-job
-//! chart with one defect, and must trigger exactly its check; `clean.yaml` must trigger none. The formats are
-//! checked by real readers: the SARIF 2.1.0 JSON schema and a JUnit XML parser, run from `.tools/venv`.
+//! Fixture tests: `tests/fixtures/lint/clean.yaml` is a post-rendered stream of the samza-job chart that must
+//! trigger no check; each `tests/fixtures/lint/<slug>/` is that stream with one defect, written as a delta on it
+//! (`delta.yaml`: the documents that replace the base's of the same kind and name, or are added; `removed.txt`:
+//! `Kind/name` of documents left out; `model.json` when the model facts differ), and must trigger exactly its
+//! check. The formats are checked by real readers: the SARIF 2.1.0 JSON schema and a JUnit XML parser, run from
+//! `.tools/venv`.
 //!
 //! The loader below is the test's stand-in for the post-render pipeline: it splits the stream, reads each
 //! document into a JSON value, finds jobs by their labels and parses the properties. Model facts come from a
@@ -24,8 +27,8 @@ fn fixtures() -> PathBuf {
     repo().join("tests/fixtures/lint")
 }
 
-/// Splits a rendered stream at `---` lines and reads every non-empty document.
-fn load_documents(text: &str) -> Vec<LintDoc> {
+/// A rendered stream cut at `---` lines, each piece without its separator line.
+fn chunks(text: &str) -> Vec<String> {
     let mut chunks: Vec<String> = vec![String::new()];
     for line in text.split_inclusive('\n') {
         if line.trim_end() == "---" {
@@ -34,8 +37,63 @@ fn load_documents(text: &str) -> Vec<LintDoc> {
             chunks.last_mut().expect("never empty").push_str(line);
         }
     }
+    chunks
+}
+
+/// `Kind/name` of a document, `None` for an empty or comment-only one.
+fn kind_and_name(chunk: &str) -> Option<String> {
+    let value: Value =
+        serde_saphyr::from_str(chunk).unwrap_or_else(|e| panic!("fixture YAML: {e}\n{chunk}"));
+    let text_of = |p: &str| value.pointer(p).and_then(Value::as_str).unwrap_or_default();
+    (!value.is_null()).then(|| format!("{}/{}", text_of("/kind"), text_of("/metadata/name")))
+}
+
+/// `clean.yaml` with a fixture's delta applied: documents replaced in place, left out, or added at the end.
+fn with_delta(dir: &Path) -> String {
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+    let delta: Vec<(String, String)> = chunks(&read("delta.yaml"))
+        .into_iter()
+        .filter_map(|c| Some((kind_and_name(&c)?, c)))
+        .collect();
+    let removed = read("removed.txt");
+    let removed: Vec<&str> = removed.lines().collect();
+    let base = std::fs::read_to_string(fixtures().join("clean.yaml")).expect("clean.yaml");
+    let mut used = Vec::new();
+    let mut out: Vec<String> = Vec::new();
+    for chunk in chunks(&base) {
+        let key = kind_and_name(&chunk);
+        if key.as_deref().is_some_and(|k| removed.contains(&k)) {
+            used.push(key.expect("just matched"));
+            continue;
+        }
+        match delta.iter().find(|(k, _)| Some(k) == key.as_ref()) {
+            Some((k, replacement)) => {
+                used.push(k.clone());
+                out.push(replacement.clone());
+            }
+            None => out.push(chunk),
+        }
+    }
+    for gone in &removed {
+        assert!(
+            used.iter().any(|u| u == gone),
+            "{}: removed.txt names {gone}, which clean.yaml does not hold",
+            dir.display()
+        );
+    }
+    out.extend(
+        delta
+            .iter()
+            .filter(|(k, _)| !used.contains(k))
+            .map(|(_, c)| c.clone()),
+    );
+    out.join("---\n")
+}
+
+/// Splits a rendered stream at `---` lines and reads every non-empty document.
+fn load_documents(text: &str) -> Vec<LintDoc> {
     let mut documents = Vec::new();
-    for chunk in chunks {
+    for chunk in chunks(text) {
         let value: Value =
             serde_saphyr::from_str(&chunk).unwrap_or_else(|e| panic!("fixture YAML: {e}\n{chunk}"));
         if value.is_null() {
@@ -74,10 +132,8 @@ fn parse_properties(text: &str) -> Config {
     Config::from_properties(text).expect("properties Java can read")
 }
 
-fn load(manifest: &Path, model: &Path) -> LintInput {
-    let text =
-        std::fs::read_to_string(manifest).unwrap_or_else(|e| panic!("{}: {e}", manifest.display()));
-    let documents = load_documents(&text);
+fn load(text: &str, model: &Path) -> LintInput {
+    let documents = load_documents(text);
     let models: serde_json::Map<String, Value> = serde_json::from_str(
         &std::fs::read_to_string(model).unwrap_or_else(|e| panic!("{}: {e}", model.display())),
     )
@@ -140,14 +196,15 @@ fn load(manifest: &Path, model: &Path) -> LintInput {
 
 fn load_fixture(slug: &str) -> LintInput {
     let dir = fixtures().join(slug);
-    load(&dir.join("manifest.yaml"), &dir.join("model.json"))
+    let model = Some(dir.join("model.json"))
+        .filter(|m| m.is_file())
+        .unwrap_or_else(|| fixtures().join("clean.model.json"));
+    load(&with_delta(&dir), &model)
 }
 
 fn load_clean() -> LintInput {
-    load(
-        &fixtures().join("clean.yaml"),
-        &fixtures().join("clean.model.json"),
-    )
+    let base = std::fs::read_to_string(fixtures().join("clean.yaml")).expect("clean.yaml");
+    load(&base, &fixtures().join("clean.model.json"))
 }
 
 fn ids(findings: &[Finding]) -> Vec<&'static str> {
@@ -208,7 +265,9 @@ fn every_check_has_a_fixture_that_triggers_exactly_it() {
     for check in CHECKS {
         let dir = fixtures().join(check.slug);
         assert!(
-            dir.join("manifest.yaml").is_file(),
+            ["delta.yaml", "removed.txt", "model.json"]
+                .iter()
+                .any(|f| dir.join(f).is_file()),
             "no fixture for {} ({})",
             check.id,
             check.slug
