@@ -135,3 +135,55 @@ pub fn gunzip(compressed: &[u8]) -> std::io::Result<Vec<u8>> {
     GzDecoder::new(compressed).read_to_end(&mut json)?;
     Ok(json)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::samza::SamzaVersion;
+
+    const MODEL: &str = r#"{"config":{"job.name":"j","padding":"PAD"},
+      "containers":{"0":{"processor-id":"0","tasks":{"Partition 0":{"task-name":"Partition 0",
+        "system-stream-partitions":[{"system":"kafka","partition":0,"stream":"a"}],"changelog-partition":0}}}},
+      "max-change-log-stream-partitions":1}"#;
+
+    fn head() -> Head {
+        Head {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            name: "j-config".into(),
+            namespace: Some("streams".into()),
+            labels: [(
+                "app.kubernetes.io/name".to_string(),
+                "samza-job".to_string(),
+            )]
+            .into(),
+            annotations: Default::default(),
+            source: None,
+            is_hook: false,
+        }
+    }
+
+    /// Encodes a model with `padding` bytes of config, writes the ConfigMap into a stream and reads it back.
+    fn round_trip(padding: usize) -> (Value, JobModel, JobModel) {
+        let model = JobModel::from_json(&MODEL.replace("PAD", &"x".repeat(padding))).unwrap();
+        let json = model.to_json(SamzaVersion::default());
+        let cm = encode(&head(), "j", &json, &digest(&json), "kafka: flags");
+        let text = format!("---\n{}", crate::manifest::write_document(&cm).unwrap());
+        let models = models_in_stream(text.as_bytes()).unwrap();
+        (cm, model, models["j"].clone())
+    }
+
+    #[test]
+    fn a_model_comes_back_as_it_went_in_plain_or_gzipped() {
+        let (cm, sent, read) = round_trip(10);
+        assert!(cm["data"][job::MODEL_KEY].is_string());
+        assert_eq!(cm["metadata"]["name"], "j-config-model");
+        assert_eq!(cm["metadata"]["namespace"], "streams");
+        assert_eq!(read, sent);
+
+        let (cm, sent, read) = round_trip(MAX_PLAIN_MODEL_BYTES);
+        assert!(cm.get("data").is_none());
+        assert!(cm["binaryData"][job::MODEL_KEY_COMPRESSED].is_string());
+        assert_eq!(read, sent);
+    }
+}
