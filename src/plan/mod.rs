@@ -330,4 +330,20 @@ mod tests {
             .collect();
         assert_eq!(ids, ["changelog-partition-changed"]);
     }
+
+    /// A model whose SSP matcher kept partitions 0 and 2 of a 3-partition stream: plan and the coordinator give
+    /// the one answer of `JobModel::input_partition_counts`, the highest partition + 1.
+    #[test]
+    fn plan_and_coordinator_agree_on_the_counts_a_model_was_computed_with() {
+        let json = r#"{"config":{"job.name":"j"},"containers":{"0":{"processor-id":"0","tasks":{
+            "Partition 0":{"task-name":"Partition 0","changelog-partition":0,
+              "system-stream-partitions":[{"system":"kafka","partition":0,"stream":"a"}]},
+            "Partition 2":{"task-name":"Partition 2","changelog-partition":1,
+              "system-stream-partitions":[{"system":"kafka","partition":2,"stream":"a"}]}}}},
+            "max-change-log-stream-partitions":2}"#;
+        let model = JobModel::from_json(json).unwrap();
+        assert_eq!(Snapshot::from_model(&model).inputs["kafka.a"], 3);
+        let coordinator = crate::coordinator::ModelFacts::parse(json.as_bytes()).unwrap();
+        assert_eq!(coordinator.partitions["kafka"]["a"], 3);
+    }
 }
