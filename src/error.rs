@@ -107,6 +107,18 @@ impl Error {
         }
     }
 
+    /// A stream that could not be read, named by what the user gave (a file, a chart, `-`); other errors
+    /// already name their document.
+    pub fn in_input(self, input: &str) -> Self {
+        match self {
+            Error::Manifest(e) => Error::Job {
+                origin: JobOrigin(input.to_owned()),
+                message: e.to_string(),
+            },
+            other => other,
+        }
+    }
+
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),

@@ -7,7 +7,7 @@ use std::{collections::BTreeSet, path::PathBuf};
 use clap::{Args, ValueEnum};
 
 use crate::{
-    error::{Error, JobOrigin, Result},
+    error::{Error, Result},
     flags::{OfflineSourceArgs, SamzaVersionArg, SourceArgs},
     helm::{release_and_chart, HelmArgs},
     lint::{
@@ -87,16 +87,9 @@ pub fn run(args: &LintArgs) -> Result<i32> {
         reuse_models: true,
     };
     // An unreadable stream is named by what was given: the chart, the file, or `-`.
-    let input_name = args.positional.last().expect("clap requires one").clone();
-    let name_input = |e| match e {
-        Error::Manifest(e) => Error::Job {
-            origin: JobOrigin(input_name.clone()),
-            message: e.to_string(),
-        },
-        other => other,
-    };
-    let rendered = render(&manifests, &options).map_err(name_input)?;
-    let input = LintInput::from_rendered(rendered).map_err(name_input)?;
+    let input_name = args.positional.last().expect("clap requires one");
+    let rendered = render(&manifests, &options).map_err(|e| e.in_input(input_name))?;
+    let input = LintInput::from_rendered(rendered).map_err(|e| e.in_input(input_name))?;
     let settings = LintSettings {
         disabled,
         fail_level: args.fail_level,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::{
-    error::{Error, JobOrigin, Result},
+    error::{Error, Result},
     exit_code,
     manifest::Stream,
     model_configmap, stdio,
@@ -30,18 +30,12 @@ pub fn run(args: &ShowArgs) -> Result<i32> {
     } else {
         std::fs::read(&args.file).map_err(|e| Error::io(&args.file, e))?
     };
-    // An unreadable stream is named by what was given: the file, or stdin.
-    let text = show(&input).map_err(|e| match e {
-        Error::Manifest(e) => Error::Job {
-            origin: JobOrigin(if from_stdin {
-                "<stdin>".to_owned()
-            } else {
-                args.file.display().to_string()
-            }),
-            message: e.to_string(),
-        },
-        other => other,
-    })?;
+    let name = if from_stdin {
+        "<stdin>".to_owned()
+    } else {
+        args.file.display().to_string()
+    };
+    let text = show(&input).map_err(|e| e.in_input(&name))?;
     stdio::write_stdout(text.as_bytes()).map(|()| exit_code::OK)
 }
 
