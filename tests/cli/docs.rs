@@ -1406,6 +1406,46 @@ fn architecture_md_names_every_module_and_only_real_ones() {
     }
 }
 
+/// What docs/architecture.md promises about imports: nothing below the commands imports a command, `cli` or the
+/// crate root, and no command imports another command.
+#[test]
+fn architecture_md_imports_run_down_and_commands_stay_in_their_rooms() {
+    let src = repo_root().join("src");
+    let mut wrong = Vec::new();
+    for path in walk(&src) {
+        let relative = path
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let text = fs::read_to_string(&path).unwrap();
+        let code: Vec<&str> = text
+            .lines()
+            .map(str::trim_start)
+            .filter(|l| !l.starts_with("//"))
+            .collect();
+        let names = |needle: &str| code.iter().any(|l| l.contains(needle));
+        let top = ["lib.rs", "main.rs", "cli.rs"].contains(&relative.as_str());
+        if !top
+            && !relative.starts_with("command/")
+            && (names("crate::command") || names("crate::cli"))
+        {
+            wrong.push(format!(
+                "src/{relative} imports a command or the command line"
+            ));
+        }
+        if relative.starts_with("command/")
+            && (names("crate::command") || names("super::") && !names("use super::*"))
+        {
+            wrong.push(format!("src/{relative} imports another command"));
+        }
+        if !top && (names("crate::run") || names("crate::write_stdout")) {
+            wrong.push(format!("src/{relative} reaches up into the crate root"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
 fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for entry in fs::read_dir(dir).unwrap() {
