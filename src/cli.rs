@@ -18,10 +18,25 @@ use crate::{
     exit_code,
 };
 
+/// `--version`: the version, the commit it was built from and the librdkafka linked in (`-V` prints the version
+/// alone).
+fn long_version() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        format!(
+            "{} (commit {}, librdkafka {})",
+            env!("CARGO_PKG_VERSION"),
+            env!("HELM_SAMZA_COMMIT"),
+            rdkafka::util::get_rdkafka_version().1
+        )
+    })
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "helm-samza",
     version,
+    long_version = long_version(),
     about = "Computes Apache Samza job models for Kubernetes, inside Helm",
     long_about = "Computes Apache Samza job models for Kubernetes, inside Helm.\n\n\
         As a Helm post-renderer it finds each Samza job in the rendered manifests, learns the partition counts \

@@ -7,8 +7,9 @@
 //! the input topics' partition counts.
 //! It calls no Kubernetes API (drift shows through `/readyz` and `/metrics`), so it needs no token and no RBAC.
 //!
-//! Two threads: the HTTP server (`server`) and the poll loop (`poll`), sharing a `Status`. The command line is
-//! `command::coordinator`, which hands over [`Settings`].
+//! Two long-lived threads, the HTTP server (`server`, which answers each connection on a thread of its own) and
+//! the poll loop (`poll`), sharing a `Status`. The command line is `command::coordinator`, which hands over
+//! [`Settings`].
 
 mod model;
 mod poll;
@@ -22,7 +23,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-pub use model::{ModelError, ModelFacts, ModelLocation};
+pub use model::{Model, ModelError, ModelFacts, ModelLocation, MAX_MODEL_BYTES};
+pub use server::{MAX_CONNECTIONS, MAX_REQUEST_HEAD, READ_TIMEOUT, WRITE_TIMEOUT};
 pub use status::{Status, StreamCounts};
 pub use watch::{KafkaWatch, PartitionWatch};
 
@@ -77,7 +79,7 @@ pub fn run(args: &Settings) -> Result<(), CoordinatorError> {
 /// A started coordinator: its address, and a way to stop it (tests, embedding).
 pub struct RunningCoordinator {
     addr: std::net::SocketAddr,
-    server: Arc<tiny_http::Server>,
+    server: Arc<server::Server>,
     serving: JoinHandle<()>,
     polling: JoinHandle<()>,
     stop: Sender<()>,
@@ -128,17 +130,11 @@ pub fn start(args: &Settings) -> Result<RunningCoordinator, CoordinatorError> {
             reason: "poll at most every 100ms",
         });
     }
-    let server = tiny_http::Server::http(&args.listen).map_err(|error| CoordinatorError::Bind {
+    let server = server::Server::bind(&args.listen).map_err(|error| CoordinatorError::Bind {
         addr: args.listen.clone(),
         reason: error.to_string(),
     })?;
-    let addr = server
-        .server_addr()
-        .to_ip()
-        .ok_or_else(|| CoordinatorError::Bind {
-            addr: args.listen.clone(),
-            reason: "not an IP address".to_owned(),
-        })?;
+    let addr = server.addr();
     let server = Arc::new(server);
     let location = ModelLocation::new(&args.model);
     let status = Arc::new(Mutex::new(Status::default()));
@@ -171,7 +167,7 @@ pub fn start(args: &Settings) -> Result<RunningCoordinator, CoordinatorError> {
         let (server, status) = (Arc::clone(&server), Arc::clone(&status));
         std::thread::Builder::new()
             .name("http".to_owned())
-            .spawn(move || server::serve(&server, &location, &status))
+            .spawn(move || server.serve(&location, &status))
             .map_err(|error| CoordinatorError::Spawn {
                 thread: "http",
                 reason: error.to_string(),

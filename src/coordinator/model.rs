@@ -4,23 +4,82 @@
 //! a ConfigMap uncompressed; Kubernetes mounts either as a file of that name. The coordinator serves the JSON
 //! bytes exactly as written (Samza's containers parse them), so reading never re-serializes; only the facts the
 //! partition watch needs (input partition counts, Kafka systems, bootstrap servers) are pulled out of it, by the
-//! same readers the rest of helm-samza uses (`model_configmap::gunzip`, `JobModel::from_json`,
-//! `JobModel::input_partition_counts`).
+//! same readers the rest of helm-samza uses (`JobModel::from_json`, `JobModel::input_partition_counts`). The
+//! gzipped file is expanded here, not with `model_configmap::gunzip`, because a mounted file is bounded while it
+//! is read.
 
 use std::collections::BTreeMap;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
-use crate::{model_configmap::gunzip, samza::JobModel};
+use flate2::read::GzDecoder;
+
+use crate::samza::JobModel;
 
 /// Samza's default for `job.coordinator.monitor-partition-change.frequency.ms` (StreamPartitionCountMonitor).
 const DEFAULT_MONITOR_INTERVAL: Duration = Duration::from_secs(300);
 
-/// Where the model is: `FILE`, or `FILE.gz` when only the compressed form was mounted.
+/// The largest model the coordinator decompresses: far above any model Kubernetes can carry in ConfigMaps
+/// (1 MiB of gzip expands to ~10 MiB of model JSON), far below what would let a crafted gzip exhaust memory.
+pub const MAX_MODEL_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Where the model is: `FILE`, or `FILE.gz` when only the compressed form was mounted. Clones share one cache:
+/// the model is read, decompressed and understood once per version of the mounted file, not on every request
+/// (the kubelet swaps a mounted ConfigMap atomically, which gives the file a new identity).
 #[derive(Debug, Clone)]
 pub struct ModelLocation {
     pub path: PathBuf,
+    /// `MAX_MODEL_BYTES`, smaller in tests.
+    limit: u64,
+    cache: Arc<Mutex<Option<Cached>>>,
+}
+
+/// One version of the mounted model, read.
+#[derive(Debug)]
+struct Cached {
+    identity: Identity,
+    model: Arc<Model>,
+    facts: Option<Result<Arc<ModelFacts>, String>>,
+}
+
+/// Which file, and which version of it: device, inode, size and modification time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Identity {
+    path: PathBuf,
+    device: u64,
+    inode: u64,
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+impl Identity {
+    fn of(path: &Path) -> io::Result<Identity> {
+        // `metadata` follows the kubelet's `..data` links to the file itself.
+        let meta = std::fs::metadata(path)?;
+        #[cfg(unix)]
+        let (device, inode) = {
+            use std::os::unix::fs::MetadataExt;
+            (meta.dev(), meta.ino())
+        };
+        #[cfg(not(unix))]
+        let (device, inode) = (0, 0);
+        Ok(Identity {
+            path: path.to_owned(),
+            device,
+            inode,
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        })
+    }
+}
+
+/// The model's JSON, and the gzip it was mounted as, if it was (served as is to clients that accept gzip).
+#[derive(Debug)]
+pub struct Model {
+    pub json: Vec<u8>,
+    pub gzip: Option<Vec<u8>>,
 }
 
 /// Why the model cannot be served or understood right now. Absence is normal until the ConfigMap exists.
@@ -38,6 +97,8 @@ impl ModelLocation {
     pub fn new(path: &Path) -> Self {
         ModelLocation {
             path: path.to_owned(),
+            limit: MAX_MODEL_BYTES,
+            cache: Arc::default(),
         }
     }
 
@@ -48,35 +109,89 @@ impl ModelLocation {
     }
 
     /// The model JSON, byte for byte as the post-renderer wrote it (decompressed when mounted gzipped).
-    pub fn read(&self) -> Result<Vec<u8>, ModelError> {
+    pub fn read(&self) -> Result<Arc<Model>, ModelError> {
         let unreadable = |path: &Path, error: io::Error| ModelError::Unreadable {
             path: path.display().to_string(),
             reason: error.to_string(),
         };
-        match std::fs::read(&self.path) {
-            Ok(bytes) => return Ok(bytes),
+        let gz = self.gz_path();
+        let identity = match Identity::of(&self.path) {
+            Ok(identity) => identity,
             Err(error) if error.kind() != io::ErrorKind::NotFound => {
                 return Err(unreadable(&self.path, error))
             }
-            Err(_) => {}
+            Err(_) => match Identity::of(&gz) {
+                Ok(identity) => identity,
+                Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                    return Err(ModelError::Missing {
+                        path: self.path.display().to_string(),
+                    })
+                }
+                Err(error) => return Err(unreadable(&gz, error)),
+            },
+        };
+        let mut cache = self.lock();
+        if let Some(cached) = cache.as_ref().filter(|c| c.identity == identity) {
+            return Ok(Arc::clone(&cached.model));
         }
-        let gz = self.gz_path();
-        match std::fs::read(&gz) {
-            Ok(compressed) => gunzip(&compressed).map_err(|error| unreadable(&gz, error)),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Err(ModelError::Missing {
-                path: self.path.display().to_string(),
-            }),
-            Err(error) => Err(unreadable(&gz, error)),
-        }
+        let bytes = std::fs::read(&identity.path).map_err(|e| unreadable(&identity.path, e))?;
+        let model = if identity.path == gz {
+            let mut json = Vec::new();
+            GzDecoder::new(bytes.as_slice())
+                .take(self.limit + 1)
+                .read_to_end(&mut json)
+                .map_err(|error| unreadable(&gz, error))?;
+            if json.len() as u64 > self.limit {
+                return Err(ModelError::Unreadable {
+                    path: gz.display().to_string(),
+                    reason: format!(
+                        "it expands beyond {} MiB, more than any job model",
+                        self.limit >> 20
+                    ),
+                });
+            }
+            Model {
+                json,
+                gzip: Some(bytes),
+            }
+        } else {
+            Model {
+                json: bytes,
+                gzip: None,
+            }
+        };
+        let model = Arc::new(model);
+        *cache = Some(Cached {
+            identity,
+            model: Arc::clone(&model),
+            facts: None,
+        });
+        Ok(model)
     }
 
-    /// Reads and understands the model.
-    pub fn load(&self) -> Result<ModelFacts, ModelError> {
-        let bytes = self.read()?;
-        ModelFacts::parse(&bytes).map_err(|reason| ModelError::Invalid {
+    /// Reads and understands the model (once per version of the file).
+    pub fn load(&self) -> Result<Arc<ModelFacts>, ModelError> {
+        let model = self.read()?;
+        let invalid = |reason: String| ModelError::Invalid {
             path: self.path.display().to_string(),
             reason,
-        })
+        };
+        let mut cache = self.lock();
+        if let Some(cached) = cache.as_mut().filter(|c| Arc::ptr_eq(&c.model, &model)) {
+            let facts = cached
+                .facts
+                .get_or_insert_with(|| ModelFacts::parse(&model.json).map(Arc::new));
+            return facts.clone().map_err(invalid);
+        }
+        ModelFacts::parse(&model.json)
+            .map(Arc::new)
+            .map_err(invalid)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Cached>> {
+        self.cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -167,6 +282,46 @@ mod tests {
             encoder.finish().unwrap(),
         )
         .unwrap();
-        assert_eq!(location.read().unwrap(), MODEL.as_bytes());
+        assert_eq!(location.read().unwrap().json, MODEL.as_bytes());
+    }
+
+    /// A gzip bomb is refused at the cap, not expanded into memory.
+    #[test]
+    fn a_model_expanding_beyond_the_cap_is_refused() {
+        use flate2::{write::GzEncoder, Compression};
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let mut location = ModelLocation::new(&dir.path().join("job-model.json"));
+        location.limit = 1 << 20;
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
+        encoder.write_all(&vec![b' '; 2 << 20]).unwrap();
+        std::fs::write(
+            dir.path().join("job-model.json.gz"),
+            encoder.finish().unwrap(),
+        )
+        .unwrap();
+        let error = location.read().unwrap_err().to_string();
+        assert!(error.contains("expands beyond 1 MiB"), "{error}");
+    }
+
+    /// Read once per version of the file: a new file (the kubelet's swap) is read anew.
+    #[test]
+    fn the_model_is_read_once_per_version_of_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job-model.json");
+        std::fs::write(&path, MODEL).unwrap();
+        let location = ModelLocation::new(&path);
+        let first = location.read().unwrap();
+        assert!(Arc::ptr_eq(&first, &location.clone().read().unwrap()));
+        assert!(Arc::ptr_eq(
+            &location.load().unwrap(),
+            &location.load().unwrap()
+        ));
+        let swapped = dir.path().join("new");
+        std::fs::write(&swapped, MODEL.replace("\"j\"", "\"k\"")).unwrap();
+        std::fs::rename(&swapped, &path).unwrap();
+        let second = location.read().unwrap();
+        assert!(!Arc::ptr_eq(&first, &second));
+        assert_eq!(location.load().unwrap().config["job.name"], "k");
     }
 }

@@ -59,6 +59,9 @@ pub struct ModelDiff {
     pub changelog_partitions_after: u32,
     pub standby_before: usize,
     pub standby_after: usize,
+    /// Active tasks that are gone, with the changelog partition that held their state (for the gate).
+    #[serde(skip)]
+    pub active_tasks_removed: Vec<(String, u32)>,
 }
 
 impl ModelDiff {
@@ -175,6 +178,12 @@ pub fn diff(before: &Snapshot, after: &Snapshot) -> ModelDiff {
         .filter(|t| !after.tasks.contains_key(*t))
         .cloned()
         .collect();
+    diff.active_tasks_removed = before
+        .tasks
+        .iter()
+        .filter(|(t, (_, _, mode))| *mode == TaskMode::Active && !after.tasks.contains_key(*t))
+        .map(|(t, (_, partition, _))| (t.clone(), *partition))
+        .collect();
     diff.changelog_partitions_before = before.changelog_partitions();
     diff.changelog_partitions_after = after.changelog_partitions();
     diff
@@ -192,6 +201,27 @@ pub fn hazards(diff: &ModelDiff, stateful: bool) -> Vec<Hazard> {
     let mut found = Vec::new();
     if !stateful {
         return found;
+    }
+    if !diff.active_tasks_removed.is_empty() {
+        let examples: Vec<String> = diff
+            .active_tasks_removed
+            .iter()
+            .take(3)
+            .map(|(task, partition)| format!("'{task}' (changelog partition {partition})"))
+            .collect();
+        found.push(Hazard {
+            id: "tasks-removed",
+            message: format!(
+                "{} task(s) holding state would no longer exist ({}{}): no task would read their changelog \
+                 partitions again, so their state would be orphaned. This happens when the SSP grouper, the \
+                 elasticity factor or the inputs change the task names (under host affinity Samza itself then \
+                 fails to start, with a NullPointerException in GroupByContainerCount). Keep the previous task \
+                 names, or move the state yourself and deploy with the gate allowed.",
+                diff.active_tasks_removed.len(),
+                examples.join(", "),
+                if diff.active_tasks_removed.len() > 3 { ", ..." } else { "" }
+            ),
+        });
     }
     if !diff.changelog_changed.is_empty() {
         let examples: Vec<String> = diff
@@ -329,6 +359,42 @@ mod tests {
             .map(|h| h.id)
             .collect();
         assert_eq!(ids, ["changelog-partition-changed"]);
+    }
+
+    /// A grouper change renames every task: the old tasks' state is orphaned.
+    #[test]
+    fn the_gate_refuses_removing_stateful_tasks() {
+        let before = snapshot(
+            &[("kafka.t", 2)],
+            &[("Partition 0", "0", 0), ("Partition 1", "1", 1)],
+        );
+        let renamed = snapshot(
+            &[("kafka.t", 2)],
+            &[
+                ("SystemStreamPartition [kafka, t, 0]", "0", 2),
+                ("SystemStreamPartition [kafka, t, 1]", "1", 3),
+            ],
+        );
+        let d = diff(&before, &renamed);
+        let found = hazards(&d, true);
+        let ids: Vec<&str> = found.iter().map(|h| h.id).collect();
+        assert_eq!(ids, ["tasks-removed", "changelog-partitions-grow"]);
+        assert!(
+            found[0]
+                .message
+                .contains("'Partition 0' (changelog partition 0)")
+                && found[0].message.contains("orphaned"),
+            "{}",
+            found[0].message
+        );
+        assert!(hazards(&d, false).is_empty());
+        // Standby tasks that go away (a lower replication factor) hold no state of their own.
+        let mut with_standby = before.clone();
+        with_standby.tasks.insert(
+            "Standby-Partition 0-0".into(),
+            ("0-0".into(), 0, TaskMode::Standby),
+        );
+        assert!(hazards(&diff(&with_standby, &before), true).is_empty());
     }
 
     /// A model whose SSP matcher kept partitions 0 and 2 of a 3-partition stream: plan and the coordinator give

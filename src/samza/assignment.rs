@@ -18,33 +18,58 @@ pub fn java_string_hash(s: &str) -> i32 {
         .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32))
 }
 
-/// The iteration order of a `java.util.HashMap` (default capacity 16, load factor 0.75) after inserting
-/// `keys` in the given order, as indices into `keys`. Buckets are visited in index order
+/// The iteration order of a `java.util.HashMap` (default capacity 16, load factor 0.75) after inserting the
+/// distinct `keys` in the given order, as indices into `keys`. Buckets are visited in index order
 /// (`(h ^ (h >>> 16)) & (capacity - 1)`); inside a bucket entries keep insertion order, which resizing
-/// preserves. (Buckets of 8+ entries become trees in Java and may order differently; with small numeric
-/// ids that never happens.)
+/// preserves. The table doubles when the size passes 3/4 of the capacity, and also when a bucket reaches 9
+/// entries while the capacity is below 64 (`treeifyBin` resizes instead of building a tree there).
+/// Not emulated: a bucket of 9+ entries in a table of 64+ becomes a red-black tree whose root Java moves to
+/// the bucket's front; that needs nine keys with equal low hash bits, which names of tasks and processors
+/// practically never have.
 pub fn java_hashmap_order<S: AsRef<str>>(keys: &[S]) -> Vec<usize> {
+    const TREEIFY_THRESHOLD: usize = 8;
+    const MIN_TREEIFY_CAPACITY: usize = 64;
+    let hashes: Vec<u32> = keys
+        .iter()
+        .map(|k| {
+            let h = java_string_hash(k.as_ref()) as u32;
+            h ^ (h >> 16)
+        })
+        .collect();
     let mut capacity: usize = 16;
-    let mut threshold = 12;
-    for size in 1..=keys.len() {
-        if size > threshold {
+    let mut bins: Vec<usize> = vec![0; capacity];
+    let rehash = |capacity: usize, inserted: &[u32]| {
+        let mut bins = vec![0usize; capacity];
+        for h in inserted {
+            bins[*h as usize & (capacity - 1)] += 1;
+        }
+        bins
+    };
+    for (i, h) in hashes.iter().enumerate() {
+        let bin = *h as usize & (capacity - 1);
+        bins[bin] += 1;
+        // `putVal` appends to the bin's list; a ninth node there calls `treeifyBin`, which only resizes
+        // while the table is small.
+        if bins[bin] > TREEIFY_THRESHOLD && capacity < MIN_TREEIFY_CAPACITY {
             capacity *= 2;
-            threshold = capacity / 4 * 3;
+            bins = rehash(capacity, &hashes[..=i]);
+        }
+        // `++size > threshold`.
+        if i + 1 > capacity / 4 * 3 {
+            capacity *= 2;
+            bins = rehash(capacity, &hashes[..=i]);
         }
     }
-    let bucket = |k: &str| {
-        let h = java_string_hash(k) as u32;
-        ((h ^ (h >> 16)) as usize) & (capacity - 1)
-    };
     let mut order: Vec<usize> = (0..keys.len()).collect();
-    order.sort_by_key(|&i| bucket(keys[i].as_ref()));
+    // Stable: equal buckets keep insertion order.
+    order.sort_by_key(|&i| hashes[i] as usize & (capacity - 1));
     order
 }
 
 /// Cluster mode's processor ids: `"0".."N-1"` as the keys of `JobModelHelper`'s processor-locality
-/// `HashMap` (spec 2.5): 12 ids → 0,11,1,…,10.
-pub fn processor_ids(container_count: u32) -> Vec<String> {
-    let ids: Vec<String> = (0..container_count).map(|i| i.to_string()).collect();
+/// `HashMap` (spec 2.5): 12 ids → 0,11,1,…,10. A count of 0 or less gives no ids (Samza's loop does not run).
+pub fn processor_ids(container_count: i32) -> Vec<String> {
+    let ids: Vec<String> = (0..container_count.max(0)).map(|i| i.to_string()).collect();
     in_hashmap_order(&ids)
 }
 
@@ -137,15 +162,20 @@ pub fn assign(
             }
         }
         config::GROUP_BY_CONTAINER_IDS => {
-            config.container_count()?;
-            if processor_ids.is_empty() {
-                return Err(SamzaError::Config {
-                    key: container_count_key(config).into(),
-                    message: "Must have at least one container. Set job.container.count to 1 or more.".into(),
-                });
-            }
-            if tasks.is_empty() {
+            // With host affinity `group(tasks, grouperMetadata)` checks the tasks first; without it
+            // `group(tasks, ids)` checks the ids first. The ids are empty exactly when the count is below 1.
+            if host_affinity && tasks.is_empty() {
                 return Err(no_tasks());
+            }
+            config.container_count()?;
+            if tasks.is_empty() {
+                return Err(SamzaError::Model {
+                    message: format!(
+                        "cannot group an empty set. containerIds=[{}]. Give the job at least one input partition \
+                         (task.inputs and the partition counts given to the planner).",
+                        processor_ids.join(", ")
+                    ),
+                });
             }
             if host_affinity {
                 Ok(group_by_ids_with_locality(tasks.len(), processor_ids))
@@ -166,9 +196,8 @@ pub fn assign(
                           which is not set. Set processor.id, or use GroupByContainerCountFactory."
                     .into(),
             })?;
-            if tasks.is_empty() {
-                return Err(no_tasks());
-            }
+            // Neither the container count nor an empty task set matters to this grouper: no inputs give one
+            // container without tasks.
             Ok(vec![Assigned { id: id.to_string(), tasks: (0..tasks.len()).collect() }])
         }
         other => Err(SamzaError::Config {
@@ -190,9 +219,11 @@ pub fn assign(
 /// ..)` returns null for it (`getOrderedContainers` throws, and the exception is caught). Samza before 1.1 read
 /// the mapping through `TaskAssignmentManager` and threw "cannot handle non-integer processorIds" instead.
 ///
-/// Deviation: when the previous mapping has as many tasks as now but other names, Samza throws a
-/// `NullPointerException`; this falls back to the plain grouping instead, which is what a fresh mapping
-/// (Samza deletes the stored one when the task count changes) would give on the next plan.
+/// Deviation (docs/samza-fidelity.md): when the previous mapping has as many tasks as now but other names
+/// (e.g. a new SSP grouper renamed them), Samza fails to start (`getPreviousContainers` checks only the task
+/// count, and `TaskGroup.buildContainerModels` meets a null `TaskModel`). This falls back to the plain grouping
+/// instead, which is what a fresh mapping would give; for a job with state the safety gate refuses the rename
+/// (`tasks-removed`), since it orphans every old task's state.
 fn balance(n: usize, tasks: &[&str], previous: &BTreeMap<String, String>) -> Vec<Assigned> {
     let t = tasks.len();
     let plain = || round_robin(&(0..n).map(|i| i.to_string()).collect::<Vec<_>>(), t);
@@ -386,7 +417,7 @@ mod tests {
             &c,
             &refs,
             previous,
-            &processor_ids(c.container_count().unwrap_or(1)),
+            &processor_ids(c.container_count_value().unwrap_or(1)),
         )
     }
 
@@ -397,9 +428,36 @@ mod tests {
             .collect()
     }
 
+    /// Orders printed by `java.util.HashMap` (OpenJDK 17) after `put`ting the keys in the given order.
+    #[test]
+    fn java_hashmap_order_matches_java() {
+        let cases = [
+            ("Task-0,Task-1", "Task-1,Task-0"),
+            (
+                "Task-0,Task-1,Task-2,Task-3,Task-4,Task-5,Task-6,Task-7,Task-8,Task-9,Task-10,Task-11",
+                "Task-10,Task-9,Task-8,Task-3,Task-2,Task-1,Task-0,Task-7,Task-6,Task-5,Task-4,Task-11",
+            ),
+            // Nine keys in one bucket of a 16-table: the ninth makes `treeifyBin` resize (twice) instead.
+            (
+                "Partition 2,Partition 19,Partition 80,Partition 91,Partition 160,Partition 171,Partition 182,\
+                 Partition 193,Partition 209",
+                "Partition 80,Partition 91,Partition 160,Partition 171,Partition 182,Partition 193,Partition 2,\
+                 Partition 19,Partition 209",
+            ),
+        ];
+        for (inserted, iterated) in cases {
+            let keys: Vec<&str> = inserted.split(',').collect();
+            let order: Vec<&str> = java_hashmap_order(&keys)
+                .into_iter()
+                .map(|i| keys[i])
+                .collect();
+            assert_eq!(order.join(","), iterated);
+        }
+    }
+
     #[test]
     fn hashmap_order_of_processor_ids_matches_samza() {
-        let cases: &[(u32, &str)] = &[
+        let cases: &[(i32, &str)] = &[
             (3, "0,1,2"),
             (11, "0,1,2,3,4,5,6,7,8,9,10"),
             (12, "0,11,1,2,3,4,5,6,7,8,9,10"),
@@ -465,7 +523,59 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
+        assert!(
+            err.contains("cannot group an empty set. containerIds=[0]"),
+            "{err}"
+        );
+        // With host affinity GroupByContainerIds checks the tasks before the processors.
+        let err = run(
+            &[
+                ("task.name.grouper.factory", config::GROUP_BY_CONTAINER_IDS),
+                ("job.container.count", "0"),
+                HA,
+            ],
+            &[],
+            &BTreeMap::new(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("No tasks found"), "{err}");
+        let err = run(
+            &[
+                ("task.name.grouper.factory", config::GROUP_BY_CONTAINER_IDS),
+                ("job.container.count", "0"),
+            ],
+            &[],
+            &BTreeMap::new(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("Must have at least one container"), "{err}");
+    }
+
+    /// `SingleContainerGrouper` reads neither the container count nor cares about an empty task set.
+    #[test]
+    fn single_container_accepts_no_tasks_and_any_container_count() {
+        for count in ["0", "-1", "1", "3"] {
+            let g = run(
+                &[
+                    ("task.name.grouper.factory", config::SINGLE_CONTAINER),
+                    ("processor.id", "0"),
+                    ("job.container.count", count),
+                ],
+                &[],
+                &BTreeMap::new(),
+            )
+            .unwrap();
+            assert_eq!(
+                g,
+                vec![Assigned {
+                    id: "0".into(),
+                    tasks: vec![]
+                }],
+                "count {count}"
+            );
+        }
     }
 
     const HA: (&str, &str) = ("job.host-affinity.enabled", "true");

@@ -182,13 +182,22 @@ impl Config {
         }
     }
 
-    /// `JobConfig#getContainerCount`, rejecting what `GroupByContainerCount` rejects (≤ 0).
+    /// `JobConfig#getContainerCount` as Samza reads it for every job (`Integer.parseInt`, default 1): the
+    /// coordinator makes one processor id per container from it, so zero or a negative count simply gives
+    /// none. Only the task-name groupers that divide tasks by the count refuse that ([`Config::container_count`]).
+    pub fn container_count_value(&self) -> Result<i32, SamzaError> {
+        match self.container_count_key() {
+            None => Ok(1),
+            Some(key) => self.get_int(key, 1),
+        }
+    }
+
+    /// The container count as `GroupByContainerCount` and `GroupByContainerIds` use it: at least 1
+    /// ("Must have at least one container"). Other groupers never read it, so they never refuse it.
     pub fn container_count(&self) -> Result<u32, SamzaError> {
-        let Some(key) = self.container_count_key() else {
-            return Ok(1);
-        };
-        let n = self.get_int(key, 1)?;
+        let n = self.container_count_value()?;
         if n <= 0 {
+            let key = self.container_count_key().unwrap_or("job.container.count");
             return Err(SamzaError::Config {
                 key: key.into(),
                 message: format!(
@@ -238,6 +247,16 @@ impl Config {
             });
         }
         Ok(f as u32)
+    }
+
+    /// The elasticity factor the job's SSP grouper works with. Only `GroupByPartition` and
+    /// `GroupBySystemStreamPartition` read `job.elasticity.factor` (and so validate it); for any other grouper
+    /// Samza never looks at the key, whatever it holds, and the factor is 1.
+    pub fn grouper_elasticity_factor(&self) -> Result<u32, SamzaError> {
+        match self.ssp_grouper_factory() {
+            GROUP_BY_PARTITION | GROUP_BY_SSP => self.elasticity_factor(),
+            _ => Ok(1),
+        }
     }
 
     /// `job.systemstreampartition.input.expansion.enabled` (default true).

@@ -5,7 +5,7 @@
 //! (`TreeMap<TaskName, …>`), so every function here returns tasks sorted by Java string order, each with its
 //! SSPs sorted and de-duplicated (they are sets in Samza). Sorting happens once, at the end of each step.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use fancy_regex::Regex;
 
@@ -128,6 +128,7 @@ fn sort_groups(mut groups: TaskGroups) -> TaskGroups {
 
 /// Runs the SSP grouper named by `job.systemstreampartition.grouper.factory`.
 /// `processor_ids` is what Samza injects as `processor.list` (cluster mode: "0".."N-1" in HashMap order).
+/// `job.elasticity.factor` is read (and validated) only by the two groupers that use it.
 pub fn group(
     config: &Config,
     ssps: &[Ssp],
@@ -205,7 +206,11 @@ pub fn group(
             let mut all = ssps.to_vec();
             all.sort_unstable();
             all.dedup();
-            let groups = processor_ids.iter().map(|p| (format!("Task-{p}"), all.clone())).collect();
+            // Samza joins the processor ids with "," and splits them again: no processors (a container
+            // count of 0) is one empty id, so one task "Task-".
+            let empty = [String::new()];
+            let ids = if processor_ids.is_empty() { &empty[..] } else { processor_ids };
+            let groups = ids.iter().map(|p| (format!("Task-{p}"), all.clone())).collect();
             Ok(sort_groups(groups))
         }
         other => Err(SamzaError::Config {
@@ -236,10 +241,14 @@ fn stream_counts<'a>(lists: impl Iterator<Item = &'a Ssp>) -> HashMap<SystemStre
 /// `SSPGrouperProxy#group` (spec 1.9): keeps SSPs with the task that had them before, and after a partition
 /// count change sends partition `p` to the previous owner of partition `p % previousCount`.
 /// Like Samza, stream partition counts are counted over (task, SSP) pairs, broadcast SSPs included.
+///
+/// `previous` is the previous task → SSPs assignment in the order Samza's `HashMap<TaskName, …>` iterates it
+/// (`Previous::task_ssps_in_samza_order`): `getPreviousSSPToTaskMapping` walks it and, for an SSP that several
+/// tasks had (AllSspToSingleTaskGrouper gives every task every SSP), keeps the task met last.
 pub fn expansion_proxy(
     config: &Config,
     groups: TaskGroups,
-    previous: &BTreeMap<String, BTreeSet<Ssp>>,
+    previous: &[(&str, &BTreeSet<Ssp>)],
     broadcast: &BTreeSet<Ssp>,
 ) -> Result<TaskGroups, SamzaError> {
     if previous.is_empty() {
@@ -259,7 +268,7 @@ pub fn expansion_proxy(
             prev_owner.insert(s, task);
         }
     }
-    let prev_counts = stream_counts(previous.values().flatten());
+    let prev_counts = stream_counts(previous.iter().flat_map(|(_, ssps)| ssps.iter()));
     let cur_counts = stream_counts(groups.iter().flat_map(|(_, v)| v.iter()));
     let index: HashMap<&str, usize> = groups
         .iter()
@@ -298,9 +307,12 @@ pub fn expansion_proxy(
             let dest = match target {
                 Some(t) if t != task => *index.get(t).ok_or_else(|| SamzaError::Model {
                     message: format!(
-                        "{s} belonged to task '{t}' before, but that task no longer exists (Samza fails here with a \
-                         NullPointerException). Restore the previous input partitions, or disable partition-expansion \
-                         stickiness with job.systemstreampartition.input.expansion.enabled=false."
+                        "{s} belonged to task '{t}' before, but that task no longer exists: the task names changed \
+                         (a new SSP grouper or elasticity factor), which would orphan the old tasks' state. Samza \
+                         fails here with a NullPointerException. Restore the previous grouper and input partitions, \
+                         or turn off partition-expansion stickiness with \
+                         job.systemstreampartition.input.expansion.enabled=false (the safety gate then weighs the \
+                         change)."
                     ),
                 })?,
                 _ => i,
@@ -319,6 +331,8 @@ pub fn expansion_proxy(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn ssps(stream: &str, n: u32) -> Vec<Ssp> {
@@ -585,6 +599,10 @@ mod tests {
         }
     }
 
+    fn in_name_order(previous: &BTreeMap<String, BTreeSet<Ssp>>) -> Vec<(&str, &BTreeSet<Ssp>)> {
+        previous.iter().map(|(t, s)| (t.as_str(), s)).collect()
+    }
+
     fn prev(entries: &[(&str, &[(&str, u32)])]) -> BTreeMap<String, BTreeSet<Ssp>> {
         entries
             .iter()
@@ -604,7 +622,7 @@ mod tests {
         let c = Config::of(&[]);
         let g = group(&c, &ssps("a", 4), &BTreeSet::new(), &[]).unwrap();
         let previous = prev(&[("Partition 0", &[("a", 0)]), ("Partition 1", &[("a", 1)])]);
-        let out = expansion_proxy(&c, g, &previous, &BTreeSet::new()).unwrap();
+        let out = expansion_proxy(&c, g, &in_name_order(&previous), &BTreeSet::new()).unwrap();
         assert_eq!(names(&out), ["Partition 0", "Partition 1"]);
         let parts: Vec<u32> = out[0].1.iter().map(|s| s.partition).collect();
         assert_eq!(parts, [0, 2]);
@@ -618,13 +636,17 @@ mod tests {
         let g = group(&c, &ssps("a", 2), &BTreeSet::new(), &[]).unwrap();
         // Previous model had the SSPs swapped between tasks: stickiness wins.
         let previous = prev(&[("Partition 0", &[("a", 1)]), ("Partition 1", &[("a", 0)])]);
-        let out = expansion_proxy(&c, g.clone(), &previous, &BTreeSet::new()).unwrap();
+        let out =
+            expansion_proxy(&c, g.clone(), &in_name_order(&previous), &BTreeSet::new()).unwrap();
         assert_eq!(out[0].1[0].partition, 1);
         let g3 = group(&c, &ssps("a", 3), &BTreeSet::new(), &[]).unwrap();
         let err = expansion_proxy(
             &c,
             g3,
-            &prev(&[("Partition 0", &[("a", 0)]), ("Partition 1", &[("a", 1)])]),
+            &in_name_order(&prev(&[
+                ("Partition 0", &[("a", 0)]),
+                ("Partition 1", &[("a", 1)]),
+            ])),
             &BTreeSet::new(),
         )
         .unwrap_err()
@@ -643,7 +665,7 @@ mod tests {
         let g = group(&c, &ssps("a", 2), &BTreeSet::new(), &[]).unwrap();
         // The previous owner of a/0 is a task that no longer exists (Samza: NullPointerException).
         let previous = prev(&[("Old", &[("a", 0)]), ("Partition 1", &[("a", 1)])]);
-        let err = expansion_proxy(&c, g.clone(), &previous, &BTreeSet::new())
+        let err = expansion_proxy(&c, g.clone(), &in_name_order(&previous), &BTreeSet::new())
             .unwrap_err()
             .to_string();
         assert!(
@@ -651,7 +673,7 @@ mod tests {
             "{err}"
         );
         let custom = Config::of(&[(MAPPER_KEY, "com.example.Mapper")]);
-        let err = expansion_proxy(&custom, g, &previous, &BTreeSet::new())
+        let err = expansion_proxy(&custom, g, &in_name_order(&previous), &BTreeSet::new())
             .unwrap_err()
             .to_string();
         assert!(

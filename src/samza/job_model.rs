@@ -13,6 +13,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
+use serde_json::ser::{CharEscape, CompactFormatter, Formatter, PrettyFormatter};
 use serde_json::{json, Map, Value};
 
 use super::config::Config;
@@ -158,7 +159,7 @@ impl SamzaVersion {
             ),
             (
                 "job.elasticity.factor",
-                config.elasticity_factor()? > 1,
+                config.grouper_elasticity_factor()? > 1,
                 SamzaVersion::new(1, 7),
                 "elasticity",
             ),
@@ -183,6 +184,79 @@ impl std::fmt::Display for SamzaVersion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
     }
+}
+
+/// String escapes as Jackson's generators write them (`CharTypes.sOutputEscapes128` with the upper-case
+/// `HEX_CHARS`, identical in codehaus Jackson 1.x and Jackson 2): `\"`, `\\`, `\b`, `\t`, `\n`, `\f`, `\r`,
+/// every other character below U+0020 as `\u00XX` with upper-case hex, and nothing else (`/`, U+007F and
+/// non-ASCII text are written as they are). serde_json agrees on all of it except the hex case.
+struct JacksonEscapes<F>(F);
+
+impl<F: Formatter> Formatter for JacksonEscapes<F> {
+    fn write_char_escape<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        escape: CharEscape,
+    ) -> std::io::Result<()> {
+        match escape {
+            CharEscape::AsciiControl(byte) => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                writer.write_all(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(byte >> 4)],
+                    HEX[usize::from(byte & 0xF)],
+                ])
+            }
+            other => self.0.write_char_escape(writer, other),
+        }
+    }
+
+    // The pretty formatter keeps state (indentation): every structural call goes to it.
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
+fn write_json<F: Formatter>(value: &Value, formatter: F) -> String {
+    let mut out = Vec::with_capacity(4096);
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+    serde::Serialize::serialize(value, &mut serializer).expect("a JSON value always serializes");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
 fn int_container_id(id: &str) -> Value {
@@ -237,8 +311,24 @@ impl JobModel {
     pub fn active_container_count(&self) -> usize {
         self.containers
             .iter()
-            .filter(|c| c.tasks.iter().all(|t| t.mode == TaskMode::Active))
+            .filter(|c| !self.is_standby(c))
             .count()
+    }
+
+    /// A standby container holds standby tasks; one without tasks (its active container has none) is known by
+    /// its id, `<active id>-<replica>` (`TaskNameGrouperProxy`).
+    pub fn is_standby(&self, container: &ContainerModel) -> bool {
+        if let Some(t) = container.tasks.first() {
+            return t.mode == TaskMode::Standby;
+        }
+        container
+            .id
+            .rsplit_once('-')
+            .is_some_and(|(active, replica)| {
+                replica.bytes().all(|b| b.is_ascii_digit())
+                    && !replica.is_empty()
+                    && self.containers.iter().any(|c| c.id == active)
+            })
     }
 
     fn to_value(&self, v: SamzaVersion) -> Value {
@@ -272,14 +362,17 @@ impl JobModel {
         Value::Object(root)
     }
 
-    /// Compact JSON in the shape `version` wrote.
+    /// Compact JSON in the shape `version` wrote, escaped as Jackson escapes strings.
     pub fn to_json(&self, version: SamzaVersion) -> String {
-        serde_json::to_string(&self.to_value(version)).expect("a JSON value always serializes")
+        write_json(&self.to_value(version), JacksonEscapes(CompactFormatter))
     }
 
+    /// Indented JSON (for people; Samza itself writes the compact form), escaped as Jackson escapes strings.
     pub fn to_json_pretty(&self, version: SamzaVersion) -> String {
-        serde_json::to_string_pretty(&self.to_value(version))
-            .expect("a JSON value always serializes")
+        write_json(
+            &self.to_value(version),
+            JacksonEscapes(PrettyFormatter::new()),
+        )
     }
 
     /// Reads any shape Samza ever wrote: `processor-id` or integer `container-id`, with or without
@@ -745,6 +838,38 @@ mod tests {
         assert_eq!(SamzaVersion::default(), SamzaVersion::parse("1.7").unwrap());
         assert!(SamzaVersion::parse("x").is_err());
         assert!(SamzaVersion::parse("1").is_err());
+    }
+
+    /// What Jackson 1.9.13 and 2.14 (`JsonGenerator#writeString` to a `Writer`, as `writeValueAsString` does)
+    /// printed for U+0000..U+001F, `"`, `\`, `/`, U+007F, `é`, U+2028 and U+1F600.
+    #[test]
+    fn strings_are_escaped_as_jackson_escapes_them() {
+        let mut text: String = (0u8..0x20).map(char::from).collect();
+        text.push_str("\"\\/\u{7f}\u{e9}\u{2028}\u{1f600}");
+        let jackson = concat!(
+            r#""\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\b\t\n\u000B\f\r\u000E\u000F"#,
+            r#"\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001A\u001B\u001C\u001D\u001E\u001F"#,
+            r#"\"\\/"#,
+            "\u{7f}\u{e9}\u{2028}\u{1f600}\""
+        );
+        let mut config = Config::default();
+        config.set("custom.ctl", text.clone());
+        config.set(text.clone(), "key");
+        let m = JobModel::new(config, vec![]);
+        for json in [
+            m.to_json(SamzaVersion::default()),
+            m.to_json_pretty(SamzaVersion::default()),
+        ] {
+            assert!(json.contains(&format!("{jackson}:")), "key: {json}");
+            assert!(
+                json.contains(&format!(":{jackson}")) || json.contains(&format!(": {jackson}")),
+                "{json}"
+            );
+            assert_eq!(
+                JobModel::from_json(&json).unwrap().config.get("custom.ctl"),
+                Some(text.as_str())
+            );
+        }
     }
 
     #[test]

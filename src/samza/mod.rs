@@ -8,6 +8,8 @@ pub mod assignment;
 pub mod changelog;
 pub mod config;
 pub mod grouper;
+#[cfg(test)]
+mod invariants;
 pub mod job_model;
 pub mod planner;
 pub mod properties;

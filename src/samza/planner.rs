@@ -67,6 +67,41 @@ impl Previous {
         }
         previous
     }
+
+    /// The previous task → SSPs assignment in the order `SSPGrouperProxy` walks it: the iteration order of
+    /// the `HashMap<TaskName, List<SSP>>` that `JobModelHelper#getGrouperMetadata` fills from the coordinator
+    /// stream. Buckets follow `String#hashCode`; inside a bucket, insertion order counts, and Samza inserts a
+    /// task when it first meets it in the stored SSP → task lists, which it wrote walking the previous model's
+    /// containers (a `HashMap` keyed by container id) and each container's tasks (a `HashMap` keyed by task
+    /// name). That order is rebuilt here from container ids and task names inserted in their own order; where
+    /// Samza's insertion order differs (it comes from `HashSet`s whose order varies between JVMs), the result
+    /// may too — only when names share a bucket.
+    pub fn task_ssps_in_samza_order(&self) -> Vec<(&str, &BTreeSet<Ssp>)> {
+        let mut by_container: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        let mut unplaced: Vec<&str> = Vec::new();
+        for task in self.task_ssps.keys() {
+            match self.task_container.get(task) {
+                Some(container) => by_container.entry(container).or_default().push(task),
+                None => unplaced.push(task),
+            }
+        }
+        let mut containers: Vec<&str> = by_container.keys().copied().collect();
+        containers.sort_by(|a, b| super::job_model::container_order(a, b));
+        let mut inserted: Vec<&str> = Vec::with_capacity(self.task_ssps.len());
+        for i in assignment::java_hashmap_order(&containers) {
+            let tasks = &by_container[containers[i]];
+            inserted.extend(
+                assignment::java_hashmap_order(tasks)
+                    .into_iter()
+                    .map(|j| tasks[j]),
+            );
+        }
+        inserted.extend(unplaced);
+        assignment::java_hashmap_order(&inserted)
+            .into_iter()
+            .map(|i| (inserted[i], &self.task_ssps[inserted[i]]))
+            .collect()
+    }
 }
 
 /// A computed plan: the model plus everything derived from it.
@@ -188,6 +223,9 @@ pub fn plan(
 ) -> Result<Plan, SamzaError> {
     let empty = Previous::default();
     let previous = previous.unwrap_or(&empty);
+    // `JobModelHelper#getProcessorLocality` reads the container count (one processor id per container) before
+    // the calculator starts, so a count that is not an integer is the first thing Samza refuses.
+    let processor_ids = assignment::processor_ids(config.container_count_value()?);
     let config = apply_rewriters(config, &facts.topics)?;
 
     // Discover SSPs: one per partition of every task.inputs stream (broadcast-only streams are not queried).
@@ -210,7 +248,6 @@ pub fn plan(
     }
     let ssps = grouper::match_ssps(&config, ssps)?;
 
-    let processor_ids = assignment::processor_ids(config.container_count()?);
     let mut groups = grouper::group(&config, &ssps, &broadcast, &processor_ids)?;
     drop(ssps);
     // SSPGrouperProxy: only stateful jobs with a stored task → SSP assignment are kept sticky.
@@ -218,7 +255,12 @@ pub fn plan(
         && config.persistent_store_count() > 0
         && !previous.task_ssps.is_empty()
     {
-        groups = grouper::expansion_proxy(&config, groups, &previous.task_ssps, &broadcast)?;
+        groups = grouper::expansion_proxy(
+            &config,
+            groups,
+            &previous.task_ssps_in_samza_order(),
+            &broadcast,
+        )?;
     }
 
     let names: Vec<&str> = groups.iter().map(|(n, _)| n.as_str()).collect();
@@ -488,6 +530,60 @@ mod tests {
         let names: Vec<&str> = p.model.tasks().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["Partition 0", "Partition 1"]);
         assert!(p.model.tasks().all(|t| t.ssps.len() == 4));
+    }
+
+    /// With AllSspToSingleTaskGrouper every previous task had partition 0; `SSPGrouperProxy` gives it to the task
+    /// its `HashMap` iterates last. With 23 containers (container k holds the k-th task by name) OpenJDK 17 puts
+    /// `Task-11` last when the tasks go in as Samza wrote them (containers in their id map's order), `Task-22`
+    /// when they go in by name: the two share the map's last bucket.
+    #[test]
+    fn shared_ssps_go_to_the_task_samza_meets_last() {
+        let c = |partitions: u32| {
+            let mut c = Config::of(&base());
+            c.set(
+                "job.systemstreampartition.grouper.factory",
+                config::ALL_SSP_TO_SINGLE_TASK,
+            );
+            c.set("job.container.count", "23");
+            c.set(
+                "stores.s.factory",
+                "org.apache.samza.storage.kv.RocksDbKeyValueStorageEngineFactory",
+            );
+            (c, facts(&[("kafka.a", partitions)]))
+        };
+        let (c1, f1) = c(1);
+        let first = plan(&c1, &f1, None).unwrap();
+        let previous = Previous::from_model(&first.model);
+        let order = previous.task_ssps_in_samza_order();
+        assert_eq!(order.last().unwrap().0, "Task-11");
+        let (c2, f2) = c(2);
+        let second = plan(&c2, &f2, Some(&previous)).unwrap();
+        let with_p0: Vec<&str> = second
+            .model
+            .tasks()
+            .filter(|t| t.ssps.iter().any(|s| s.partition == 0))
+            .map(|t| t.name.as_str())
+            .collect();
+        assert_eq!(with_p0, ["Task-11"]);
+        assert!(second
+            .model
+            .tasks()
+            .all(|t| t.ssps.iter().any(|s| s.partition == 1)));
+    }
+
+    /// Samza reads the container count before anything else, so its error comes first.
+    #[test]
+    fn a_bad_container_count_is_refused_first() {
+        let c = Config::of(&[
+            ("job.name", "j"),
+            ("task.inputs", "no-dot"),
+            ("job.container.count", "two"),
+        ]);
+        let err = plan(&c, &facts(&[]), None).unwrap_err();
+        assert!(
+            matches!(&err, SamzaError::Config { key, .. } if key == "job.container.count"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -344,3 +344,96 @@ fn coordinator_sees_a_partition_count_change_within_the_poll_interval() {
     assert_eq!(get(addr, "/").status, 200);
     running.shutdown();
 }
+
+/// Clients that ask for a big model and never read it (each holds a connection whose writes cannot progress)
+/// must not hold up the probes or each other: `/healthz`, `/readyz` and `/` answer while 50 such clients stall.
+/// The old single-threaded server stalled every probe as long as one such client stayed connected.
+#[test]
+fn regression_stalled_readers_do_not_stall_the_probes() {
+    let broker = Broker::start();
+    broker.topic("create", "page-views", Some(20_000));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("job-model.json");
+    let json = model(&broker, "page-views", 20_000);
+    assert!(json.len() > 3_000_000, "a model larger than socket buffers");
+    std::fs::write(&path, &json).unwrap();
+    let running = coordinator(&path);
+    let addr = running.addr();
+    let stalled: Vec<TcpStream> = (0..50)
+        .map(|_| {
+            let mut stream = TcpStream::connect(addr).unwrap();
+            write!(stream, "GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+            stream
+        })
+        .collect();
+    // Let the server fill their socket buffers and block on writing to them.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut slowest = Duration::ZERO;
+    for path in ["/healthz", "/readyz", "/metrics", "/healthz"] {
+        let started = Instant::now();
+        let reply = get(addr, path);
+        slowest = slowest.max(started.elapsed());
+        assert!(
+            reply.status == 200 || path == "/readyz",
+            "{path}: {}",
+            reply.status
+        );
+    }
+    let started = Instant::now();
+    let whole = get(addr, "/");
+    assert_eq!(whole.body, json.as_bytes());
+    // Generous for a loaded 2-core machine; the stall this guards against lasted as long as the clients stayed.
+    assert!(slowest < Duration::from_secs(3), "a probe took {slowest:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the model took {:?}",
+        started.elapsed()
+    );
+    drop(stalled);
+    running.shutdown();
+}
+
+/// More connections than the cap at once: the one over it is answered 503 at once, not queued behind them.
+#[test]
+fn connections_over_the_cap_are_refused_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = coordinator(&dir.path().join("job-model.json"));
+    let addr = running.addr();
+    // Each sends half a request head and waits: it holds a connection until the server's read timeout.
+    let held: Vec<TcpStream> = (0..helm_samza::coordinator::MAX_CONNECTIONS)
+        .map(|_| {
+            let mut stream = TcpStream::connect(addr).unwrap();
+            write!(stream, "GET / HTTP/1.1\r\n").unwrap();
+            stream
+        })
+        .collect();
+    let started = Instant::now();
+    let refused = loop {
+        let reply = get(addr, "/healthz");
+        if reply.status == 503 {
+            break reply;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "never refused: {}",
+            reply.status
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        refused.text().contains("too many connections"),
+        "{}",
+        refused.text()
+    );
+    drop(held);
+    // Once they are gone, probes are answered again.
+    eventually(
+        Duration::from_secs(10),
+        "healthz after the held connections closed",
+        || match get(addr, "/healthz").status {
+            200 => Ok(()),
+            other => Err(other.to_string()),
+        },
+    );
+    running.shutdown();
+}

@@ -116,6 +116,16 @@ const EXAMPLES: &[(&str, &str, Check)] = &[
     ),
     (
         "docs/install.md",
+        "scripts/package                                     # unsigned: says so",
+        NotHere("builds the static release binary (minutes); tests/cli/package.rs runs it with a throwaway key"),
+    ),
+    (
+        "docs/install.md",
+        "gpg --export \"helm-samza releases\" > pubring.gpg",
+        NotHere("needs the publisher's key; tests/cli/package.rs installs signed archives with a throwaway key"),
+    ),
+    (
+        "docs/install.md",
         "git clone",
         NotHere("clones from GitHub and builds a release binary"),
     ),

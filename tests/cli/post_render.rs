@@ -7,7 +7,7 @@ use crate::support::run::{fixture, Test};
 use helm_samza::manifest::Stream;
 
 /// Every document of a stream as Go-compatible JSON values (empty documents left out), with its raw text.
-fn documents(text: &str) -> Vec<(String, Value)> {
+pub(crate) fn documents(text: &str) -> Vec<(String, Value)> {
     let stream = Stream::split(text);
     stream
         .documents()
@@ -19,7 +19,7 @@ fn documents(text: &str) -> Vec<(String, Value)> {
         .collect()
 }
 
-fn find<'a>(docs: &'a [(String, Value)], kind: &str, name: &str) -> &'a (String, Value) {
+pub(crate) fn find<'a>(docs: &'a [(String, Value)], kind: &str, name: &str) -> &'a (String, Value) {
     docs.iter()
         .find(|(_, v)| v["kind"] == kind && v["metadata"]["name"] == name)
         .unwrap_or_else(|| panic!("no {kind} {name} in output"))
