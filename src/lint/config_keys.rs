@@ -304,31 +304,10 @@ fn matches(pattern: &str, segments: &[&str]) -> bool {
     i == segments.len()
 }
 
-/// Optimal-string-alignment distance: insertions, deletions, substitutions and swaps of neighbours each cost 1
-/// (`factroy` is one step from `factory`).
+/// Optimal-string-alignment distance (strsim): insertions, deletions, substitutions and swaps of neighbours
+/// each cost 1 (`factroy` is one step from `factory`).
 pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = v;
-        }
-    }
-    d[a.len()][b.len()]
+    strsim::osa_distance(a, b)
 }
 
 /// The closest of `names` to `value` by the simple class name, if reasonably close.

@@ -5,7 +5,7 @@
 //! dropped), `\uXXXX`, `\t \n \r \f` escapes (a backslash before any other character yields that character),
 //! `#`/`!` comment lines. The text is taken as already-decoded characters (like `load(Reader)`): a ConfigMap
 //! value is characters already, and a file is decoded ISO-8859-1 first, as `load(InputStream)` does
-//! (`model::read_config_file`).
+//! (`job_config::read_config_file`).
 
 use indexmap::IndexMap;
 
@@ -14,12 +14,36 @@ use super::SamzaError;
 /// Parses properties text. Later duplicates override earlier ones but keep the first key's position, as
 /// `Properties` (a hash table) keeps one entry per key.
 pub fn parse(text: &str) -> Result<IndexMap<String, String>, SamzaError> {
-    let mut out = IndexMap::new();
+    Ok(entries(text)?
+        .into_iter()
+        .map(|entry| (entry.key, entry.value))
+        .collect())
+}
+
+/// One key/value line of properties text, as `Properties#load` reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// 1-based number of the line the entry starts on.
+    pub line: usize,
+    pub key: String,
+    pub value: String,
+    /// A `=`/`:` separator or a value followed the key; Java reads a bare `key` line as `key=""`, which a
+    /// stricter reader (the Kafka client properties) may refuse as a likely mistake.
+    pub has_value: bool,
+}
+
+/// Every entry in file order, duplicates included: the one reader of properties syntax, for Samza configs and
+/// for Kafka client property files alike.
+pub fn entries(text: &str) -> Result<Vec<Entry>, SamzaError> {
+    let mut out = Vec::new();
     for (line_no, logical) in logical_lines(text) {
-        let (key, value) = split_key_value(&logical);
-        let key = unescape(key, line_no)?;
-        let value = unescape(value, line_no)?;
-        out.insert(key, value);
+        let (key, value, has_sep) = split_key_value(&logical);
+        out.push(Entry {
+            line: line_no,
+            key: unescape(key, line_no)?,
+            value: unescape(value, line_no)?,
+            has_value: has_sep || !value.is_empty(),
+        });
     }
     Ok(out)
 }
@@ -104,7 +128,7 @@ fn line_break_len(chars: &[char], i: usize) -> usize {
 
 /// `Properties#load0`: the key ends at the first unescaped `=`, `:` or whitespace; then whitespace and at
 /// most one `=`/`:` are skipped (only one separator char when the key ended at whitespace).
-fn split_key_value(line: &[char]) -> (&[char], &[char]) {
+fn split_key_value(line: &[char]) -> (&[char], &[char], bool) {
     let mut key_len = 0;
     let mut value_start = line.len();
     let mut has_sep = false;
@@ -133,7 +157,11 @@ fn split_key_value(line: &[char]) -> (&[char], &[char]) {
         }
         value_start += 1;
     }
-    (&line[..key_len], &line[value_start.min(line.len())..])
+    (
+        &line[..key_len],
+        &line[value_start.min(line.len())..],
+        has_sep,
+    )
 }
 
 /// `Properties#loadConvert`.

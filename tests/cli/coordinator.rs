@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use helm_samza::coordinator::{start, CoordinatorArgs, RunningCoordinator};
+use helm_samza::coordinator::{start, RunningCoordinator, Settings};
+use helm_samza::kafka::Overrides;
 
 const POLL: Duration = Duration::from_millis(400);
 
@@ -162,13 +163,15 @@ fn model(broker: &Broker, stream: &str, partitions: u32) -> String {
 }
 
 fn coordinator(model: &Path) -> RunningCoordinator {
-    let args = CoordinatorArgs {
+    let args = Settings {
         model: model.to_owned(),
         listen: "127.0.0.1:0".to_owned(),
-        bootstrap_servers: Vec::new(),
-        kafka_config: Vec::new(),
+        kafka: Overrides {
+            timeout: Some(Duration::from_secs(5)),
+            ..Overrides::default()
+        }
+        .with_process_env(),
         poll_interval: Some(POLL),
-        kafka_timeout: Some(Duration::from_secs(5)),
     };
     start(&args).expect("the coordinator starts on loopback")
 }
