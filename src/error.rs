@@ -72,8 +72,10 @@ pub enum Error {
     #[error("helm {command} failed: {message}")]
     Helm { command: String, message: String },
 
-    #[error(transparent)]
-    Coordinator(#[from] crate::coordinator::CoordinatorError),
+    /// The coordinator could not start or stopped serving (`coordinator::CoordinatorError`, as text: the
+    /// coordinator is a service below the commands and knows nothing of this type).
+    #[error("{0}")]
+    Coordinator(String),
 
     /// `lock --verify-live`: the lock no longer matches Kafka.
     #[error("{origin}: {message}")]
@@ -100,11 +102,20 @@ impl Error {
             Error::Previous { .. } => exit_code::PREVIOUS,
             Error::Unsafe { .. } => exit_code::UNSAFE,
             Error::Helm { .. } => exit_code::HELM,
-            Error::Coordinator(crate::coordinator::CoordinatorError::InvalidArgument {
-                ..
-            }) => exit_code::USAGE,
             Error::Coordinator(_) => exit_code::FINDINGS,
             Error::Drift { .. } => exit_code::DRIFT,
+        }
+    }
+
+    /// A stream that could not be read, named by what the user gave (a file, a chart, `-`); other errors
+    /// already name their document.
+    pub fn in_input(self, input: &str) -> Self {
+        match self {
+            Error::Manifest(e) => Error::Job {
+                origin: JobOrigin(input.to_owned()),
+                message: e.to_string(),
+            },
+            other => other,
         }
     }
 

@@ -19,6 +19,26 @@ use crate::{
     samza::{self, Config, InputRequest, PartitionFacts, SystemStream},
 };
 
+/// Partition sources loaded from the command line (`flags::SourceArgs::load`), owned, so `FactSources` can
+/// borrow them.
+pub struct SourceInputs {
+    pub flags: KnownCounts,
+    pub lock: Option<Lock>,
+    pub offline: bool,
+    pub overrides: Overrides,
+}
+
+impl SourceInputs {
+    pub fn fact_sources(&self) -> FactSources<'_> {
+        FactSources {
+            flags: &self.flags,
+            lock: self.lock.as_ref(),
+            offline: self.offline,
+            overrides: &self.overrides,
+        }
+    }
+}
+
 /// The sources a render may use, decided once from the command line.
 pub struct FactSources<'a> {
     pub flags: &'a KnownCounts,
@@ -122,16 +142,10 @@ pub fn gather(
         origin: origin.clone(),
         source: Box::new(source),
     };
-    let mut locked = KnownCounts::new(SourceKind::Lock);
-    if let Some(lock) = lock {
-        for (key, &count) in &lock.inputs {
-            let (system, stream) = key.split_once('.').unwrap_or((key.as_str(), ""));
-            locked.insert(system, stream, count).map_err(kafka_error)?;
-        }
-        for (system, topics) in &lock.topics {
-            locked.set_topic_list(system, topics.clone());
-        }
-    }
+    let locked = match lock {
+        Some(lock) => lock.known_counts().map_err(kafka_error)?,
+        None => KnownCounts::new(SourceKind::Lock),
+    };
     let systems: BTreeSet<&str> = request
         .streams
         .iter()

@@ -11,10 +11,31 @@ use std::{
 
 use clap::Args;
 
-use crate::{
-    cli::SourceArgs,
-    error::{Error, Result},
-};
+use crate::error::{Error, Result};
+
+/// `[RELEASE] CHART` and the `helm template` flags: what `plan` and `lock` render.
+#[derive(Debug, Clone, Args)]
+pub struct ChartArgs {
+    /// `[RELEASE] CHART`: the chart to render, and the release name its templates see (`plan` also compares
+    /// with that release when it is deployed).
+    #[arg(value_name = "[RELEASE] CHART", num_args = 1..=2, required = true)]
+    pub positional: Vec<String>,
+
+    #[command(flatten)]
+    pub helm: HelmArgs,
+}
+
+impl ChartArgs {
+    /// The release name (Helm's default when none is given) and the chart.
+    pub fn release_and_chart(&self) -> (String, PathBuf) {
+        release_and_chart(&self.positional)
+    }
+
+    /// A release name was given (not only the chart).
+    pub fn names_release(&self) -> bool {
+        self.positional.len() == 2
+    }
+}
 
 /// The `helm template` flags helm-samza passes through, typed so they can be checked before Helm runs.
 #[derive(Debug, Clone, Default, Args)]
@@ -116,16 +137,4 @@ pub fn release_and_chart(positional: &[String]) -> (String, PathBuf) {
         [release, chart, ..] => (release.clone(), PathBuf::from(chart)),
         [] => unreachable!("clap requires the chart"),
     }
-}
-
-/// The lock given, or `samza.lock` beside the chart.
-pub fn default_lock(source: &SourceArgs, chart: &std::path::Path) -> SourceArgs {
-    let mut source = source.clone();
-    if source.known.lock.is_none() {
-        let beside = chart.join("samza.lock");
-        if beside.is_file() {
-            source.known.lock = Some(beside);
-        }
-    }
-    source
 }

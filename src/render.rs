@@ -1,33 +1,34 @@
-//! The post-render pipeline: manifests in → find jobs → gather partition facts → plan → patch → manifests out.
+//! The post-render pipeline, and nothing else: manifests in → find jobs (`job::scan`) → gather partition facts
+//! (`facts::gather`) → compute models (`samza::plan`, behind the safety gate of `plan`) → patch (`manifest`,
+//! `template`, `model_configmap`) → manifests out, as one [`Rendered`] value.
 //!
 //! Each stage takes the previous stage's typed result. All work happens before the first byte is written, so a
-//! failure anywhere leaves stdout empty: Helm never sees a partial stream.
+//! failure anywhere leaves stdout empty: Helm never sees a partial stream. Every command that renders (post-render,
+//! plan, lock, lint) calls [`render`]; what they do with the [`Rendered`] value is theirs.
 
 use std::{borrow::Cow, collections::BTreeMap};
 
-use base64::Engine as _;
-use flate2::{write::GzEncoder, Compression};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use crate::{
     error::{Error, JobOrigin, Result},
     facts::{self, FactSources, GatheredFacts},
     job::{self, JobDocs, Scan},
-    lock::{Lock, LockedJob},
-    manifest::{apply, Document, Flavor, Patch, Stream},
-    samza::{self, Config, JobModel, Plan, Previous, SamzaVersion},
-    template::TemplateEngine,
+    job_config,
+    lock::LockedJob,
+    manifest::{apply, Document, ManifestError, Patch, Stream},
+    model_configmap,
+    plan::{self, Snapshot},
+    previous::{previous_state, PreviousModels},
+    samza::{self, Config, Plan, Previous, SamzaVersion},
+    template::{self, TemplateEngine},
 };
-
-/// A ConfigMap may hold 1 MiB in all; past this much JSON the model goes into binaryData, gzipped.
-pub const MAX_PLAIN_MODEL_BYTES: usize = 900 * 1024;
 
 /// What the caller decided before the stream was read.
 pub struct RenderOptions<'a> {
     pub sources: FactSources<'a>,
     /// Previous job models by job name; the `None` key applies to every job.
-    pub previous: BTreeMap<Option<String>, JobModel>,
+    pub previous: PreviousModels,
     pub samza_version: SamzaVersion,
     /// Open the safety gate (`--allow-unsafe`); a job can also open it for itself with the config ConfigMap's
     /// annotation `samza.apache.org/allow-unsafe: "true"`.
@@ -55,12 +56,15 @@ pub struct Rendered<'a> {
     pub output: Cow<'a, [u8]>,
     pub jobs: Vec<RenderedJob>,
     pub failed: Vec<(String, Error)>,
+    /// The stream as split, scanned and edited, for readers of the result (lint); `None` on the pass-through
+    /// path, where the stream holds no Samza job and was never split.
+    pub parsed: Option<Parsed<'a>>,
 }
 
-/// Runs the whole pipeline over `input` and returns the output stream and what was computed per job.
-pub fn post_render(input: &[u8], options: &RenderOptions) -> Result<(Vec<u8>, Vec<RenderedJob>)> {
-    let rendered = render(input, options)?;
-    Ok((rendered.output.into_owned(), rendered.jobs))
+/// The split stream with the pipeline's edits, and the jobs found in it (indexes into the input stream).
+pub struct Parsed<'a> {
+    pub stream: Stream<'a>,
+    pub scan: Scan,
 }
 
 /// The pipeline; with `options.keep_going` a failing job is recorded in `failed` and left unpatched.
@@ -69,20 +73,26 @@ pub fn render<'a>(input: &'a [u8], options: &RenderOptions) -> Result<Rendered<'
         // Nothing in the stream belongs to a Samza job (every job resource carries a samza.apache.org/ label or
         // annotation): the output is the input, byte for byte, without splitting it.
         if is_blank_stream(input) {
-            return Err(empty_stream());
+            return Err(Error::EmptyStream);
+        }
+        // Passed on untouched, but refused as the slow path refuses it: Helm could not read it either.
+        if let Err(e) = std::str::from_utf8(input) {
+            return Err(ManifestError::NotUtf8 {
+                offset: e.valid_up_to(),
+            }
+            .into());
         }
         return Ok(Rendered {
             output: Cow::Borrowed(input),
             jobs: Vec::new(),
             failed: Vec::new(),
+            parsed: None,
         });
     }
     let mut stream = Stream::from_bytes(input)?;
     if stream.documents().iter().all(|doc| doc.is_blank()) {
-        return Err(Error::Usage(
-            "the manifest stream is empty: nothing to post-render (Helm would deploy nothing)"
-                .into(),
-        ));
+        // The same failure as on the fast path above, with the same exit code.
+        return Err(Error::EmptyStream);
     }
     let scan = job::scan(&stream)?;
     let engine = TemplateEngine::new();
@@ -95,7 +105,15 @@ pub fn render<'a>(input: &'a [u8], options: &RenderOptions) -> Result<Rendered<'
         match render_job(&stream, &scan, docs, options, &mut job_edits) {
             Ok(job) => {
                 edits.absorb(job_edits);
-                job_contexts.insert(job.name.clone(), template_context(&job));
+                job_contexts.insert(
+                    job.name.clone(),
+                    template::job_context(
+                        &job.name,
+                        &job.plan,
+                        &job.facts.facts.counts,
+                        &job.digest,
+                    ),
+                );
                 rendered.push(job);
             }
             Err(err) if options.keep_going => failed.push((docs.name.clone(), err)),
@@ -126,16 +144,8 @@ pub fn render<'a>(input: &'a [u8], options: &RenderOptions) -> Result<Rendered<'
         output: Cow::Owned(out),
         jobs: rendered,
         failed,
+        parsed: Some(Parsed { stream, scan }),
     })
-}
-
-/// `sha256:<hex>` of a model's JSON: the checksum on pod templates and the model ConfigMap.
-pub fn digest(model_json: &str) -> String {
-    format!("sha256:{:x}", Sha256::digest(model_json.as_bytes()))
-}
-
-fn empty_stream() -> Error {
-    Error::EmptyStream
 }
 
 /// Only separators, comments and blank lines (what Helm would deploy nothing from); stops at the first content.
@@ -231,7 +241,7 @@ fn render_job(
     }
 
     let config_value = config_doc.value()?;
-    let (config, embedded_lock) = read_config(&config_value, &origin)?;
+    let (config, embedded_lock) = job_config::read_config(&config_value, &origin)?;
     options
         .samza_version
         .check_features(&config)
@@ -270,12 +280,12 @@ fn render_job(
             .get(job::ANNOTATION_ALLOW_UNSAFE)
             .is_some_and(|v| v == "true");
     let baseline = match previous_model {
-        Some(model) => Some(crate::plan::Snapshot::from_model(model)),
-        None => lock.as_ref().map(crate::plan::Snapshot::from_lock),
+        Some(model) => Some(Snapshot::from_model(model)),
+        None => lock.as_ref().map(LockedJob::snapshot),
     };
     if let (Some(baseline), false) = (baseline, allowed) {
-        let diff = crate::plan::diff(&baseline, &crate::plan::Snapshot::from_model(&plan.model));
-        let hazards = crate::plan::hazards(&diff, is_stateful(&plan));
+        let diff = plan::diff(&baseline, &Snapshot::from_model(&plan.model));
+        let hazards = plan::hazards(&diff, plan::is_stateful(&plan));
         if !hazards.is_empty() {
             return Err(Error::Unsafe {
                 origin,
@@ -295,7 +305,7 @@ fn render_job(
         .config
         .set("job.container.count", active.to_string());
     let model_json = plan.model.to_json(options.samza_version);
-    let digest = digest(&model_json);
+    let digest = model_configmap::digest(&model_json);
 
     for worker in &docs.workers {
         let patch = edits.patch(worker.index);
@@ -308,7 +318,13 @@ fn render_job(
             .set(pod_annotation(job::ANNOTATION_CHECKSUM), json!(digest));
     }
     let config_head = &scan.heads[&config_index];
-    let model_cm = model_configmap(config_head, &docs.name, &model_json, &digest, &gathered)?;
+    let model_cm = model_configmap::encode(
+        config_head,
+        &docs.name,
+        &model_json,
+        &digest,
+        &gathered.describe(),
+    );
     // A stream that went through helm-samza before carries the old model: the new one replaces it.
     for &index in &docs.models {
         edits.removed.push(index);
@@ -337,7 +353,7 @@ fn reuse_model(
     version: SamzaVersion,
 ) -> Result<RenderedJob> {
     let doc = &stream.documents()[index];
-    let model = model_in_document(doc)?.ok_or_else(|| Error::Job {
+    let model = model_configmap::decode(doc)?.ok_or_else(|| Error::Job {
         origin: origin.clone(),
         message: format!("{} holds no job model", doc.describe()),
     })?;
@@ -351,15 +367,9 @@ fn reuse_model(
             .map_err(samza_error)?;
     let internal_topics = samza::changelog::internal_topics(&config).map_err(samza_error)?;
     let model_json = model.to_json(version);
-    let digest = digest(&model_json);
+    let digest = model_configmap::digest(&model_json);
     let mut facts = GatheredFacts::default();
-    for (stream_name, count) in crate::plan::Snapshot::from_model(&model).inputs {
-        let (system, name) = stream_name.split_once('.').unwrap_or((&stream_name, ""));
-        facts
-            .facts
-            .counts
-            .insert(samza::SystemStream::new(system, name), count);
-    }
+    facts.facts.counts = model.input_partition_counts();
     Ok(RenderedJob {
         name: job.to_string(),
         plan: Plan {
@@ -378,13 +388,6 @@ fn reuse_model(
     })
 }
 
-/// A job with changelogged stores: its state lives in Kafka partitions that must not move.
-pub fn is_stateful(plan: &Plan) -> bool {
-    plan.changelog_topics
-        .iter()
-        .any(|t| matches!(t.purpose, samza::changelog::TopicPurpose::Changelog { .. }))
-}
-
 fn pod_annotation(key: &str) -> [&str; 5] {
     ["spec", "template", "metadata", "annotations", key]
 }
@@ -395,130 +398,6 @@ fn describe_docs(stream: &Stream, indexes: &[usize]) -> String {
         .map(|&i| stream.documents()[i].describe().to_string())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// The Samza config from the ConfigMap's `job.properties` or `job.yaml`, plus an embedded `samza.lock`.
-pub fn read_config(value: &Value, origin: &JobOrigin) -> Result<(Config, Option<LockedJob>)> {
-    let data = value.get("data").and_then(Value::as_object);
-    for key in [
-        job::CONFIG_KEY_PROPERTIES,
-        job::CONFIG_KEY_YAML,
-        job::CONFIG_KEY_LOCK,
-    ] {
-        if let Some(found) = data.and_then(|d| d.get(key)) {
-            if !found.is_string() {
-                return Err(Error::Job {
-                    origin: origin.clone(),
-                    message: format!("data.{key} must be a string (the file's text), not {found}"),
-                });
-            }
-        }
-    }
-    let get = |key: &str| data.and_then(|d| d.get(key)).and_then(Value::as_str);
-    let config = match (get(job::CONFIG_KEY_PROPERTIES), get(job::CONFIG_KEY_YAML)) {
-        (Some(text), None) => Config::from_properties(text).map_err(|source| Error::Samza {
-            origin: JobOrigin(format!("{origin}, data.{}", job::CONFIG_KEY_PROPERTIES)),
-            source,
-        })?,
-        (None, Some(text)) => config_from_yaml(text).map_err(|message| Error::Job {
-            origin: JobOrigin(format!("{origin}, data.{}", job::CONFIG_KEY_YAML)),
-            message,
-        })?,
-        (Some(_), Some(_)) => {
-            return Err(Error::Job {
-                origin: origin.clone(),
-                message: format!(
-                    "the config ConfigMap has both data.{} and data.{}; keep one",
-                    job::CONFIG_KEY_PROPERTIES,
-                    job::CONFIG_KEY_YAML
-                ),
-            })
-        }
-        (None, None) => {
-            return Err(Error::Job {
-                origin: origin.clone(),
-                message: format!(
-                    "the config ConfigMap has neither data.{} nor data.{}",
-                    job::CONFIG_KEY_PROPERTIES,
-                    job::CONFIG_KEY_YAML
-                ),
-            })
-        }
-    };
-    let lock = match get(job::CONFIG_KEY_LOCK) {
-        None => None,
-        Some(text) if text.trim().is_empty() => None,
-        Some(text) => {
-            let lock = Lock::parse(text).map_err(|message| Error::Job {
-                origin: JobOrigin(format!("{origin}, data.{}", job::CONFIG_KEY_LOCK)),
-                message,
-            })?;
-            let name = value
-                .pointer(&format!(
-                    "/metadata/labels/{}",
-                    job::LABEL_JOB.replace('/', "~1")
-                ))
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            lock.jobs.get(name).cloned()
-        }
-    };
-    Ok((config, lock))
-}
-
-/// A Samza config given as a YAML (or JSON) map of keys to scalar values.
-pub fn config_from_yaml(text: &str) -> std::result::Result<Config, String> {
-    let value: Value = serde_saphyr::from_str_with_options(text, crate::manifest::go_options())
-        .map_err(|e| format!("not a YAML map of Samza config keys: {e}"))?;
-    let Value::Object(map) = value else {
-        return Err("not a YAML map of Samza config keys to values".into());
-    };
-    let mut entries = indexmap::IndexMap::new();
-    for (key, value) in map {
-        let text = match value {
-            Value::String(s) => s,
-            Value::Number(n) => n.to_string(),
-            Value::Bool(b) => b.to_string(),
-            Value::Null => String::new(),
-            other => {
-                return Err(format!(
-                    "key '{key}': Samza config values are strings, numbers or booleans, not {}",
-                    if other.is_array() { "a list" } else { "a map" }
-                ))
-            }
-        };
-        entries.insert(key, text);
-    }
-    Ok(Config::from_map(entries))
-}
-
-/// Samza's previous state for a job: a previous model wins, else the lock's mappings (the lock plays the role of
-/// Samza's coordinator stream), else none (a first deploy).
-pub fn previous_state(model: Option<&JobModel>, lock: Option<&LockedJob>) -> Option<Previous> {
-    if let Some(model) = model {
-        return Some(Previous::from_model(model));
-    }
-    let lock = lock?;
-    if lock.changelog.is_empty() && lock.assignment.is_empty() {
-        return None;
-    }
-    Some(Previous {
-        changelog: lock.changelog.clone(),
-        task_container: lock.assignment.clone(),
-        task_ssps: lock
-            .task_inputs
-            .iter()
-            .map(|(task, ssps)| {
-                let set = ssps
-                    .iter()
-                    .map(|(system, stream, partition)| {
-                        samza::Ssp::new(&samza::SystemStream::new(system, stream), *partition)
-                    })
-                    .collect();
-                (task.clone(), set)
-            })
-            .collect(),
-    })
 }
 
 /// One job from its config to its plan: partition facts from the sources, then Samza's planner.
@@ -538,81 +417,6 @@ pub fn plan_job(
     let gathered = facts::gather(config, &request, sources, lock, kafka_topics, origin)?;
     let plan = samza::plan(config, &gathered.facts, previous).map_err(samza_error)?;
     Ok((plan, gathered))
-}
-
-/// The ConfigMap that carries the model to the coordinator (and so to the containers).
-fn model_configmap(
-    config_head: &crate::manifest::Head,
-    job: &str,
-    model_json: &str,
-    digest: &str,
-    gathered: &GatheredFacts,
-) -> Result<Value> {
-    let name = config_head
-        .annotations
-        .get(job::ANNOTATION_MODEL_CONFIGMAP)
-        .cloned()
-        .unwrap_or_else(|| format!("{}-model", config_head.name));
-    let mut labels = serde_json::Map::new();
-    for (key, value) in &config_head.labels {
-        if key.starts_with("app.kubernetes.io/") || key == "helm.sh/chart" {
-            labels.insert(key.clone(), json!(value));
-        }
-    }
-    labels.insert(job::LABEL_JOB.into(), json!(job));
-    labels.insert(job::LABEL_ROLE.into(), json!("model"));
-    let mut metadata = json!({
-        "name": name,
-        "labels": labels,
-        "annotations": {
-            job::ANNOTATION_CHECKSUM: digest,
-            job::ANNOTATION_SOURCE: gathered.describe(),
-        },
-    });
-    if let Some(namespace) = &config_head.namespace {
-        metadata["namespace"] = json!(namespace);
-    }
-    let mut cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata});
-    if model_json.len() <= MAX_PLAIN_MODEL_BYTES {
-        cm["data"] = json!({ job::MODEL_KEY: model_json });
-    } else {
-        let mut gz = GzEncoder::new(Vec::new(), Compression::best());
-        std::io::Write::write_all(&mut gz, model_json.as_bytes()).expect("writing to memory");
-        let bytes = gz.finish().expect("writing to memory");
-        cm["binaryData"] = json!({ job::MODEL_KEY_COMPRESSED: base64::engine::general_purpose::STANDARD.encode(bytes) });
-    }
-    Ok(cm)
-}
-
-/// What templates see as `job`.
-fn template_context(job: &RenderedJob) -> Value {
-    let model = &job.plan.model;
-    let inputs: serde_json::Map<String, Value> = job
-        .facts
-        .facts
-        .counts
-        .iter()
-        .map(|(ss, n)| (format!("{}.{}", ss.system, ss.stream), json!(n)))
-        .collect();
-    let changelogs: Vec<Value> = job
-        .plan
-        .changelog_topics
-        .iter()
-        .map(|t| {
-            json!({"system": t.system, "name": t.name, "partitions": t.partitions,
-                   "replication_factor": t.replication_factor, "properties": t.properties})
-        })
-        .collect();
-    json!({
-        "name": job.name,
-        "containers": model.active_container_count(),
-        "container_ids": model.containers.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
-        "tasks": model.tasks().count(),
-        "inputs": inputs,
-        "changelog_partitions": model.max_changelog_partitions(),
-        "changelog_topics": changelogs,
-        "model_digest": job.digest,
-    })
 }
 
 fn render_templates(
@@ -660,170 +464,4 @@ fn render_templates(
         }
     }
     Ok(())
-}
-
-/// Flavor-independent name of where an added document is filed.
-pub fn flavor_name(flavor: Flavor) -> &'static str {
-    match flavor {
-        Flavor::Helm3 => "helm3",
-        Flavor::Helm4 => "helm4",
-        Flavor::Plain => "plain",
-    }
-}
-
-/// The `post-render` command: options from the command line, then the pipeline.
-pub fn run_post_render<'a>(
-    args: &crate::cli::PostRenderArgs,
-    input: &'a [u8],
-) -> Result<Cow<'a, [u8]>> {
-    let inputs = crate::model::SourceInputs::load(&args.source)?;
-    let mut previous = BTreeMap::new();
-    for entry in &args.previous {
-        previous.extend(read_previous_arg(entry)?);
-    }
-    let options = RenderOptions {
-        sources: inputs.fact_sources(),
-        previous,
-        samza_version: args.samza_version,
-        allow_unsafe: args.allow_unsafe,
-        keep_going: false,
-        reuse_models: false,
-    };
-    render(input, &options).map(|rendered| rendered.output)
-}
-
-/// `--previous [JOB=]FILE`: a job-model JSON (for JOB, or every job), or a saved manifest stream holding
-/// model ConfigMaps (each for its own job).
-pub fn read_previous_arg(entry: &str) -> Result<BTreeMap<Option<String>, JobModel>> {
-    let (job, path) = match entry.split_once('=') {
-        Some((job, path)) if !job.is_empty() && !job.contains('/') => (Some(job.to_string()), path),
-        _ => (None, entry),
-    };
-    let path = std::path::Path::new(path);
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let looks_like_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    if looks_like_json {
-        let text = String::from_utf8_lossy(&bytes);
-        let model = JobModel::from_json(&text).map_err(|e| Error::Previous {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-        return Ok([(job, model)].into());
-    }
-    let models = models_in_stream(&bytes).map_err(|e| Error::Previous {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    if models.is_empty() {
-        return Err(Error::Previous {
-            path: path.to_path_buf(),
-            message: "neither a job-model JSON nor a manifest stream with helm-samza job-model ConfigMaps".into(),
-        });
-    }
-    let chosen: BTreeMap<Option<String>, JobModel> = models
-        .into_iter()
-        .filter(|(name, _)| job.as_ref().is_none_or(|j| j == name))
-        .map(|(name, model)| (Some(name), model))
-        .collect();
-    if chosen.is_empty() {
-        // A mistyped job name would silently leave the job without its previous state (and the gate open).
-        return Err(Error::Previous {
-            path: path.to_path_buf(),
-            message: format!("holds no job model for job '{}'", job.unwrap_or_default()),
-        });
-    }
-    Ok(chosen)
-}
-
-/// The job models in a manifest stream that went through helm-samza (e.g. `helm get manifest`), by job.
-pub fn models_in_stream(bytes: &[u8]) -> Result<BTreeMap<String, JobModel>> {
-    let stream = Stream::from_bytes(bytes)?;
-    let mut models = BTreeMap::new();
-    for doc in stream.documents() {
-        if !doc.mentions(job::MODEL_KEY) {
-            continue;
-        }
-        let Some(head) = doc.head()? else { continue };
-        if head.kind != "ConfigMap"
-            || head.labels.get(job::LABEL_ROLE).map(String::as_str) != Some("model")
-        {
-            continue;
-        }
-        let Some(name) = head.labels.get(job::LABEL_JOB) else {
-            continue;
-        };
-        if let Some(model) = model_in_document(doc)? {
-            models.insert(name.clone(), model);
-        }
-    }
-    Ok(models)
-}
-
-/// The job model a model ConfigMap holds, plain or gzipped; `None` when it holds neither key.
-fn model_in_document(doc: &Document) -> Result<Option<JobModel>> {
-    let value = doc.value()?;
-    let origin = JobOrigin(doc.describe().to_string());
-    let json = if let Some(text) = value
-        .pointer(&format!("/data/{}", job::MODEL_KEY))
-        .and_then(Value::as_str)
-    {
-        text.to_string()
-    } else if let Some(b64) = value
-        .pointer(&format!("/binaryData/{}", job::MODEL_KEY_COMPRESSED))
-        .and_then(Value::as_str)
-    {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(b64.trim())
-            .map_err(|e| Error::Job {
-                origin: origin.clone(),
-                message: format!("binaryData is not base64: {e}"),
-            })?;
-        let mut text = String::new();
-        let limit = samza::limits::MAX_MODEL_JSON_BYTES;
-        std::io::Read::read_to_string(
-            &mut std::io::Read::take(flate2::read::GzDecoder::new(&bytes[..]), limit + 1),
-            &mut text,
-        )
-        .map_err(|e| Error::Job {
-            origin: origin.clone(),
-            message: format!("binaryData is not gzip: {e}"),
-        })?;
-        if text.len() as u64 > limit {
-            return Err(Error::Job {
-                origin,
-                message: format!(
-                    "binaryData expands to more than {limit} bytes, more than any job model; it is not one"
-                ),
-            });
-        }
-        text
-    } else {
-        return Ok(None);
-    };
-    JobModel::from_json(&json)
-        .map(Some)
-        .map_err(|source| Error::Samza { origin, source })
-}
-
-/// `helm-samza show`: one paragraph per job model found in a post-rendered stream.
-pub fn show(bytes: &[u8]) -> Result<String> {
-    // Reading models skips documents that cannot hold one; here every document is read, so that a broken
-    // stream is reported instead of being summed up as "no model".
-    for doc in Stream::from_bytes(bytes)?.documents() {
-        doc.value()?;
-    }
-    let models = models_in_stream(bytes)?;
-    if models.is_empty() {
-        return Ok("no helm-samza job model in this stream\n".into());
-    }
-    let mut text = String::new();
-    for (job, model) in &models {
-        text.push_str(&format!("job {job}:\n"));
-        for line in model.summary().lines() {
-            text.push_str("  ");
-            text.push_str(line);
-            text.push('\n');
-        }
-    }
-    Ok(text)
 }

@@ -5,9 +5,12 @@
 //! the type of the expression's value (an int stays an int); anything else renders to a string. Undefined names
 //! are errors, and every render is bounded: fuel for the engine, a cap on the output size.
 
-use std::io::Write;
+use std::{collections::BTreeMap, io::Write};
 
 use minijinja::{syntax::SyntaxConfig, Environment, UndefinedBehavior, Value};
+use serde_json::json;
+
+use crate::samza::{Plan, SystemStream};
 
 /// Instructions one scalar's template may execute.
 const FUEL: u64 = 100_000;
@@ -26,6 +29,37 @@ impl TemplateError {
             message: message.into(),
         }
     }
+}
+
+/// What templates see as `job` (and as `jobs.NAME`): the planned model's numbers, the input counts it was
+/// computed with and the changelog topics it needs (documented in docs/conventions.md).
+pub fn job_context(
+    name: &str,
+    plan: &Plan,
+    counts: &BTreeMap<SystemStream, u32>,
+    digest: &str,
+) -> serde_json::Value {
+    let model = &plan.model;
+    let inputs: serde_json::Map<String, serde_json::Value> =
+        counts.iter().map(|(ss, n)| (ss.name(), json!(n))).collect();
+    let changelogs: Vec<serde_json::Value> = plan
+        .changelog_topics
+        .iter()
+        .map(|t| {
+            json!({"system": t.system, "name": t.name, "partitions": t.partitions,
+                   "replication_factor": t.replication_factor, "properties": t.properties})
+        })
+        .collect();
+    json!({
+        "name": name,
+        "containers": model.active_container_count(),
+        "container_ids": model.containers.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        "tasks": model.tasks().count(),
+        "inputs": inputs,
+        "changelog_partitions": model.max_changelog_partitions(),
+        "changelog_topics": changelogs,
+        "model_digest": digest,
+    })
 }
 
 pub struct TemplateEngine {

@@ -308,7 +308,10 @@ fn locked_job() -> impl Strategy<Value = LockedJob> {
     )
         .prop_map(
             |(inputs, changelog, assignment, task_inputs, digest)| LockedJob {
-                inputs,
+                inputs: inputs
+                    .into_iter()
+                    .map(|(name, n)| (SystemStream::parse(&name, "lock").unwrap(), n))
+                    .collect(),
                 topics: BTreeMap::new(),
                 discovered: BTreeMap::new(),
                 changelog,
@@ -358,8 +361,8 @@ fn lock_seeds() -> &'static [Vec<u8>] {
         let mut seeds = json_seeds().to_vec();
         let job = LockedJob {
             inputs: [
-                ("kafka.PageViewEvent".to_string(), 4),
-                ("kafka.AdClickEvent".to_string(), 2),
+                (SystemStream::new("kafka", "PageViewEvent"), 4),
+                (SystemStream::new("kafka", "AdClickEvent"), 2),
             ]
             .into(),
             changelog: [
@@ -403,7 +406,7 @@ fn check_model_json(text: &str) -> Result<(), TestCaseError> {
 
 /// Models in a manifest stream (`--previous FILE`, `helm get manifest`): a model or a typed error.
 fn check_models_in_stream(bytes: &[u8]) {
-    if let Err(e) = helm_samza::render::models_in_stream(bytes) {
+    if let Err(e) = helm_samza::model_configmap::models_in_stream(bytes) {
         assert!(!e.to_string().is_empty());
         let code = e.exit_code();
         assert!((10..=74).contains(&code), "exit code {code} for {e}");

@@ -8,7 +8,8 @@
 //! It calls no Kubernetes API (drift shows through `/readyz` and `/metrics`), so it needs no token and no RBAC.
 //!
 //! Two long-lived threads, the HTTP server (`server`, which answers each connection on a thread of its own) and
-//! the poll loop (`poll`), sharing a `Status`.
+//! the poll loop (`poll`), sharing a `Status`. The command line is `command::coordinator`, which hands over
+//! [`Settings`].
 
 mod model;
 mod poll;
@@ -30,39 +31,20 @@ pub use watch::{KafkaWatch, PartitionWatch};
 
 use poll::Poller;
 
-use crate::kafka::{client_settings_for, LiveKafka, Overrides, Scoped};
+use crate::kafka::{client_settings_for, LiveKafka, Overrides};
 
-/// Arguments of `helm-samza coordinator`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct CoordinatorArgs {
+/// What a coordinator serves and watches, decided once from its command line (`command::coordinator`).
+#[derive(Debug, Clone)]
+pub struct Settings {
     /// The job model as mounted from the model ConfigMap; FILE.gz is read (and gunzipped) when FILE is absent.
-    #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
-
     /// Address to serve on.
-    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8080")]
     pub listen: String,
-
-    /// Kafka bootstrap servers of the inputs' system, `[SYSTEM=]HOST:PORT[,HOST:PORT...]`, repeatable.
-    /// Default: HELM_SAMZA_BOOTSTRAP_SERVERS[_<SYSTEM>], then `systems.<system>.consumer.bootstrap.servers`
-    /// (then `producer.`) of the model's config.
-    #[arg(long = "bootstrap-servers", value_name = "[SYSTEM=]SERVERS")]
-    pub bootstrap_servers: Vec<Scoped>,
-
-    /// librdkafka client properties (security.protocol, sasl.*, ssl.*) as a properties file, `[SYSTEM=]FILE`,
-    /// repeatable; also HELM_SAMZA_KAFKA_CONFIG and HELM_SAMZA_KAFKA_<PROPERTY> (e.g. from a Secret).
-    /// Secrets are never printed.
-    #[arg(long = "kafka-config", value_name = "[SYSTEM=]FILE")]
-    pub kafka_config: Vec<Scoped>,
-
-    /// How often to compare the inputs' partition counts with the model.
-    /// Default: the model's job.coordinator.monitor-partition-change.frequency.ms (Samza: 5 minutes).
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    /// How to reach Kafka (bootstrap servers, client properties, timeout), per system.
+    pub kafka: Overrides,
+    /// How often to compare the inputs' partition counts with the model; `None`: the model's
+    /// job.coordinator.monitor-partition-change.frequency.ms (Samza: 5 minutes).
     pub poll_interval: Option<Duration>,
-
-    /// How long one poll's metadata requests for a system may take (also HELM_SAMZA_KAFKA_TIMEOUT) [default: 10s].
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
-    pub kafka_timeout: Option<Duration>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,7 +67,7 @@ pub enum CoordinatorError {
 }
 
 /// Serves until the process is stopped.
-pub fn run(args: &CoordinatorArgs) -> Result<(), CoordinatorError> {
+pub fn run(args: &Settings) -> Result<(), CoordinatorError> {
     let running = start(args)?;
     eprintln!(
         "helm-samza coordinator serving {} on http://{}/",
@@ -137,14 +119,8 @@ impl RunningCoordinator {
 }
 
 /// Binds, then serves and polls on two threads.
-pub fn start(args: &CoordinatorArgs) -> Result<RunningCoordinator, CoordinatorError> {
-    let overrides = Overrides {
-        bootstrap_servers: args.bootstrap_servers.clone(),
-        kafka_config: args.kafka_config.clone(),
-        timeout: args.kafka_timeout,
-        ..Overrides::default()
-    }
-    .with_process_env();
+pub fn start(args: &Settings) -> Result<RunningCoordinator, CoordinatorError> {
+    let overrides = args.kafka.clone();
     if args
         .poll_interval
         .is_some_and(|interval| interval < Duration::from_millis(100))
@@ -206,57 +182,4 @@ pub fn start(args: &CoordinatorArgs) -> Result<RunningCoordinator, CoordinatorEr
         stop,
         status,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(clap::Parser)]
-    struct Command {
-        #[command(flatten)]
-        coordinator: CoordinatorArgs,
-    }
-
-    #[test]
-    fn arguments_parse_as_the_chart_passes_them() {
-        use clap::{CommandFactory, Parser};
-        Command::command().debug_assert();
-        let args = Command::try_parse_from([
-            "coordinator",
-            "--model",
-            "/etc/samza/model/job-model.json",
-            "--listen",
-            "0.0.0.0:8080",
-            "--poll-interval",
-            "60s",
-        ])
-        .unwrap()
-        .coordinator;
-        assert_eq!(args.model, PathBuf::from("/etc/samza/model/job-model.json"));
-        assert_eq!(args.poll_interval, Some(Duration::from_secs(60)));
-        assert_eq!(args.kafka_timeout, None);
-        assert!(
-            Command::try_parse_from(["coordinator"]).is_err(),
-            "--model is required"
-        );
-    }
-
-    #[test]
-    fn bootstrap_servers_may_name_their_system() {
-        use clap::Parser;
-        let args = Command::try_parse_from([
-            "coordinator",
-            "--model",
-            "m.json",
-            "--bootstrap-servers",
-            "kafka=a:1,b:2",
-            "--bootstrap-servers",
-            "c:3",
-        ])
-        .unwrap()
-        .coordinator;
-        assert_eq!(args.bootstrap_servers[0].system.as_deref(), Some("kafka"));
-        assert_eq!(args.bootstrap_servers[1].system, None);
-    }
 }

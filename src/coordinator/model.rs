@@ -3,7 +3,10 @@
 //! The post-renderer writes `data.job-model.json`, or `binaryData.job-model.json.gz` when the model does not fit
 //! a ConfigMap uncompressed; Kubernetes mounts either as a file of that name. The coordinator serves the JSON
 //! bytes exactly as written (Samza's containers parse them), so reading never re-serializes; only the facts the
-//! partition watch needs (input partition counts, Kafka systems, bootstrap servers) are pulled out of it.
+//! partition watch needs (input partition counts, Kafka systems, bootstrap servers) are pulled out of it, by the
+//! same readers the rest of helm-samza uses (`JobModel::from_json`, `JobModel::input_partition_counts`). The
+//! gzipped file is expanded here, not with `model_configmap::gunzip`, because a mounted file is bounded while it
+//! is read.
 
 use std::collections::BTreeMap;
 use std::io::{self, Read};
@@ -12,7 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use flate2::read::GzDecoder;
-use serde_json::Value;
+
+use crate::samza::JobModel;
 
 /// Samza's default for `job.coordinator.monitor-partition-change.frequency.ms` (StreamPartitionCountMonitor).
 const DEFAULT_MONITOR_INTERVAL: Duration = Duration::from_secs(300);
@@ -81,7 +85,7 @@ pub struct Model {
 }
 
 fn digest(json: &[u8]) -> String {
-    crate::render::digest(&String::from_utf8_lossy(json))
+    crate::model_configmap::digest(&String::from_utf8_lossy(json))
 }
 
 /// Why the model cannot be served or understood right now. Absence is normal until the ConfigMap exists.
@@ -202,7 +206,7 @@ impl ModelLocation {
 /// What the coordinator needs to know about a model to watch its inputs.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModelFacts {
-    /// `system` → `stream` → partition count the model was computed with (highest partition + 1).
+    /// `system` → `stream` → partition count the model was computed with (`JobModel::input_partition_counts`).
     pub partitions: BTreeMap<String, BTreeMap<String, u32>>,
     /// The job config (`config` of the model): every value is a string in Samza's JSON.
     pub config: BTreeMap<String, String>,
@@ -210,53 +214,20 @@ pub struct ModelFacts {
 
 impl ModelFacts {
     pub fn parse(bytes: &[u8]) -> Result<ModelFacts, String> {
-        let model: Value = serde_json::from_slice(bytes).map_err(|error| error.to_string())?;
-        let containers = model
-            .get("containers")
-            .and_then(Value::as_object)
-            .ok_or("it has no \"containers\" object")?;
+        let text = std::str::from_utf8(bytes).map_err(|error| error.to_string())?;
+        let model = JobModel::from_json(text).map_err(|error| error.to_string())?;
         let mut partitions: BTreeMap<String, BTreeMap<String, u32>> = BTreeMap::new();
-        let tasks = containers
-            .values()
-            .filter_map(|container| container.get("tasks").and_then(Value::as_object))
-            .flat_map(|tasks| tasks.values());
-        for task in tasks {
-            let ssps = task
-                .get("system-stream-partitions")
-                .and_then(Value::as_array);
-            for ssp in ssps.into_iter().flatten() {
-                let field = |name: &str| ssp.get(name).and_then(Value::as_str);
-                let (Some(system), Some(stream), Some(partition)) = (
-                    field("system"),
-                    field("stream"),
-                    ssp.get("partition").and_then(Value::as_u64),
-                ) else {
-                    return Err(format!(
-                        "a system-stream-partition lacks system, stream or partition: {ssp}"
-                    ));
-                };
-                let count = u32::try_from(partition + 1)
-                    .map_err(|_| format!("partition {partition} is too big"))?;
-                let known = partitions
-                    .entry(system.to_owned())
-                    .or_default()
-                    .entry(stream.to_owned())
-                    .or_default();
-                *known = (*known).max(count);
-            }
+        for (ss, count) in model.input_partition_counts() {
+            partitions
+                .entry(ss.system.to_string())
+                .or_default()
+                .insert(ss.stream.to_string(), count);
         }
         let config = model
-            .get("config")
-            .and_then(Value::as_object)
-            .map(|config| {
-                config
-                    .iter()
-                    .filter_map(|(key, value)| {
-                        value.as_str().map(|value| (key.clone(), value.to_owned()))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+            .config
+            .iter()
+            .map(|(key, value)| (key.to_owned(), value.to_owned()))
+            .collect();
         Ok(ModelFacts { partitions, config })
     }
 

@@ -67,6 +67,8 @@ impl Status {
     }
 
     /// The Prometheus text exposition format (version 0.0.4).
+    // Not prometheus-client: it keeps live metric handles in a registry and writes OpenMetrics; here each scrape
+    // renders a snapshot of `Status`, and the 0.0.4 format asks only for HELP/TYPE lines and escaped label values.
     pub fn metrics(&self) -> String {
         let mut out = String::new();
         let mut family = |name: &str, kind: &str, help: &str, samples: Vec<(String, String)>| {

@@ -15,6 +15,7 @@ use std::time::Duration;
 use indexmap::IndexMap;
 
 use super::error::KafkaError;
+use crate::samza::{properties, SamzaError};
 
 /// Long enough for a healthy cluster across a port-forward, short enough that a wrong address fails a render
 /// quickly instead of hanging Helm.
@@ -479,10 +480,10 @@ fn insert_checked(
     Ok(())
 }
 
-/// Reads `key=value` lines the way Java's `Properties` does for the cases client configs use: `#`/`!`
-/// comments, `=`, `:` or blank separators, backslash line continuation. Escapes inside values are kept as
-/// written. A line with a key and no value at all is refused rather than read as an empty value, since it is
-/// far more likely a mistake.
+/// Reads a client properties file with the one properties reader (`samza::properties`, Java's `Properties`
+/// syntax: `#`/`!` comments, `=`, `:` or blank separators, continuation lines, escapes). Stricter than Java in
+/// one way: a line with a key and no value at all is refused rather than read as an empty value, since it is far
+/// more likely a mistake (a pasted secret). Errors name the line, never its text: it may hold a secret.
 pub fn read_properties_file(path: &Path) -> Result<Vec<(String, String)>, KafkaError> {
     let text =
         std::fs::read_to_string(path).map_err(|source| KafkaError::ConfigFileUnreadable {
@@ -497,41 +498,21 @@ pub fn read_properties_file(path: &Path) -> Result<Vec<(String, String)>, KafkaE
 }
 
 fn parse_properties(text: &str) -> Result<Vec<(String, String)>, (usize, String)> {
-    let mut entries = Vec::new();
-    let mut lines = text.lines().enumerate();
-    while let Some((index, line)) = lines.next() {
-        let mut logical = line.trim_start().to_owned();
-        if logical.is_empty() || logical.starts_with('#') || logical.starts_with('!') {
-            continue;
+    let entries = properties::entries(text).map_err(|error| match error {
+        SamzaError::Properties { line, .. } => (line, "a malformed \\uXXXX escape".to_owned()),
+        other => (0, other.to_string()),
+    })?;
+    let mut pairs = Vec::with_capacity(entries.len());
+    for entry in entries {
+        if !entry.has_value {
+            return Err((entry.line, "the line is not KEY=VALUE".to_owned()));
         }
-        while ends_with_continuation(&logical) {
-            logical.pop();
-            match lines.next() {
-                Some((_, next)) => logical.push_str(next.trim_start()),
-                None => break,
-            }
+        if entry.key.is_empty() {
+            return Err((entry.line, "the key before `=` is empty".to_owned()));
         }
-        // Java ends the key at the first `=`, `:` or blank; blanks around the separator are not part of either.
-        // The line itself is never quoted back: it may hold a secret.
-        let key_end = logical.find(['=', ':', ' ', '\t']).unwrap_or(logical.len());
-        let rest = logical[key_end..].trim_start();
-        let value = match rest.strip_prefix(['=', ':']) {
-            Some(value) => value,
-            None if !rest.is_empty() => rest,
-            None => return Err((index + 1, "the line is not KEY=VALUE".to_owned())),
-        };
-        let key = &logical[..key_end];
-        if key.is_empty() {
-            return Err((index + 1, "the key before `=` is empty".to_owned()));
-        }
-        entries.push((key.to_owned(), value.trim().to_owned()));
+        pairs.push((entry.key, entry.value.trim().to_owned()));
     }
-    Ok(entries)
-}
-
-/// An odd number of trailing backslashes continues the line; an even number is escaped backslashes.
-fn ends_with_continuation(line: &str) -> bool {
-    line.chars().rev().take_while(|c| *c == '\\').count() % 2 == 1
+    Ok(pairs)
 }
 
 #[cfg(test)]
@@ -824,7 +805,7 @@ mod tests {
             ("k1", "v1"),
             ("k2", "v2"),
             ("k3", "ab"),
-            ("k4", "ends\\\\"),
+            ("k4", "ends\\"),
             ("k5", ""),
             ("k6", "v 6"),
         ];

@@ -1,17 +1,18 @@
 //! `helm samza lint`: checks a post-rendered manifest stream and its Samza job models for mistakes that would
 //! deploy a broken or fragile Samza job.
 //!
-//! The engine is decoupled from the post-render pipeline by plain input structs ([`LintInput`]): the pipeline
-//! (or a test) hands over every document as a JSON value plus, per job, the parsed Samza config and the facts
-//! of the computed job model (or the planner's refusal). Checks never parse YAML or properties themselves, so
+//! The engine is decoupled from the post-render pipeline by plain input structs ([`LintInput`]): `input` builds
+//! them from the pipeline's `render::Rendered` value (a test builds them from fixtures), with every document as a
+//! JSON value plus, per job, the typed Samza config and the facts of the computed job model (or the planner's
+//! refusal). The command line (`helm samza lint`) is `command::lint`. Checks never parse YAML or properties themselves, so
 //! they see exactly what the pipeline saw. Every check is a catalogue entry ([`Check`]: id, slug, severity,
 //! reason, fix) so that the four output formats, the docs and the disable mechanisms all read one table.
 //! Checks live in one file per area: Samza config (SZ1xx), job model (SZ2xx), resources (SZ3xx),
 //! operations (SZ4xx) and security (SZ5xx).
 
 mod catalogue;
-pub mod command;
 mod config_keys;
+mod input;
 mod json;
 mod junit;
 mod model;
@@ -28,9 +29,10 @@ mod tests;
 
 use std::collections::BTreeSet;
 
-use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::samza::Config;
 
 pub use catalogue::{find_check, Check, CHECKS};
 pub use json::format_json;
@@ -74,8 +76,9 @@ pub struct LintJob {
     /// Worker StatefulSets: active first, then standby.
     pub worker_docs: Vec<usize>,
     pub coordinator_docs: Vec<usize>,
-    /// The Samza config as parsed from `data.job.properties` or `data.job.yaml`.
-    pub config: IndexMap<String, String>,
+    /// The Samza config as parsed from `data.job.properties` or `data.job.yaml`; checks ask its rules
+    /// (`samza::Config`) rather than restating them.
+    pub config: Config,
     /// The planned model, or the planner's refusal (e.g. more containers than tasks).
     pub model: Result<ModelFacts, String>,
 }
@@ -365,7 +368,7 @@ impl<'a> JobContext<'a> {
     }
 
     pub fn config(&self, key: &str) -> Option<&'a str> {
-        self.job.config.get(key).map(String::as_str)
+        self.job.config.get(key)
     }
 
     /// The field name of a Samza config key in the config ConfigMap: `data.job.properties[KEY]`.

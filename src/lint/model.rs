@@ -32,17 +32,9 @@ pub(crate) fn check(ctx: &JobContext, out: &mut Findings) {
 
 /// The container count the config asks for, as `JobConfig#getContainerCount` reads it.
 fn requested_containers(ctx: &JobContext) -> Option<(&'static str, usize)> {
-    if ctx.config("job.autosizing.enabled") == Some("true") {
-        if let Some(n) = ctx
-            .config("job.autosizing.container.count")
-            .and_then(|v| v.trim().parse().ok())
-        {
-            return Some(("job.autosizing.container.count", n));
-        }
-    }
-    ["job.container.count", "yarn.container.count"]
-        .into_iter()
-        .find_map(|k| Some((k, ctx.config(k)?.trim().parse().ok()?)))
+    let key = ctx.job.config.container_count_key()?;
+    let count = ctx.job.config.container_count().ok()?;
+    Some((key, count as usize))
 }
 
 fn idle(ctx: &JobContext, model: &super::ModelFacts, out: &mut Findings) {

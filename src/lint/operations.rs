@@ -10,7 +10,6 @@ use super::catalogue::{
     MISSING_PROBES, RELEASE_SIZE, STATE_VOLUME,
 };
 use super::pod::{env_value, PodView};
-use super::samza_config::{changelog, persistent_stores};
 use super::{label, Findings, JobContext, LintDoc, LintInput};
 
 /// Kubernetes' limit on a ConfigMap's data (`corev1.MaxSecretSize`, shared by ConfigMaps).
@@ -369,14 +368,14 @@ fn mount_covering<'a>(container: &'a Value, dir: &str) -> Option<&'a str> {
 }
 
 fn state_volume(ctx: &JobContext, out: &mut Findings) {
-    let stores = persistent_stores(ctx);
+    let stores = ctx.job.config.persistent_store_names();
     if stores.is_empty() {
         return;
     }
     let without_changelog: Vec<&str> = stores
         .iter()
-        .filter(|s| changelog(ctx, s).is_none())
-        .map(String::as_str)
+        .copied()
+        .filter(|s| matches!(ctx.job.config.store_changelog(s), Ok(None)))
         .collect();
     for doc in ctx.workers() {
         let Some(pod) = PodView::of(doc) else {

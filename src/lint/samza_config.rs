@@ -1,4 +1,6 @@
-//! SZ1xx: the Samza config of a job, read as Samza's config classes read it.
+//! SZ1xx: the Samza config of a job, read as Samza's config classes read it: where Samza has a rule (store
+//! names, persistent stores, a store's changelog stream, input and broadcast stream syntax), the check asks
+//! `samza::Config` / `samza::stream` instead of restating it, so lint and the planner cannot disagree.
 //!
 //! Jobs written against the high-level API (`app.class`) declare systems, streams and default systems in
 //! code (descriptors) and Samza's planner writes the matching keys at run time; for them the checks that need
@@ -6,42 +8,14 @@
 
 use std::collections::BTreeSet;
 
+use crate::samza::{stream, SamzaError};
+
 use super::catalogue::{
     CHANGELOG_WITHOUT_SYSTEM, MISSING_REQUIRED_KEY, UNDEFINED_SERDE, UNDEFINED_SYSTEM,
     UNKNOWN_GROUPER, UNKNOWN_KEY,
 };
 use super::config_keys::{classify, closest, KeyVerdict, SSP_GROUPERS, TASK_GROUPERS};
 use super::{Findings, JobContext};
-
-/// Store names, as `StorageConfig#getStoreNames`: every `stores.<name>.factory`.
-pub(crate) fn stores(ctx: &JobContext) -> Vec<String> {
-    ctx.job
-        .config
-        .keys()
-        .filter_map(|k| k.strip_prefix("stores.")?.strip_suffix(".factory"))
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Stores whose data lives on local disk (any factory but the in-memory one): what makes a job stateful.
-pub(crate) fn persistent_stores(ctx: &JobContext) -> Vec<String> {
-    stores(ctx)
-        .into_iter()
-        .filter(|s| {
-            ctx.config(&format!("stores.{s}.factory"))
-                .is_some_and(|f| !f.ends_with("InMemoryKeyValueStorageEngineFactory"))
-        })
-        .collect()
-}
-
-/// `stores.<s>.changelog`, when set and not blank.
-pub(crate) fn changelog(ctx: &JobContext, store: &str) -> Option<String> {
-    ctx.config(&format!("stores.{store}.changelog"))
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
-}
 
 fn high_level_api(ctx: &JobContext) -> bool {
     ctx.config("app.class")
@@ -100,7 +74,7 @@ fn required_keys(ctx: &JobContext, out: &mut Findings) {
 }
 
 fn unknown_keys(ctx: &JobContext, out: &mut Findings) {
-    for key in ctx.job.config.keys() {
+    for (key, _) in ctx.job.config.iter() {
         if let KeyVerdict::Typo(meant) = classify(key) {
             out.push(
                 &UNKNOWN_KEY,
@@ -117,8 +91,8 @@ fn unknown_keys(ctx: &JobContext, out: &mut Findings) {
 fn defined_systems(ctx: &JobContext) -> BTreeSet<String> {
     ctx.job
         .config
-        .keys()
-        .filter_map(|k| k.strip_prefix("systems.")?.strip_suffix(".samza.factory"))
+        .iter()
+        .filter_map(|(k, _)| k.strip_prefix("systems.")?.strip_suffix(".samza.factory"))
         .map(str::to_owned)
         .collect()
 }
@@ -144,27 +118,20 @@ fn systems(ctx: &JobContext, out: &mut Findings) {
             );
         }
     };
-    // Samza splits `system.stream` at the first dot; entries are trimmed, empty entries ignored.
-    if let Some(inputs) = ctx.config("task.inputs") {
-        for entry in inputs.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            if let Some((system, _)) = entry.split_once('.') {
-                report("task.inputs", system, format!("input '{entry}'"));
-            }
+    // The streams as Samza reads them (`TaskConfig`); a value Samza cannot read is the planner's refusal,
+    // reported on its own.
+    if let Ok(inputs) = stream::parse_inputs(ctx.config("task.inputs"), "task.inputs") {
+        for ss in inputs {
+            report("task.inputs", &ss.system, format!("input '{}'", ss.name()));
         }
     }
-    if let Some(broadcast) = ctx.config("task.broadcast.inputs") {
-        for entry in broadcast
-            .split(',')
-            .map(str::trim)
-            .filter(|e| !e.is_empty())
-        {
-            if let Some((system, _)) = entry.split('#').next().unwrap_or("").split_once('.') {
-                report(
-                    "task.broadcast.inputs",
-                    system,
-                    format!("broadcast input '{entry}'"),
-                );
-            }
+    if let Ok(broadcast) = stream::parse_broadcast(ctx.config("task.broadcast.inputs")) {
+        for ss in stream::broadcast_streams(&broadcast) {
+            report(
+                "task.broadcast.inputs",
+                &ss.system,
+                format!("broadcast input '{}'", ss.name()),
+            );
         }
     }
     for key in [
@@ -177,8 +144,7 @@ fn systems(ctx: &JobContext, out: &mut Findings) {
             report(key, system, format!("'{key}'"));
         }
     }
-    let keys: Vec<&String> = ctx.job.config.keys().collect();
-    for key in keys {
+    for (key, _) in ctx.job.config.iter() {
         let value = ctx.config(key).unwrap_or("").trim();
         let is_store_changelog = key.starts_with("stores.") && key.ends_with(".changelog");
         let is_reporter_stream = key.starts_with("metrics.reporter.") && key.ends_with(".stream");
@@ -194,12 +160,11 @@ fn systems(ctx: &JobContext, out: &mut Findings) {
 }
 
 fn changelog_systems(ctx: &JobContext, out: &mut Findings) {
-    if set(ctx, "job.changelog.system") || set(ctx, "job.default.system") {
-        return;
-    }
-    for store in stores(ctx) {
-        if let Some(value) = changelog(ctx, &store).filter(|v| !v.contains('.')) {
+    for store in ctx.job.config.store_names() {
+        // `StorageConfig#getChangelogStream` refuses a bare stream name when no system is configured for it.
+        if let Err(SamzaError::Config { .. }) = ctx.job.config.store_changelog(store) {
             let key = format!("stores.{store}.changelog");
+            let value = ctx.config(&key).unwrap_or_default().trim();
             out.push(
                 &CHANGELOG_WITHOUT_SYSTEM,
                 ctx.name(),
@@ -218,8 +183,8 @@ fn serdes(ctx: &JobContext, out: &mut Findings) {
     let defined: BTreeSet<&str> = ctx
         .job
         .config
-        .keys()
-        .filter_map(|k| {
+        .iter()
+        .filter_map(|(k, _)| {
             let rest = k.strip_prefix("serializers.registry.")?;
             rest.strip_suffix(".class")
                 .or_else(|| rest.strip_suffix(".samza.serialized.instance"))

@@ -6,6 +6,8 @@
 //! ones), prefixed with `LintSettings::source_root`, and carries the Kubernetes resource as a logical
 //! location and the field and job as properties.
 
+// Not serde-sarif: its builders for the whole 2.1.0 schema spell out the same dozen fields at greater length, and
+// what we write is validated against the official SARIF schema in tests (tests/cli/lint.rs, src/lint/tests.rs).
 use serde_json::{json, Value};
 
 use super::{Finding, LintInput, LintSettings, Severity, CHECKS};

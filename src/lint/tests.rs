@@ -1,6 +1,9 @@
-//! Fixture tests: each `tests/fixtures/lint/<slug>/manifest.yaml` is a post-rendered stream of the samza-job
-//! chart with one defect, and must trigger exactly its check; `clean.yaml` must trigger none. The formats are
-//! checked by real readers: the SARIF 2.1.0 JSON schema and a JUnit XML parser, run from `.tools/venv`.
+//! Fixture tests: `tests/fixtures/lint/clean.yaml` is a post-rendered stream of the samza-job chart that must
+//! trigger no check; each `tests/fixtures/lint/<slug>/` is that stream with one defect, written as a delta on it
+//! (`delta.yaml`: the documents that replace the base's of the same kind and name, or are added; `removed.txt`:
+//! `Kind/name` of documents left out; `model.json` when the model facts differ), and must trigger exactly its
+//! check. The formats are checked by real readers: the SARIF 2.1.0 JSON schema and a JUnit XML parser, run from
+//! `.tools/venv`.
 //!
 //! The loader below is the test's stand-in for the post-render pipeline: it splits the stream, reads each
 //! document into a JSON value, finds jobs by their labels and parses the properties. Model facts come from a
@@ -14,6 +17,7 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::*;
+use crate::samza::Config;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -23,8 +27,8 @@ fn fixtures() -> PathBuf {
     repo().join("tests/fixtures/lint")
 }
 
-/// Splits a rendered stream at `---` lines and reads every non-empty document.
-fn load_documents(text: &str) -> Vec<LintDoc> {
+/// A rendered stream cut at `---` lines, each piece without its separator line.
+fn chunks(text: &str) -> Vec<String> {
     let mut chunks: Vec<String> = vec![String::new()];
     for line in text.split_inclusive('\n') {
         if line.trim_end() == "---" {
@@ -33,8 +37,63 @@ fn load_documents(text: &str) -> Vec<LintDoc> {
             chunks.last_mut().expect("never empty").push_str(line);
         }
     }
+    chunks
+}
+
+/// `Kind/name` of a document, `None` for an empty or comment-only one.
+fn kind_and_name(chunk: &str) -> Option<String> {
+    let value: Value =
+        serde_saphyr::from_str(chunk).unwrap_or_else(|e| panic!("fixture YAML: {e}\n{chunk}"));
+    let text_of = |p: &str| value.pointer(p).and_then(Value::as_str).unwrap_or_default();
+    (!value.is_null()).then(|| format!("{}/{}", text_of("/kind"), text_of("/metadata/name")))
+}
+
+/// `clean.yaml` with a fixture's delta applied: documents replaced in place, left out, or added at the end.
+fn with_delta(dir: &Path) -> String {
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+    let delta: Vec<(String, String)> = chunks(&read("delta.yaml"))
+        .into_iter()
+        .filter_map(|c| Some((kind_and_name(&c)?, c)))
+        .collect();
+    let removed = read("removed.txt");
+    let removed: Vec<&str> = removed.lines().collect();
+    let base = std::fs::read_to_string(fixtures().join("clean.yaml")).expect("clean.yaml");
+    let mut used = Vec::new();
+    let mut out: Vec<String> = Vec::new();
+    for chunk in chunks(&base) {
+        let key = kind_and_name(&chunk);
+        if key.as_deref().is_some_and(|k| removed.contains(&k)) {
+            used.push(key.expect("just matched"));
+            continue;
+        }
+        match delta.iter().find(|(k, _)| Some(k) == key.as_ref()) {
+            Some((k, replacement)) => {
+                used.push(k.clone());
+                out.push(replacement.clone());
+            }
+            None => out.push(chunk),
+        }
+    }
+    for gone in &removed {
+        assert!(
+            used.iter().any(|u| u == gone),
+            "{}: removed.txt names {gone}, which clean.yaml does not hold",
+            dir.display()
+        );
+    }
+    out.extend(
+        delta
+            .iter()
+            .filter(|(k, _)| !used.contains(k))
+            .map(|(_, c)| c.clone()),
+    );
+    out.join("---\n")
+}
+
+/// Splits a rendered stream at `---` lines and reads every non-empty document.
+fn load_documents(text: &str) -> Vec<LintDoc> {
     let mut documents = Vec::new();
-    for chunk in chunks {
+    for chunk in chunks(text) {
         let value: Value =
             serde_saphyr::from_str(&chunk).unwrap_or_else(|e| panic!("fixture YAML: {e}\n{chunk}"));
         if value.is_null() {
@@ -61,25 +120,20 @@ fn load_documents(text: &str) -> Vec<LintDoc> {
     documents
 }
 
-/// `key=value` lines as the samza-job chart writes them (sorted, one per line, no escapes).
-fn parse_properties(text: &str) -> IndexMap<String, String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('!'))
-        .map(|l| {
-            let at = l.find(['=', ':']).unwrap_or(l.len());
-            (
-                l[..at].trim().to_owned(),
-                l.get(at + 1..).unwrap_or("").trim().to_owned(),
-            )
-        })
-        .collect()
+/// Changes a job's config as a map (keys removed, kept or added in place).
+fn edit(config: &mut Config, change: impl FnOnce(&mut IndexMap<String, String>)) {
+    let mut map = std::mem::take(config).into_map();
+    change(&mut map);
+    *config = Config::from_map(map);
 }
 
-fn load(manifest: &Path, model: &Path) -> LintInput {
-    let text =
-        std::fs::read_to_string(manifest).unwrap_or_else(|e| panic!("{}: {e}", manifest.display()));
-    let documents = load_documents(&text);
+/// Properties text as Samza reads it (the one properties reader, `samza::properties`).
+fn parse_properties(text: &str) -> Config {
+    Config::from_properties(text).expect("properties Java can read")
+}
+
+fn load(text: &str, model: &Path) -> LintInput {
+    let documents = load_documents(text);
     let models: serde_json::Map<String, Value> = serde_json::from_str(
         &std::fs::read_to_string(model).unwrap_or_else(|e| panic!("{}: {e}", model.display())),
     )
@@ -102,7 +156,7 @@ fn load(manifest: &Path, model: &Path) -> LintInput {
                 config_doc: None,
                 worker_docs: vec![],
                 coordinator_docs: vec![],
-                config: IndexMap::new(),
+                config: Config::default(),
                 model,
             });
         }
@@ -122,19 +176,8 @@ fn load(manifest: &Path, model: &Path) -> LintInput {
                 } else if let Some(yaml) =
                     doc.value.pointer("/data/job.yaml").and_then(Value::as_str)
                 {
-                    let map: IndexMap<String, Value> =
-                        serde_saphyr::from_str(yaml).expect("job.yaml is a map");
-                    job.config = map
-                        .into_iter()
-                        .map(|(k, v)| {
-                            (
-                                k,
-                                v.as_str()
-                                    .map(str::to_owned)
-                                    .unwrap_or_else(|| v.to_string()),
-                            )
-                        })
-                        .collect();
+                    job.config =
+                        crate::job_config::config_from_yaml(yaml).expect("job.yaml is a map");
                 }
             }
             Some("worker") if doc.kind == "StatefulSet" => {
@@ -153,14 +196,15 @@ fn load(manifest: &Path, model: &Path) -> LintInput {
 
 fn load_fixture(slug: &str) -> LintInput {
     let dir = fixtures().join(slug);
-    load(&dir.join("manifest.yaml"), &dir.join("model.json"))
+    let model = Some(dir.join("model.json"))
+        .filter(|m| m.is_file())
+        .unwrap_or_else(|| fixtures().join("clean.model.json"));
+    load(&with_delta(&dir), &model)
 }
 
 fn load_clean() -> LintInput {
-    load(
-        &fixtures().join("clean.yaml"),
-        &fixtures().join("clean.model.json"),
-    )
+    let base = std::fs::read_to_string(fixtures().join("clean.yaml")).expect("clean.yaml");
+    load(&base, &fixtures().join("clean.model.json"))
 }
 
 fn ids(findings: &[Finding]) -> Vec<&'static str> {
@@ -224,7 +268,9 @@ fn every_check_has_a_fixture_that_triggers_exactly_it() {
     for check in CHECKS {
         let dir = fixtures().join(check.slug);
         assert!(
-            dir.join("manifest.yaml").is_file(),
+            ["delta.yaml", "removed.txt", "model.json"]
+                .iter()
+                .any(|f| dir.join(f).is_file()),
             "no fixture for {} ({})",
             check.id,
             check.slug
@@ -462,7 +508,7 @@ fn hello_samza_configs_have_no_typo_findings() {
     assert!(files.len() >= 20, "found only {} configs", files.len());
     for file in files {
         let config = parse_properties(&std::fs::read_to_string(&file).expect("readable"));
-        for key in config.keys() {
+        for (key, _) in config.iter() {
             assert!(
                 !matches!(config_keys::classify(key), config_keys::KeyVerdict::Typo(_)),
                 "{}: '{key}' looks like a typo: {:?}",
@@ -678,9 +724,7 @@ fn heap_comes_from_java_opts_then_task_opts_then_run_class_default() {
     // No JAVA_OPTS env: task.opts counts.
     let mut input = load_clean();
     set_env(&mut input, "JAVA_OPTS", Value::Null);
-    input.jobs[0]
-        .config
-        .insert("task.opts".into(), "-Xmx900m".into());
+    input.jobs[0].config.set("task.opts", "-Xmx900m");
     let findings = lint(&input, &LintSettings::default());
     assert_eq!(ids(&findings), ["SZ302"]);
     assert_eq!(
@@ -705,14 +749,16 @@ fn state_on_empty_dir_is_fine_only_with_a_changelog() {
     assert_eq!(clean_with(to_empty_dir), Vec::<&str>::new());
     let got = clean_with(|i| {
         to_empty_dir(i);
-        i.jobs[0]
-            .config
-            .shift_remove("stores.page-view-counts.changelog");
+        edit(&mut i.jobs[0].config, |c| {
+            c.shift_remove("stores.page-view-counts.changelog");
+        });
     });
     assert_eq!(got, ["SZ404"]);
     // A stateless job needs no state volume at all.
     let got = clean_with(|i| {
-        i.jobs[0].config.retain(|k, _| !k.starts_with("stores."));
+        edit(&mut i.jobs[0].config, |c| {
+            c.retain(|k, _| !k.starts_with("stores."))
+        });
         let c = worker_container(i);
         c["volumeMounts"]
             .as_array_mut()
@@ -738,7 +784,7 @@ fn secrets_that_are_references_pass() {
     ];
     for (key, value, expected) in cases {
         let got = clean_with(|i| {
-            i.jobs[0].config.insert((*key).into(), (*value).into());
+            i.jobs[0].config.set(*key, *value);
         });
         assert_eq!(got, *expected, "{key}={value}");
     }
@@ -759,9 +805,7 @@ fn standby_workers_need_anti_affinity_even_with_one_container() {
         m.containers = 1;
         m.tasks_per_container = vec![("0".into(), 4)];
     }
-    input.jobs[0]
-        .config
-        .insert("job.container.count".into(), "1".into());
+    input.jobs[0].config.set("job.container.count", "1");
     let w = input.jobs[0].worker_docs[0];
     input.documents[w].value["spec"]["template"]["spec"]
         .as_object_mut()
@@ -814,26 +858,28 @@ fn pdb_selectors_with_match_expressions() {
 #[test]
 fn high_level_api_jobs_skip_system_checks() {
     let got = clean_with(|i| {
-        let c = &mut i.jobs[0].config;
-        c.shift_remove("task.class");
-        c.shift_remove("task.inputs");
-        c.shift_remove("systems.kafka.samza.factory");
-        c.insert(
-            "app.class".into(),
-            "samza.examples.wikipedia.task.application.WikipediaStatsTaskApplication".into(),
-        );
-        c.insert(
-            "metrics.reporter.snapshot.stream".into(),
-            "kafka.metrics".into(),
-        );
+        edit(&mut i.jobs[0].config, |c| {
+            c.shift_remove("task.class");
+            c.shift_remove("task.inputs");
+            c.shift_remove("systems.kafka.samza.factory");
+            c.insert(
+                "app.class".into(),
+                "samza.examples.wikipedia.task.application.WikipediaStatsTaskApplication".into(),
+            );
+            c.insert(
+                "metrics.reporter.snapshot.stream".into(),
+                "kafka.metrics".into(),
+            );
+        });
     });
     assert_eq!(got, Vec::<&str>::new());
     // The same config without app.class misses a task class and inputs and names an undefined system.
     let got = clean_with(|i| {
-        let c = &mut i.jobs[0].config;
-        c.shift_remove("task.class");
-        c.shift_remove("task.inputs");
-        c.shift_remove("systems.kafka.samza.factory");
+        edit(&mut i.jobs[0].config, |c| {
+            c.shift_remove("task.class");
+            c.shift_remove("task.inputs");
+            c.shift_remove("systems.kafka.samza.factory");
+        });
     });
     assert_eq!(got, ["SZ101", "SZ103"]);
 }

@@ -5,11 +5,19 @@
 //! It is JSON, keyed by job name (the `samza.apache.org/job` label). A render reads it from `--lock FILE` or
 //! from the `samza.lock` key of the job's config ConfigMap (the chart puts it there with `--set-file`).
 
-pub mod command;
-
-use std::collections::{BTreeMap, BTreeSet};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::Path,
+};
 
 use serde::{Deserialize, Serialize};
+
+use crate::{
+    error::{Error, Result},
+    kafka::{KafkaError, KnownCounts, SourceKind, SourceRecord},
+    plan::Snapshot,
+    samza::{job_model::TaskMode, PartitionFacts, Plan, Previous, Ssp, SystemStream},
+};
 
 /// Current format version; readers refuse newer ones.
 pub const LOCK_VERSION: u32 = 1;
@@ -25,9 +33,9 @@ pub struct Lock {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct LockedJob {
-    /// Partition count per input stream, `system.stream` → count.
-    #[serde(default)]
-    pub inputs: BTreeMap<String, u32>,
+    /// Partition count per input stream; written as `"system.stream": count`, in the order of those names.
+    #[serde(default, with = "stream_names")]
+    pub inputs: BTreeMap<SystemStream, u32>,
     /// Full topic lists of systems matched by regex rewriters.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub topics: BTreeMap<String, BTreeSet<String>>,
@@ -59,6 +67,37 @@ pub struct Discovery {
 }
 
 impl Lock {
+    /// Reads a lock file: unreadable is an I/O error (74), not a lock a format error (16).
+    pub fn read(path: &Path) -> Result<Lock> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Lock::parse(&text).map_err(|message| Error::Previous {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Only what re-locking keeps: each job's changelog mapping and assignment (Samza's coordinator stream),
+    /// without the counts and topic lists, which must come fresh.
+    pub fn mappings_only(&self) -> Lock {
+        let mut lock = self.clone();
+        for job in lock.jobs.values_mut() {
+            job.inputs.clear();
+            job.topics.clear();
+        }
+        lock
+    }
+
+    /// Like [`Lock::read`], with `None` when there is no file yet.
+    pub fn read_if_present(path: &Path) -> Result<Option<Lock>> {
+        match Lock::read(path) {
+            Ok(lock) => Ok(Some(lock)),
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                Ok(None)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
     /// Parses a lock file's text; the message names what is wrong, the caller names the file.
     pub fn parse(text: &str) -> Result<Lock, String> {
         let lock: Lock =
@@ -79,6 +118,164 @@ impl Lock {
     }
 }
 
+impl LockedJob {
+    /// Pins what a plan used and decided: the counts and topic lists it was computed with, where they came from,
+    /// the changelog mapping and the active tasks' containers and inputs.
+    pub fn pin(
+        plan: &Plan,
+        digest: &str,
+        facts: &PartitionFacts,
+        records: &BTreeMap<String, Vec<SourceRecord>>,
+    ) -> LockedJob {
+        let mut locked = LockedJob {
+            inputs: facts.counts.clone(),
+            topics: facts.topics.clone(),
+            changelog: plan.changelog_mapping.clone(),
+            digest: Some(digest.to_string()),
+            ..LockedJob::default()
+        };
+        for (system, records) in records {
+            let live = records
+                .iter()
+                .find(|r| !r.brokers.is_empty())
+                .or(records.first());
+            if let Some(record) = live {
+                locked.discovered.insert(
+                    system.clone(),
+                    Discovery {
+                        source: record.kind.as_str().to_string(),
+                        brokers: record.brokers.clone(),
+                        at: record.at.clone(),
+                    },
+                );
+            }
+        }
+        for container in &plan.model.containers {
+            for task in container
+                .tasks
+                .iter()
+                .filter(|t| t.mode == TaskMode::Active)
+            {
+                locked
+                    .assignment
+                    .insert(task.name.clone(), container.id.clone());
+                locked.task_inputs.insert(
+                    task.name.clone(),
+                    task.ssps
+                        .iter()
+                        .map(|s| (s.system.to_string(), s.stream.to_string(), s.partition))
+                        .collect(),
+                );
+            }
+        }
+        locked
+    }
+
+    /// The pinned counts and topic lists as a partition source, asked after `--partitions` (see `facts`).
+    pub fn known_counts(&self) -> Result<KnownCounts, KafkaError> {
+        let mut known = KnownCounts::new(SourceKind::Lock);
+        for (ss, &count) in &self.inputs {
+            known.insert(&ss.system, &ss.stream, count)?;
+        }
+        for (system, topics) in &self.topics {
+            known.set_topic_list(system, topics.clone());
+        }
+        Ok(known)
+    }
+
+    /// What `plan` compares a new model with when the lock is the baseline: the inputs, and each active task's
+    /// container and changelog partition.
+    pub fn snapshot(&self) -> Snapshot {
+        let tasks = self
+            .assignment
+            .iter()
+            .map(|(task, container)| {
+                let partition = self.changelog.get(task).copied().unwrap_or_default();
+                (
+                    task.clone(),
+                    (container.clone(), partition, TaskMode::Active),
+                )
+            })
+            .collect();
+        let containers: BTreeSet<&String> = self.assignment.values().collect();
+        Snapshot {
+            inputs: self
+                .inputs
+                .iter()
+                .map(|(ss, count)| (ss.name(), *count))
+                .collect(),
+            tasks,
+            changelog_mapping: self.changelog.clone(),
+            active_containers: containers.len(),
+            standby_containers: 0,
+        }
+    }
+
+    /// Samza's previous state as the lock keeps it (it plays the role of Samza's coordinator stream); `None`
+    /// when it holds no mapping (a first deploy).
+    pub fn previous(&self) -> Option<Previous> {
+        if self.changelog.is_empty() && self.assignment.is_empty() {
+            return None;
+        }
+        Some(Previous {
+            changelog: self.changelog.clone(),
+            task_container: self.assignment.clone(),
+            task_ssps: self
+                .task_inputs
+                .iter()
+                .map(|(task, ssps)| {
+                    let set = ssps
+                        .iter()
+                        .map(|(system, stream, partition)| {
+                            Ssp::new(&SystemStream::new(system, stream), *partition)
+                        })
+                        .collect();
+                    (task.clone(), set)
+                })
+                .collect(),
+        })
+    }
+}
+
+/// `inputs` in the file: keys are Samza's stream names (`StreamUtil.getNameFromSystemStream`), read back as Samza
+/// reads them (split at the first dot); written in the order of the names, so a lock's bytes do not depend on
+/// how streams compare.
+mod stream_names {
+    use std::collections::BTreeMap;
+
+    use serde::{de::Error as _, Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::samza::SystemStream;
+
+    pub fn serialize<S: Serializer>(
+        inputs: &BTreeMap<SystemStream, u32>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let by_name: BTreeMap<String, u32> = inputs
+            .iter()
+            .map(|(ss, count)| (ss.name(), *count))
+            .collect();
+        by_name.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<SystemStream, u32>, D::Error> {
+        BTreeMap::<String, u32>::deserialize(deserializer)?
+            .into_iter()
+            .map(|(name, count)| {
+                SystemStream::parse(&name, "inputs")
+                    .map(|ss| (ss, count))
+                    .map_err(|_| {
+                        D::Error::custom(format!(
+                            "inputs key '{name}' is not SYSTEM.STREAM (a stream name in Samza's form)"
+                        ))
+                    })
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,7 +287,7 @@ mod tests {
             ..Lock::default()
         };
         let job = LockedJob {
-            inputs: [("kafka.PageViewEvent".to_string(), 4)].into(),
+            inputs: [(SystemStream::new("kafka", "PageViewEvent"), 4)].into(),
             changelog: [("Partition 0".to_string(), 0)].into(),
             assignment: [("Partition 0".to_string(), "0".to_string())].into(),
             ..LockedJob::default()
@@ -102,5 +299,22 @@ mod tests {
         assert!(Lock::parse("nope")
             .unwrap_err()
             .contains("not a samza.lock"));
+        let err =
+            Lock::parse(r#"{"version": 1, "jobs": {"j": {"inputs": {"nodot": 1}}}}"#).unwrap_err();
+        assert!(err.contains("'nodot' is not SYSTEM.STREAM"), "{err}");
+    }
+
+    #[test]
+    fn inputs_are_streams_written_in_the_order_of_their_names() {
+        let text = r#"{"version": 1, "jobs": {"j": {"inputs": {"a.b": 1, "a-b.c.d": 2}}}}"#;
+        let lock = Lock::parse(text).unwrap();
+        let inputs = &lock.jobs["j"].inputs;
+        assert_eq!(inputs[&SystemStream::new("a-b", "c.d")], 2);
+        assert_eq!(inputs[&SystemStream::new("a", "b")], 1);
+        let json = lock.to_json();
+        assert!(
+            json.find("\"a-b.c.d\"").unwrap() < json.find("\"a.b\"").unwrap(),
+            "{json}"
+        );
     }
 }

@@ -23,7 +23,7 @@ use std::fmt;
 
 pub use document::{Document, Head};
 pub use patch::{apply, display_path, Patch, Seg, StringScalar};
-pub use stream::{Flavor, Stream};
+pub use stream::{EditedDocument, Flavor, Stream};
 
 /// The annotation Helm 4 puts on every document it pipes to a post-renderer; it files the
 /// document back under that template path afterwards (helm/helm `pkg/action/action.go`,

@@ -131,6 +131,37 @@ impl<'a> Stream<'a> {
         Ok(())
     }
 
+    /// The documents as [`Stream::write`] will write them, without writing: untouched ones as they are, replaced
+    /// ones with their new text, dropped ones left out, then the appended ones. So a reader of the result (lint)
+    /// works with the documents themselves instead of splitting the written text again.
+    pub fn edited(&self) -> Vec<EditedDocument<'_>> {
+        let mut out = Vec::with_capacity(self.docs.len() + self.appended.len());
+        for (index, (doc, new)) in self.docs.iter().zip(&self.replaced).enumerate() {
+            match new.as_deref() {
+                Some("") => {}
+                Some(text) => out.push(EditedDocument {
+                    input_index: Some(index),
+                    source: self.source_of(index),
+                    document: Document::new(index, text),
+                }),
+                None => out.push(EditedDocument {
+                    input_index: Some(index),
+                    source: self.source_of(index),
+                    document: *doc,
+                }),
+            }
+        }
+        for (k, text) in self.appended.iter().enumerate() {
+            let document = Document::new(self.docs.len() + k, text);
+            out.push(EditedDocument {
+                input_index: None,
+                source: document.source(),
+                document,
+            });
+        }
+        out
+    }
+
     /// Writes the stream: untouched documents as their original bytes, replaced ones with their
     /// new text, then the appended ones. A newline is added only where a document's text does
     /// not end with one and another document follows, so the next separator stays at column 0.
@@ -154,6 +185,16 @@ impl<'a> Stream<'a> {
         }
         Ok(())
     }
+}
+
+/// One document of an edited stream ([`Stream::edited`]).
+#[derive(Debug, Clone)]
+pub struct EditedDocument<'s> {
+    /// Its position in the input stream; `None` for an appended document.
+    pub input_index: Option<usize>,
+    /// The template it came from (see [`Stream::source_of`]).
+    pub source: Option<String>,
+    pub document: Document<'s>,
 }
 
 /// `---` alone on a line, or followed by a space or tab (`--- # comment`, `--- {json}`).
@@ -342,6 +383,33 @@ mod tests {
             written(&helm4),
             "a: 3\n---\nb: 2\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: m\n  annotations:\n    \
              postrenderer.helm.sh/postrender-filename: c/templates/model.yaml\n"
+        );
+    }
+
+    #[test]
+    fn edited_documents_are_what_write_writes() {
+        let value =
+            serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "m"}});
+        let mut stream = Stream::split(
+            "---\n# Source: c/templates/a.yaml\na: 1\n---\nb: 2\n---\n# Source: c/templates/d.yaml\nd: 4\n",
+        );
+        stream.replace(0, "---\n# Source: c/templates/a.yaml\na: 3\n".to_string());
+        stream.replace(1, String::new());
+        stream.append("c/templates/model.yaml", &value).unwrap();
+        let edited = stream.edited();
+        let joined: String = edited.iter().map(|e| e.document.raw()).collect();
+        assert_eq!(joined, written(&stream));
+        let origins: Vec<(Option<usize>, Option<&str>)> = edited
+            .iter()
+            .map(|e| (e.input_index, e.source.as_deref()))
+            .collect();
+        assert_eq!(
+            origins,
+            [
+                (Some(0), Some("c/templates/a.yaml")),
+                (Some(2), Some("c/templates/d.yaml")),
+                (None, Some("c/templates/model.yaml")),
+            ]
         );
     }
 }

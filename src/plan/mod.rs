@@ -1,19 +1,22 @@
 //! What a deploy will do to a job's model: the difference between the previous model and the new one, and the
 //! safety gate that refuses changes which would endanger a stateful job's state.
 //!
-//! Pure: both models come in as values. `helm samza plan` prints the difference; the post-renderer runs the
-//! gate whenever it knows the previous model (a lock file or `--previous`).
-
-pub mod command;
+//! Pure: both models come in as values. `helm samza plan` (`command::plan`) prints the difference; the
+//! post-render pipeline (`render`) runs the gate whenever it knows the previous model (a lock file or
+//! `--previous`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::{
-    lock::LockedJob,
-    samza::{job_model::TaskMode, JobModel},
-};
+use crate::samza::{changelog::TopicPurpose, job_model::TaskMode, JobModel, Plan};
+
+/// A job with changelogged stores: its state lives in Kafka partitions that must not move.
+pub fn is_stateful(plan: &Plan) -> bool {
+    plan.changelog_topics
+        .iter()
+        .any(|t| matches!(t.purpose, TopicPurpose::Changelog { .. }))
+}
 
 /// One input stream's partition count, before and after (`None`: not an input then).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -75,7 +78,7 @@ impl ModelDiff {
 }
 
 /// What a plan compares: a job's inputs and where each task runs and keeps its state. Built from a job model,
-/// or from a lock file (which holds the same facts without the model itself).
+/// or from a lock file (`LockedJob::snapshot`: the same facts without the model itself).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {
     /// Partition count per input stream, `system.stream`.
@@ -90,18 +93,9 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn from_model(model: &JobModel) -> Snapshot {
-        let mut partitions: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
         let mut tasks = BTreeMap::new();
         for container in &model.containers {
             for task in &container.tasks {
-                if task.mode == TaskMode::Active {
-                    for ssp in &task.ssps {
-                        partitions
-                            .entry(format!("{}.{}", ssp.system, ssp.stream))
-                            .or_default()
-                            .insert(ssp.partition);
-                    }
-                }
                 tasks.insert(
                     task.name.clone(),
                     (container.id.clone(), task.changelog_partition, task.mode),
@@ -110,36 +104,15 @@ impl Snapshot {
         }
         let active = model.active_container_count();
         Snapshot {
-            inputs: partitions
+            inputs: model
+                .input_partition_counts()
                 .into_iter()
-                .map(|(s, ids)| (s, ids.len() as u32))
+                .map(|(ss, count)| (ss.name(), count))
                 .collect(),
             changelog_mapping: tasks.iter().map(|(t, (_, p, _))| (t.clone(), *p)).collect(),
             tasks,
             active_containers: active,
             standby_containers: model.containers.len() - active,
-        }
-    }
-
-    pub fn from_lock(lock: &LockedJob) -> Snapshot {
-        let tasks = lock
-            .assignment
-            .iter()
-            .map(|(task, container)| {
-                let partition = lock.changelog.get(task).copied().unwrap_or_default();
-                (
-                    task.clone(),
-                    (container.clone(), partition, TaskMode::Active),
-                )
-            })
-            .collect();
-        let containers: BTreeSet<&String> = lock.assignment.values().collect();
-        Snapshot {
-            inputs: lock.inputs.clone(),
-            tasks,
-            changelog_mapping: lock.changelog.clone(),
-            active_containers: containers.len(),
-            standby_containers: 0,
         }
     }
 
@@ -422,5 +395,21 @@ mod tests {
             ("0-0".into(), 0, TaskMode::Standby),
         );
         assert!(hazards(&diff(&with_standby, &before), true).is_empty());
+    }
+
+    /// A model whose SSP matcher kept partitions 0 and 2 of a 3-partition stream: plan and the coordinator give
+    /// the one answer of `JobModel::input_partition_counts`, the highest partition + 1.
+    #[test]
+    fn plan_and_coordinator_agree_on_the_counts_a_model_was_computed_with() {
+        let json = r#"{"config":{"job.name":"j"},"containers":{"0":{"processor-id":"0","tasks":{
+            "Partition 0":{"task-name":"Partition 0","changelog-partition":0,
+              "system-stream-partitions":[{"system":"kafka","partition":0,"stream":"a"}]},
+            "Partition 2":{"task-name":"Partition 2","changelog-partition":1,
+              "system-stream-partitions":[{"system":"kafka","partition":2,"stream":"a"}]}}}},
+            "max-change-log-stream-partitions":2}"#;
+        let model = JobModel::from_json(json).unwrap();
+        assert_eq!(Snapshot::from_model(&model).inputs["kafka.a"], 3);
+        let coordinator = crate::coordinator::ModelFacts::parse(json.as_bytes()).unwrap();
+        assert_eq!(coordinator.partitions["kafka"]["a"], 3);
     }
 }

@@ -308,13 +308,18 @@ impl Config {
 
     /// `StorageConfig#getNumPersistentStores`: stores whose factory is not the in-memory one.
     pub fn persistent_store_count(&self) -> usize {
+        self.persistent_store_names().len()
+    }
+
+    /// The stores `StorageConfig#getNumPersistentStores` counts (their data lives on local disk), in config order.
+    pub fn persistent_store_names(&self) -> Vec<&str> {
         self.store_names()
             .into_iter()
             .filter(|s| {
                 self.get(&format!("stores.{s}.factory"))
                     .is_some_and(|f| f != IN_MEMORY_STORE_FACTORY)
             })
-            .count()
+            .collect()
     }
 
     /// `StorageConfig#getChangelogStream`: `system.stream` of the store's changelog, if it has one.

@@ -8,6 +8,7 @@
 //! object follows the version table of spec 4.2.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ use serde_json::ser::{CharEscape, CompactFormatter, Formatter, PrettyFormatter};
 use serde_json::{json, Value};
 
 use super::config::Config;
-use super::stream::{java_cmp, Ssp};
+use super::stream::{java_cmp, Ssp, SystemStream};
 use super::SamzaError;
 
 /// `TaskMode` (1.1+).
@@ -306,6 +307,19 @@ impl JobModel {
             .map(|t| t.changelog_partition + 1)
             .max()
             .unwrap_or(0)
+    }
+
+    /// The partition count of each input stream that this model was computed with: the highest partition any
+    /// task reads, plus one. Partitions are numbered from 0, so this is exact unless an SSP matcher
+    /// (`job.systemstreampartition.matcher.class`) left out the highest ones; counting distinct partitions
+    /// instead would also miss every partition left out in the middle. The model holds nothing more exact.
+    pub fn input_partition_counts(&self) -> BTreeMap<SystemStream, u32> {
+        let mut counts: BTreeMap<SystemStream, u32> = BTreeMap::new();
+        for ssp in self.tasks().flat_map(|t| t.ssps.iter()) {
+            let count = counts.entry(ssp.system_stream()).or_default();
+            *count = (*count).max(ssp.partition.saturating_add(1));
+        }
+        counts
     }
 
     /// Number of active containers (what a StatefulSet's replicas should be, standby excluded).

@@ -48,13 +48,5 @@ mod tests {
             .to_string();
         assert!(err.contains("500001 input partitions"), "{err}");
         assert!(err.contains("(job.container.count=7)"), "{err}");
-        assert!(check_configmap_bytes("m", MAX_CONFIGMAP_BYTES, 1).is_ok());
-        let err = check_configmap_bytes("m", MAX_CONFIGMAP_BYTES + 1, 9)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("ConfigMap 'm'") && err.contains("1048577 bytes gzipped"),
-            "{err}"
-        );
     }
 }

@@ -5,7 +5,7 @@
 //! dropped), `\uXXXX`, `\t \n \r \f` escapes (a backslash before any other character yields that character),
 //! `#`/`!` comment lines. The text is taken as already-decoded characters (like `load(Reader)`): a ConfigMap
 //! value is characters already, and a file is decoded ISO-8859-1 first, as `load(InputStream)` does
-//! (`model::read_config_file`).
+//! (`job_config::read_config_file`).
 
 use std::borrow::Cow;
 
@@ -21,18 +21,49 @@ use super::SamzaError;
 /// a key or value only once, into the map. Memory is the text plus what the map holds.
 pub fn parse(text: &str) -> Result<IndexMap<String, String>, SamzaError> {
     let mut out = IndexMap::new();
+    for_each_entry(text, |entry| {
+        out.insert(entry.key, entry.value);
+    })?;
+    Ok(out)
+}
+
+/// One key/value line of properties text, as `Properties#load` reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// 1-based number of the line the entry starts on.
+    pub line: usize,
+    pub key: String,
+    pub value: String,
+    /// A `=`/`:` separator or a value followed the key; Java reads a bare `key` line as `key=""`, which a
+    /// stricter reader (the Kafka client properties) may refuse as a likely mistake.
+    pub has_value: bool,
+}
+
+/// Every entry in file order, duplicates included: the one reader of properties syntax, for Samza configs and
+/// for Kafka client property files alike.
+pub fn entries(text: &str) -> Result<Vec<Entry>, SamzaError> {
+    let mut out = Vec::new();
+    for_each_entry(text, |entry| out.push(entry))?;
+    Ok(out)
+}
+
+/// Reads entries one at a time, so that [`parse`] holds only the map it builds.
+fn for_each_entry(text: &str, mut each: impl FnMut(Entry)) -> Result<(), SamzaError> {
     let mut lines = LogicalLines {
         text,
         i: 0,
         natural_line: 1,
     };
-    while let Some((line_no, logical)) = lines.next_line() {
-        let (key, value) = split_key_value(&logical);
-        let key = unescape(key, line_no)?;
-        let value = unescape(value, line_no)?;
-        out.insert(key, value);
+    while let Some((line, logical)) = lines.next_line() {
+        let (key, value, has_sep) = split_key_value(&logical);
+        each(Entry {
+            line,
+            key: unescape(key, line)?,
+            value: unescape(value, line)?,
+            has_value: has_sep || !value.is_empty(),
+        });
     }
-    Ok(out)
+    Ok(())
 }
 
 /// A `.properties` file's bytes as `Properties.load(InputStream)` reads them: ISO-8859-1, one character per
@@ -143,7 +174,7 @@ impl<'a> LogicalLines<'a> {
 
 /// `Properties#load0`: the key ends at the first unescaped `=`, `:` or whitespace; then whitespace and at
 /// most one `=`/`:` are skipped (only one separator char when the key ended at whitespace).
-fn split_key_value(line: &str) -> (&str, &str) {
+fn split_key_value(line: &str) -> (&str, &str, bool) {
     let b = line.as_bytes();
     let mut key_len = 0;
     let mut value_start = b.len();
@@ -173,7 +204,7 @@ fn split_key_value(line: &str) -> (&str, &str) {
         }
         value_start += 1;
     }
-    (&line[..key_len], &line[value_start.min(b.len())..])
+    (&line[..key_len], &line[value_start.min(b.len())..], has_sep)
 }
 
 /// Four hex digits (`\uXXXX`'s), exactly: no sign, no fewer.

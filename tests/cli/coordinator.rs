@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use helm_samza::coordinator::{start, CoordinatorArgs, RunningCoordinator};
+use helm_samza::coordinator::{start, RunningCoordinator, Settings};
+use helm_samza::kafka::Overrides;
 
 const POLL: Duration = Duration::from_millis(400);
 
@@ -162,13 +163,15 @@ fn model(broker: &Broker, stream: &str, partitions: u32) -> String {
 }
 
 fn coordinator(model: &Path) -> RunningCoordinator {
-    let args = CoordinatorArgs {
+    let args = Settings {
         model: model.to_owned(),
         listen: "127.0.0.1:0".to_owned(),
-        bootstrap_servers: Vec::new(),
-        kafka_config: Vec::new(),
+        kafka: Overrides {
+            timeout: Some(Duration::from_secs(5)),
+            ..Overrides::default()
+        }
+        .with_process_env(),
         poll_interval: Some(POLL),
-        kafka_timeout: Some(Duration::from_secs(5)),
     };
     start(&args).expect("the coordinator starts on loopback")
 }
@@ -446,8 +449,8 @@ fn coordinator_serves_a_worker_only_the_model_of_its_own_digest() {
     std::fs::write(&path, &written).unwrap();
     let running = coordinator(&path);
     let addr = running.addr();
-    let digest = helm_samza::render::digest(&written);
-    let other = helm_samza::render::digest("another model");
+    let digest = helm_samza::model_configmap::digest(&written);
+    let other = helm_samza::model_configmap::digest("another model");
 
     for own in [
         format!("/model/{digest}/"),

@@ -185,6 +185,11 @@ const EXAMPLES: &[(&str, &str, Check)] = &[
         NotHere("needs a SASL_SSL Kafka cluster, its CA and a Kubernetes Secret"),
     ),
     (
+        "docs/architecture.md",
+        "render::render(manifests, options)",
+        Test("architecture_md_names_every_module_and_only_real_ones"),
+    ),
+    (
         "docs/lint.md",
         "helm samza lint CHART",
         Test("synopses_name_only_real_flags"),
@@ -1334,4 +1339,137 @@ fn synopses_name_only_real_flags() {
             );
         }
     }
+}
+
+/// docs/architecture.md gives every source file (or, for a folder of the domain, the folder) its line, and every
+/// file it names exists; the modules its picture names are modules of the library.
+#[test]
+fn architecture_md_names_every_module_and_only_real_ones() {
+    let doc = read_doc("docs/architecture.md");
+    let src = repo_root().join("src");
+    let named: Vec<&str> = doc
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|t| t.ends_with(".rs") || t.ends_with('/'))
+        .map(|t| t.strip_prefix("src/").unwrap_or(t))
+        .collect();
+    for name in &named {
+        assert!(
+            src.join(name).exists(),
+            "docs/architecture.md names src/{name}, which does not exist"
+        );
+    }
+    // A folder of the domain is described as one; each command has its own line.
+    let folders = [
+        "lint/",
+        "coordinator/",
+        "samza/",
+        "kafka/",
+        "manifest/",
+        "command/mod.rs",
+    ];
+    let mut missing = Vec::new();
+    for entry in walk(&src) {
+        let relative = entry
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let folder = folders.iter().find(|f| relative.starts_with(*f));
+        let folder_named =
+            folder.is_some_and(|f| named.contains(&f.replace("mod.rs", "").as_str()));
+        let covered = named.contains(&relative.as_str())
+            || folder_named
+            || [
+                "lib.rs",
+                "main.rs",
+                "cli.rs",
+                "command/mod.rs",
+                "exit_code.rs",
+            ]
+            .contains(&relative.as_str())
+                && doc.contains(&relative);
+        if !covered {
+            missing.push(relative);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "docs/architecture.md has no line for {missing:?}"
+    );
+    for module in [
+        "job::scan",
+        "facts::gather",
+        "samza::plan",
+        "plan::hazards",
+        "render::render",
+    ] {
+        let (file, function) = module.split_once("::").unwrap();
+        let path = src.join(format!("{file}.rs"));
+        let path = if path.exists() {
+            path
+        } else {
+            src.join(file).join("mod.rs")
+        };
+        let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(
+            text.contains(&format!("pub fn {function}")) || text.contains(&format!("{function},")),
+            "docs/architecture.md's picture names {module}, which {} does not define or export",
+            path.display()
+        );
+    }
+}
+
+/// What docs/architecture.md promises about imports: nothing below the commands imports a command, `cli` or the
+/// crate root, and no command imports another command.
+#[test]
+fn architecture_md_imports_run_down_and_commands_stay_in_their_rooms() {
+    let src = repo_root().join("src");
+    let mut wrong = Vec::new();
+    for path in walk(&src) {
+        let relative = path
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let text = fs::read_to_string(&path).unwrap();
+        let code: Vec<&str> = text
+            .lines()
+            .map(str::trim_start)
+            .filter(|l| !l.starts_with("//"))
+            .collect();
+        let names = |needle: &str| code.iter().any(|l| l.contains(needle));
+        let top = ["lib.rs", "main.rs", "cli.rs"].contains(&relative.as_str());
+        if !top
+            && !relative.starts_with("command/")
+            && (names("crate::command") || names("crate::cli"))
+        {
+            wrong.push(format!(
+                "src/{relative} imports a command or the command line"
+            ));
+        }
+        if relative.starts_with("command/")
+            && (names("crate::command") || names("super::") && !names("use super::*"))
+        {
+            wrong.push(format!("src/{relative} imports another command"));
+        }
+        if !top && (names("crate::run") || names("crate::write_stdout")) {
+            wrong.push(format!("src/{relative} reaches up into the crate root"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
 }

@@ -92,15 +92,30 @@ fn samza_job_chart_with_every_values_file_lints_clean_strict_on_both_helms() {
     }
 }
 
+/// The clean post-rendered stream with a JVM heap (1 GiB) above the worker's memory limit: the
+/// `heap-exceeds-limit` case of the lint fixtures, written to `dir`.
+fn heap_exceeds_limit(dir: &Path) -> PathBuf {
+    let clean = std::fs::read_to_string(fixture("lint/clean.yaml")).expect("lint fixture");
+    assert_eq!(
+        clean.matches("\"-Xmx768m\"").count(),
+        1,
+        "clean.yaml sets the heap once"
+    );
+    let file = dir.join("rendered.yaml");
+    std::fs::write(
+        &file,
+        clean.replace("\"-Xmx768m\"", "\"-Xmx1g -XX:+UseG1GC\""),
+    )
+    .unwrap();
+    file
+}
+
 /// A post-rendered stream with its worker's memory limit below the JVM heap: the finding names check, resource
 /// and field, and exits 1; disabling the check by id makes it pass.
 #[test]
 fn a_finding_fails_and_can_be_disabled() {
-    let stream = std::fs::read_to_string(fixture("lint/heap-exceeds-limit/manifest.yaml"))
-        .expect("lint fixture");
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("rendered.yaml");
-    std::fs::write(&file, &stream).unwrap();
+    let file = heap_exceeds_limit(dir.path());
     let out = Test::new().args(["lint", file.to_str().unwrap()]).run();
     assert_eq!(out.code, 1, "{}{}", out.stdout_str(), out.stderr);
     assert!(out.stdout_str().contains("SZ301"), "{}", out.stdout_str());
@@ -158,7 +173,8 @@ fn python_check(script: &str, input: &[u8], arg: &Path) {
 
 #[test]
 fn sarif_and_junit_from_the_command_line_are_valid() {
-    let file = fixture("lint/heap-exceeds-limit/manifest.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let file = heap_exceeds_limit(dir.path());
     let sarif = Test::new()
         .args(["lint", file.to_str().unwrap(), "--output", "sarif"])
         .run();

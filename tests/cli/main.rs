@@ -3,6 +3,7 @@ mod charts;
 mod coordinator;
 mod coordinator_stream;
 mod docs;
+mod exit_codes;
 mod fidelity;
 mod helm;
 mod kafka;
