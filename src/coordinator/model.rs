@@ -85,7 +85,7 @@ pub struct Model {
 }
 
 fn digest(json: &[u8]) -> String {
-    crate::render::digest(&String::from_utf8_lossy(json))
+    crate::model_configmap::digest(&String::from_utf8_lossy(json))
 }
 
 /// Why the model cannot be served or understood right now. Absence is normal until the ConfigMap exists.

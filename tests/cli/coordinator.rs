@@ -449,8 +449,8 @@ fn coordinator_serves_a_worker_only_the_model_of_its_own_digest() {
     std::fs::write(&path, &written).unwrap();
     let running = coordinator(&path);
     let addr = running.addr();
-    let digest = helm_samza::render::digest(&written);
-    let other = helm_samza::render::digest("another model");
+    let digest = helm_samza::model_configmap::digest(&written);
+    let other = helm_samza::model_configmap::digest("another model");
 
     for own in [
         format!("/model/{digest}/"),
