@@ -315,3 +315,20 @@ fn regression_a_long_config_key_made_lint_quadratic() {
         &out[..out.len().min(2000)]
     );
 }
+
+/// The 256 KiB cap on a templated value holds for a value that is one expression too: it rendered 100 MB into
+/// the manifest with exit 0.
+#[test]
+fn regression_a_one_expression_template_value_escaped_the_output_cap() {
+    let input = stream(|s| s)
+        + "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\n  labels: {samza.apache.org/job: page-views}\n  \
+           annotations: {samza.apache.org/template: \"true\"}\ndata:\n  big: '[[ \"x\" * 100000000 ]]'\n";
+    post_render(input, &SMALL).fails(
+        14,
+        &[
+            "ConfigMap big",
+            "data.big",
+            "renders to more than 262144 bytes (256 KiB)",
+        ],
+    );
+}
