@@ -438,10 +438,25 @@ impl PartitionSource for LiveKafka {
             _ => None,
         };
         let deadline = Instant::now() + self.settings.timeout;
-        if single.is_none() {
+        let metadata = if single.is_none() {
             self.prime(query, deadline)?;
-        }
-        let metadata = self.metadata(&query.system, single, deadline)?;
+            // Priming makes the race described at `prime` rare, not impossible: on a busy machine the client
+            // can still retire the connection the request went out on, and a request lost that way is never
+            // answered. So the first request gets a third of the time; if it is not answered by then, the
+            // client is primed again and asks once more with what is left.
+            let first = deadline
+                .min(Instant::now() + (self.settings.timeout / 3).max(Duration::from_secs(1)));
+            match self.metadata(&query.system, None, first) {
+                Err(KafkaError::TimedOut { .. }) if first < deadline => {
+                    *locked(&self.primed_at) = None;
+                    self.prime(query, deadline)?;
+                    self.metadata(&query.system, None, deadline)?
+                }
+                answer => answer?,
+            }
+        } else {
+            self.metadata(&query.system, single, deadline)?
+        };
         facts.source.at = Some(humantime::format_rfc3339_seconds(SystemTime::now()).to_string());
 
         let answered: BTreeMap<&str, &MetadataTopic> = metadata
