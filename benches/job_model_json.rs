@@ -239,6 +239,14 @@ fn main() {
         group.bench_with_input(BenchmarkId::new("stream", partitions), model, |b, m| {
             b.iter(|| black_box(m).to_json(SamzaVersion::default()))
         });
+        group.bench_with_input(BenchmarkId::new("to a sink", partitions), model, |b, m| {
+            b.iter(|| {
+                let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::sink());
+                black_box(m)
+                    .write_json(SamzaVersion::default(), &mut out)
+                    .expect("a sink");
+            })
+        });
         group.bench_with_input(
             BenchmarkId::new("tree (before)", partitions),
             model,
