@@ -126,7 +126,7 @@ pub fn read_config_file(path: &Path) -> Result<Config> {
             config_from_yaml(&text).map_err(|message| Error::Job { origin, message })
         }
         _ => {
-            let text: String = bytes.iter().map(|&b| char::from(b)).collect();
+            let text = crate::samza::properties::decode_latin1(bytes);
             Config::from_properties(&text).map_err(|source| Error::Samza { origin, source })
         }
     }

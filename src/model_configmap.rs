@@ -216,10 +216,20 @@ pub fn decode(doc: &Document) -> Result<Option<JobModel>> {
         .map_err(|source| Error::Samza { origin, source })
 }
 
-/// The model JSON from its gzipped form (`binaryData`, or the file Kubernetes mounts from it).
+/// The model JSON from its gzipped form (`binaryData`, or the file Kubernetes mounts from it), read with a cap:
+/// a small gzip that expands past any job model (`samza::limits::MAX_MODEL_JSON_BYTES`) is refused, not
+/// inflated whole.
 pub fn gunzip(compressed: &[u8]) -> std::io::Result<Vec<u8>> {
+    let limit = crate::samza::limits::MAX_MODEL_JSON_BYTES;
     let mut json = Vec::new();
-    GzDecoder::new(compressed).read_to_end(&mut json)?;
+    GzDecoder::new(compressed)
+        .take(limit + 1)
+        .read_to_end(&mut json)?;
+    if json.len() as u64 > limit {
+        return Err(std::io::Error::other(format!(
+            "it expands to more than {limit} bytes, more than any job model"
+        )));
+    }
     Ok(json)
 }
 

@@ -116,6 +116,10 @@ impl TemplateEngine {
                     "undefined value: `{expr}` is undefined"
                 )));
             }
+            // The same cap as a rendered template: a value is written into the manifest as it is.
+            if value.as_str().is_some_and(|s| s.len() > MAX_OUTPUT) {
+                return Err(too_large());
+            }
             return to_json(&value).map(Some);
         }
         let template = self
@@ -127,7 +131,7 @@ impl TemplateEngine {
             .render_captured_to(context, &mut out)
             .map_err(|e| {
                 if out.overflowed {
-                    TemplateError::new(format!("renders to more than {MAX_OUTPUT} bytes"))
+                    too_large()
                 } else {
                     TemplateError::new(describe(&e))
                 }
@@ -136,6 +140,13 @@ impl TemplateEngine {
             .map_err(|_| TemplateError::new("renders to invalid UTF-8"))?;
         Ok(Some(serde_json::Value::String(text)))
     }
+}
+
+fn too_large() -> TemplateError {
+    TemplateError::new(format!(
+        "renders to more than {MAX_OUTPUT} bytes (256 KiB), the limit for one value; \
+         produce less text, or keep large data out of templated values"
+    ))
 }
 
 /// `[[ expr ]]` and nothing else (surrounding whitespace aside): the expression text.
@@ -298,6 +309,20 @@ mod tests {
             )
             .unwrap_err();
         assert!(err.message.contains("more than"), "{}", err.message);
+        // A value that is one expression is held to the same cap (the expression is not a rendered template).
+        for text in [r#"[[ "x" * 100000000 ]]"#, r#"  [[- "ab" * 131073 -]]  "#] {
+            let err = e.render_scalar(text, &ctx()).unwrap_err();
+            assert!(
+                err.message.contains("more than 262144 bytes"),
+                "{text}: {}",
+                err.message
+            );
+        }
+        let fits = e
+            .render_scalar(r#"[[ "x" * 262144 ]]"#, &ctx())
+            .unwrap()
+            .unwrap();
+        assert_eq!(fits.as_str().map(str::len), Some(262_144));
     }
 
     #[test]

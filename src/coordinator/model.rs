@@ -23,7 +23,7 @@ const DEFAULT_MONITOR_INTERVAL: Duration = Duration::from_secs(300);
 
 /// The largest model the coordinator decompresses: far above any model Kubernetes can carry in ConfigMaps
 /// (1 MiB of gzip expands to ~10 MiB of model JSON), far below what would let a crafted gzip exhaust memory.
-pub const MAX_MODEL_BYTES: u64 = 256 * 1024 * 1024;
+pub const MAX_MODEL_BYTES: u64 = crate::samza::limits::MAX_MODEL_JSON_BYTES;
 
 /// Where the model is: `FILE`, or `FILE.gz` when only the compressed form was mounted. Clones share one cache:
 /// the model is read, decompressed and understood once per version of the mounted file, not on every request

@@ -279,7 +279,7 @@ pub(crate) fn classify(key: &str) -> KeyVerdict {
             .map(|(p, s)| if *p == "<x>" { *s } else { *p })
             .collect();
         let candidate = candidate.join(".");
-        let distance = edit_distance(key, &candidate);
+        let distance = edit_distance(key, &candidate, MAX_TYPO_DISTANCE);
         if distance <= MAX_TYPO_DISTANCE && best.as_ref().is_none_or(|(d, _)| distance < *d) {
             best = Some((distance, candidate));
         }
@@ -304,10 +304,41 @@ fn matches(pattern: &str, segments: &[&str]) -> bool {
     i == segments.len()
 }
 
-/// Optimal-string-alignment distance (strsim): insertions, deletions, substitutions and swaps of neighbours
-/// each cost 1 (`factroy` is one step from `factory`).
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
-    strsim::osa_distance(a, b)
+/// Optimal-string-alignment distance: insertions, deletions, substitutions and swaps of neighbours each cost 1
+/// (`factroy` is one step from `factory`), or `max + 1` when it is more than `max`.
+///
+/// Only the band of cells within `max` of the diagonal is computed, in three rows: a key is user input, and the
+/// full table of two 20,000-character keys would be 3 GB.
+pub(crate) fn edit_distance(a: &str, b: &str, max: usize) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let far = max + 1;
+    if a.len().abs_diff(b.len()) > max {
+        return far;
+    }
+    let width = b.len() + 1;
+    // Rows i-2, i-1 and i; a cell outside the band counts as `far`.
+    let mut before: Vec<usize> = vec![far; width];
+    let mut prev: Vec<usize> = (0..width).map(|j| j.min(far)).collect();
+    let mut row: Vec<usize> = vec![far; width];
+    for i in 1..=a.len() {
+        let from = i.saturating_sub(max).max(1);
+        let to = (i + max).min(b.len());
+        // The cell left of the band may hold a value of an older row: reset it. Cells right of it were never
+        // written by a row that used this buffer since, so they are still `far`.
+        row[from - 1] = if from == 1 && i <= max { i } else { far };
+        for j in from..=to {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (prev[j] + 1).min(row[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(before[j - 2] + 1);
+            }
+            row[j] = v.min(far);
+        }
+        std::mem::swap(&mut before, &mut prev);
+        std::mem::swap(&mut prev, &mut row);
+    }
+    prev[b.len()]
 }
 
 /// The closest of `names` to `value` by the simple class name, if reasonably close.
@@ -316,7 +347,7 @@ pub(crate) fn closest<'a>(value: &str, names: &[&'a str]) -> Option<&'a str> {
     let v = simple(value);
     names
         .iter()
-        .map(|n| (edit_distance(&v, &simple(n)), *n))
+        .map(|n| (edit_distance(&v, &simple(n), 4), *n))
         .filter(|(d, _)| *d <= 4)
         .min_by_key(|(d, _)| *d)
         .map(|(_, n)| n)
@@ -368,10 +399,21 @@ mod tests {
 
     #[test]
     fn edit_distance_counts_swaps_as_one() {
-        assert_eq!(edit_distance("factroy", "factory"), 1);
-        assert_eq!(edit_distance("contaner", "container"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("same", "same"), 0);
+        assert_eq!(edit_distance("factroy", "factory", 4), 1);
+        assert_eq!(edit_distance("contaner", "container", 4), 1);
+        assert_eq!(edit_distance("", "abc", 4), 3);
+        assert_eq!(edit_distance("same", "same", 4), 0);
+        assert_eq!(
+            edit_distance("abcdef", "badcfe", 2),
+            3,
+            "more than max is max + 1"
+        );
+        assert_eq!(edit_distance("abcdef", "badcfe", 4), 3);
+        // Long keys cost their length, not its square.
+        let long = "x".repeat(200_000);
+        assert_eq!(edit_distance(&long, &format!("{long}y"), 2), 1);
+        assert_eq!(edit_distance(&long, &format!("y{long}y"), 2), 2);
+        assert_eq!(edit_distance(&long, &"z".repeat(200_000), 2), 3);
     }
 }
 

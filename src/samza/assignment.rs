@@ -9,7 +9,6 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use super::config::{self, Config};
-use super::stream::java_cmp;
 use super::SamzaError;
 
 /// Java's `String.hashCode` (over UTF-16 code units, wrapping 32-bit arithmetic).
@@ -66,11 +65,74 @@ pub fn java_hashmap_order<S: AsRef<str>>(keys: &[S]) -> Vec<usize> {
     order
 }
 
-/// Cluster mode's processor ids: `"0".."N-1"` as the keys of `JobModelHelper`'s processor-locality
-/// `HashMap` (spec 2.5): 12 ids → 0,11,1,…,10. A count of 0 or less gives no ids (Samza's loop does not run).
-pub fn processor_ids(container_count: i32) -> Vec<String> {
-    let ids: Vec<String> = (0..container_count.max(0)).map(|i| i.to_string()).collect();
-    in_hashmap_order(&ids)
+/// Cluster mode's processor ids: `"0".."N-1"`, one per container of `job.container.count` (spec 2.5), held as
+/// their count. A count is any `int` up to 2,147,483,647, and the groupers that refuse or truncate a count
+/// larger than the task count never need more than the task count of them, so they are only ever listed as far
+/// as a grouper uses them: a typo in the count fails in microseconds instead of allocating gigabytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessorIds {
+    count: u32,
+}
+
+impl ProcessorIds {
+    /// A count of 0 or less gives no ids (Samza's loop does not run).
+    pub fn new(container_count: i32) -> ProcessorIds {
+        ProcessorIds {
+            count: container_count.max(0) as u32,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.count as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Every id as the keys of `JobModelHelper`'s processor-locality `HashMap`: 12 ids → 0,11,1,…,10.
+    /// Callers bound the count first (it is at most the task count, or checked against the model limit).
+    pub fn in_hashmap_order(&self) -> Vec<String> {
+        let ids: Vec<String> = (0..self.count).map(|i| i.to_string()).collect();
+        in_hashmap_order(&ids)
+    }
+
+    /// The `n` least ids in Java string order ("0", "1", "10", "100", …, "11", …), without listing the others:
+    /// a pre-order walk of the decimal digit trie of `0..count`.
+    pub fn least(&self, n: usize) -> Vec<String> {
+        let count = u64::from(self.count);
+        let mut out = Vec::with_capacity(n.min(self.len()));
+        if count == 0 || n == 0 {
+            return out;
+        }
+        out.push("0".to_string());
+        let mut cur: u64 = 1;
+        while out.len() < n && cur < count {
+            out.push(cur.to_string());
+            if cur * 10 < count {
+                cur *= 10;
+            } else {
+                while cur % 10 == 9 || cur + 1 >= count {
+                    cur /= 10;
+                    if cur == 0 {
+                        return out;
+                    }
+                }
+                cur += 1;
+            }
+        }
+        out
+    }
+
+    /// The ids as Samza lists them in a message (`containerIds=[…]`), abbreviated when there are many.
+    pub fn describe(&self) -> String {
+        const SHOWN: u32 = 16;
+        if self.count <= SHOWN {
+            self.in_hashmap_order().join(", ")
+        } else {
+            format!("0, 1, …, {} ({} ids)", self.count - 1, self.count)
+        }
+    }
 }
 
 /// `keys` as a `java.util.HashMap` filled with them in this order iterates them.
@@ -145,7 +207,7 @@ pub fn assign(
     config: &Config,
     tasks: &[&str],
     previous: &BTreeMap<String, String>,
-    processor_ids: &[String],
+    processor_ids: ProcessorIds,
 ) -> Result<Vec<Assigned>, SamzaError> {
     let host_affinity = config.host_affinity_enabled();
     match config.task_grouper_factory() {
@@ -173,19 +235,19 @@ pub fn assign(
                     message: format!(
                         "cannot group an empty set. containerIds=[{}]. Give the job at least one input partition \
                          (task.inputs and the partition counts given to the planner).",
-                        processor_ids.join(", ")
+                        processor_ids.describe()
                     ),
                 });
             }
             if host_affinity {
                 Ok(group_by_ids_with_locality(tasks.len(), processor_ids))
             } else {
-                let mut ids = processor_ids.to_vec();
-                if ids.len() > tasks.len() {
-                    // Samza warns and keeps the lexicographically least ids.
-                    ids.sort_by(|a, b| java_cmp(a, b));
-                    ids.truncate(tasks.len());
-                }
+                // Samza warns and keeps the lexicographically least ids when there are more ids than tasks.
+                let ids = if processor_ids.len() > tasks.len() {
+                    processor_ids.least(tasks.len())
+                } else {
+                    processor_ids.in_hashmap_order()
+                };
                 Ok(round_robin(&ids, tasks.len()))
             }
         }
@@ -318,12 +380,10 @@ fn balance(n: usize, tasks: &[&str], previous: &BTreeMap<String, String>) -> Vec
 /// Deviation: Samza iterates the tasks as a `HashSet<TaskModel>`, whose order depends on hash codes of
 /// whole SSP sets; tasks are taken in name order here. Which processors get how many tasks is exact; which
 /// tasks they get may differ.
-fn group_by_ids_with_locality(t: usize, processor_ids: &[String]) -> Vec<Assigned> {
-    let mut sorted: Vec<String> = processor_ids.to_vec();
-    sorted.sort_by(|a, b| java_cmp(a, b));
+fn group_by_ids_with_locality(t: usize, processor_ids: ProcessorIds) -> Vec<Assigned> {
+    let sorted = processor_ids.least(t);
     // The locality map's key order: a TreeMap's, or, when truncated, the new HashMap's.
-    let locality_keys: Vec<String> = if sorted.len() > t {
-        sorted.truncate(t);
+    let locality_keys: Vec<String> = if processor_ids.len() > t {
         in_hashmap_order(&sorted)
     } else {
         sorted
@@ -344,10 +404,16 @@ fn group_by_ids_with_locality(t: usize, processor_ids: &[String]) -> Vec<Assigne
         .map(|(slot, id)| (id.as_str(), slot))
         .collect();
     let mut cycle = locality_keys.iter().cycle();
+    // Groups only grow, so the first group below `q` never moves back: one pass, not one scan per task.
+    let mut open = 0;
     for task in 0..t {
-        let slot = match groups.iter().position(|g| g.tasks.len() < q) {
-            Some(i) => i,
-            None => slot_of[cycle.next().expect("cycle over a non-empty list").as_str()],
+        while open < groups.len() && groups[open].tasks.len() >= q {
+            open += 1;
+        }
+        let slot = if open < groups.len() {
+            open
+        } else {
+            slot_of[cycle.next().expect("cycle over a non-empty list").as_str()]
         };
         groups[slot].tasks.push(task);
     }
@@ -357,6 +423,7 @@ fn group_by_ids_with_locality(t: usize, processor_ids: &[String]) -> Vec<Assigne
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::samza::stream::java_cmp;
 
     /// The extra tasks go round the processor ids in string order (Samza's `TreeMap`): "0", "1", "10", …
     #[test]
@@ -367,7 +434,7 @@ mod tests {
             (3, 7, vec!["0"]),
             (20, 25, vec!["0", "1", "10", "11", "12"]),
         ] {
-            let groups = group_by_ids_with_locality(tasks, &processor_ids(processors));
+            let groups = group_by_ids_with_locality(tasks, ProcessorIds::new(processors));
             assert_eq!(groups.len(), processors as usize);
             let mut extra: Vec<&str> = groups
                 .iter()
@@ -381,7 +448,7 @@ mod tests {
             assert_eq!(all, (0..tasks).collect::<Vec<_>>());
         }
         // More processors than tasks: the least ids in string order, one task each.
-        let groups = group_by_ids_with_locality(3, &processor_ids(12));
+        let groups = group_by_ids_with_locality(3, ProcessorIds::new(12));
         let mut ids: Vec<&str> = groups.iter().map(|g| g.id.as_str()).collect();
         ids.sort_unstable();
         assert_eq!(ids, ["0", "1", "10"]);
@@ -417,7 +484,7 @@ mod tests {
             &c,
             &refs,
             previous,
-            &processor_ids(c.container_count_value().unwrap_or(1)),
+            ProcessorIds::new(c.container_count_value().unwrap_or(1)),
         )
     }
 
@@ -456,6 +523,27 @@ mod tests {
     }
 
     #[test]
+    fn least_processor_ids_are_the_first_of_all_ids_in_string_order() {
+        for count in [0, 1, 2, 9, 10, 11, 12, 99, 100, 101, 109, 110, 1000, 1234] {
+            let mut all: Vec<String> = (0..count).map(|i: i32| i.to_string()).collect();
+            all.sort_by(|a, b| java_cmp(a, b));
+            for n in [0, 1, 2, 3, 10, 11, 50, count as usize, count as usize + 5] {
+                let want: Vec<String> = all.iter().take(n).cloned().collect();
+                assert_eq!(
+                    ProcessorIds::new(count).least(n),
+                    want,
+                    "count {count}, n {n}"
+                );
+            }
+        }
+        // The largest count Samza accepts: only as many ids as asked for are made.
+        let ids = ProcessorIds::new(i32::MAX);
+        assert_eq!(ids.least(4), ["0", "1", "10", "100"]);
+        assert_eq!(ids.len(), 2_147_483_647);
+        assert!(ids.describe().ends_with("(2147483647 ids)"));
+    }
+
+    #[test]
     fn hashmap_order_of_processor_ids_matches_samza() {
         let cases: &[(i32, &str)] = &[
             (3, "0,1,2"),
@@ -466,7 +554,11 @@ mod tests {
             (20, "11,12,13,14,15,16,17,18,19,0,1,2,3,4,5,6,7,8,9,10"),
         ];
         for (n, want) in cases {
-            assert_eq!(processor_ids(*n).join(","), *want, "n={n}");
+            assert_eq!(
+                ProcessorIds::new(*n).in_hashmap_order().join(","),
+                *want,
+                "n={n}"
+            );
         }
         assert_eq!(java_string_hash("10"), 1567);
         assert_eq!(java_string_hash("hello"), 99162322);
@@ -709,17 +801,14 @@ mod tests {
         let tasks = partition_names(3);
         let c = Config::of(&[("task.name.grouper.factory", config::GROUP_BY_CONTAINER_IDS)]);
         let refs: Vec<&str> = tasks.iter().map(String::as_str).collect();
-        let ids: Vec<String> = ["4", "2", "10", "3"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let g = assign(&c, &refs, &BTreeMap::new(), &ids).unwrap();
-        let got: Vec<&str> = g.iter().map(|a| a.id.as_str()).collect();
-        assert_eq!(got, ["10", "2", "3"]);
-        // Fewer ids than tasks: list order is kept.
-        let ids: Vec<String> = ["4", "2"].iter().map(|s| s.to_string()).collect();
-        let g = assign(&c, &refs, &BTreeMap::new(), &ids).unwrap();
-        assert_eq!((g[0].id.as_str(), g[0].tasks.clone()), ("4", vec![0, 2]));
+        for count in [12, i32::MAX] {
+            let g = assign(&c, &refs, &BTreeMap::new(), ProcessorIds::new(count)).unwrap();
+            let got: Vec<&str> = g.iter().map(|a| a.id.as_str()).collect();
+            assert_eq!(got, ["0", "1", "10"], "{count} ids");
+        }
+        // Fewer ids than tasks: the HashMap's order is kept.
+        let g = assign(&c, &refs, &BTreeMap::new(), ProcessorIds::new(2)).unwrap();
+        assert_eq!((g[0].id.as_str(), g[0].tasks.clone()), ("0", vec![0, 2]));
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! Samza would reject is rejected here too, with an error naming the key. Insertion order is kept because
 //! the config is written back into the job model and the model's bytes must not depend on hashing.
 
+use std::sync::Arc;
+
 use indexmap::IndexMap;
 
 use super::{properties, SamzaError};
@@ -33,9 +35,12 @@ pub const DEFAULT_MATCHER_JOB_FACTORY_REGEX: &str =
     r"org\.apache\.samza\.job\.local(.*ProcessJobFactory|.*ThreadJobFactory)";
 
 /// A Samza job config.
+///
+/// Shared on clone, copied on the first `set` (the planner keeps the config in the plan and in the model):
+/// a config of a few huge values costs its size once, not once per holder.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Config {
-    map: IndexMap<String, String>,
+    map: Arc<IndexMap<String, String>>,
 }
 
 /// Java's `Integer.parseInt`: optional sign, ASCII digits, 32-bit range, nothing else (no whitespace).
@@ -59,9 +64,7 @@ fn int_error(key: &str, value: &str) -> SamzaError {
 impl Config {
     /// Reads Java properties text (see `properties.rs`).
     pub fn from_properties(text: &str) -> Result<Config, SamzaError> {
-        Ok(Config {
-            map: properties::parse(text)?,
-        })
+        Ok(Config::from_map(properties::parse(text)?))
     }
 
     /// A config from key/value pairs, for tests.
@@ -76,7 +79,7 @@ impl Config {
     }
 
     pub fn from_map(map: IndexMap<String, String>) -> Config {
-        Config { map }
+        Config { map: Arc::new(map) }
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
@@ -89,7 +92,7 @@ impl Config {
 
     /// Sets a key, keeping its position when it already exists.
     pub fn set(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        self.map.insert(key.into(), value.into());
+        Arc::make_mut(&mut self.map).insert(key.into(), value.into());
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
@@ -109,7 +112,7 @@ impl Config {
     }
 
     pub fn into_map(self) -> IndexMap<String, String> {
-        self.map
+        Arc::unwrap_or_clone(self.map)
     }
 
     /// `Config#getInt(key, default)`.

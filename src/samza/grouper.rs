@@ -9,7 +9,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use fancy_regex::Regex;
 
+use super::assignment::ProcessorIds;
 use super::config::{self, Config};
+use super::limits::check_model_ssps;
 use super::stream::{java_cmp, Ssp, SystemStream};
 use super::SamzaError;
 
@@ -133,20 +135,39 @@ pub fn group(
     config: &Config,
     ssps: &[Ssp],
     broadcast: &BTreeSet<Ssp>,
-    processor_ids: &[String],
+    processor_ids: ProcessorIds,
 ) -> Result<TaskGroups, SamzaError> {
     let is_broadcast = |s: &Ssp| !broadcast.is_empty() && broadcast.contains(s);
     let with_broadcast = |mut groups: TaskGroups| {
         if !broadcast.is_empty() {
+            let entries = groups.iter().map(|(_, v)| v.len() as u64).sum::<u64>()
+                + groups.len() as u64 * broadcast.len() as u64;
+            check_model_ssps(entries, || {
+                format!(
+                    "{} broadcast partitions of task.broadcast.inputs in each of {} tasks",
+                    broadcast.len(),
+                    groups.len()
+                )
+            })?;
             for (_, v) in groups.iter_mut() {
                 v.extend(broadcast.iter().cloned());
             }
         }
-        sort_groups(groups)
+        Ok(sort_groups(groups))
+    };
+    // Each SSP is in `factor` tasks (one per key bucket): refuse before making them.
+    let check_elasticity = |factor: u32| {
+        check_model_ssps(ssps.len() as u64 * u64::from(factor), || {
+            format!(
+                "{} input partitions × job.elasticity.factor={factor}",
+                ssps.len()
+            )
+        })
     };
     match config.ssp_grouper_factory() {
         config::GROUP_BY_PARTITION => {
             let factor = config.elasticity_factor()?;
+            check_elasticity(factor)?;
             // Keyed by (partition, bucket); task names are built once per task, not per SSP.
             let mut by_key: HashMap<(u32, i32), Vec<Ssp>> = HashMap::new();
             for s in ssps.iter().filter(|s| !is_broadcast(s)) {
@@ -166,10 +187,11 @@ pub fn group(
                     (name, v)
                 })
                 .collect();
-            Ok(with_broadcast(groups))
+            with_broadcast(groups)
         }
         config::GROUP_BY_SSP => {
             let factor = config.elasticity_factor()?;
+            check_elasticity(factor)?;
             let mut groups: TaskGroups = Vec::with_capacity(ssps.len() * factor as usize);
             for s in ssps.iter().filter(|s| !is_broadcast(s)) {
                 if factor == 1 {
@@ -184,7 +206,7 @@ pub fn group(
             // Duplicate input SSPs would be one map entry in Samza.
             groups.sort_unstable_by(|a, b| java_cmp(&a.0, &b.0));
             groups.dedup_by(|a, b| a.0 == b.0);
-            Ok(with_broadcast(groups))
+            with_broadcast(groups)
         }
         config::ALL_SSP_TO_SINGLE_TASK => {
             // Samza refuses when the broadcast streams are not empty, not when the key merely exists.
@@ -208,8 +230,20 @@ pub fn group(
             all.dedup();
             // Samza joins the processor ids with "," and splits them again: no processors (a container
             // count of 0) is one empty id, so one task "Task-".
-            let empty = [String::new()];
-            let ids = if processor_ids.is_empty() { &empty[..] } else { processor_ids };
+            let ids = if processor_ids.is_empty() {
+                vec![String::new()]
+            } else {
+                // One task per processor, each holding every SSP.
+                check_model_ssps(processor_ids.len() as u64 * all.len() as u64, || {
+                    format!(
+                        "AllSspToSingleTaskGrouper gives each of {} processors (the container count) a task holding \
+                         all {} input partitions",
+                        processor_ids.len(),
+                        all.len()
+                    )
+                })?;
+                processor_ids.in_hashmap_order()
+            };
             let groups = ids.iter().map(|p| (format!("Task-{p}"), all.clone())).collect();
             Ok(sort_groups(groups))
         }
@@ -348,7 +382,13 @@ mod tests {
     fn group_by_partition_names_and_order() {
         let mut input = ssps("a", 12);
         input.extend(ssps("b", 2));
-        let g = group(&Config::of(&[]), &input, &BTreeSet::new(), &[]).unwrap();
+        let g = group(
+            &Config::of(&[]),
+            &input,
+            &BTreeSet::new(),
+            ProcessorIds::new(0),
+        )
+        .unwrap();
         assert_eq!(
             names(&g)[..4],
             ["Partition 0", "Partition 1", "Partition 10", "Partition 11"]
@@ -363,7 +403,7 @@ mod tests {
             &Config::of(&[("job.elasticity.factor", "2")]),
             &ssps("a", 2),
             &BTreeSet::new(),
-            &[],
+            ProcessorIds::new(0),
         )
         .unwrap();
         assert_eq!(
@@ -386,7 +426,7 @@ mod tests {
             ]),
             &ssps("a", 1),
             &BTreeSet::new(),
-            &[],
+            ProcessorIds::new(0),
         )
         .unwrap();
         assert_eq!(
@@ -408,7 +448,7 @@ mod tests {
             &Config::of(&[("task.broadcast.inputs", "kafka.b#[0-2]")]),
             &input,
             &broadcast,
-            &[],
+            ProcessorIds::new(0),
         )
         .unwrap();
         assert_eq!(names(&g), ["Partition 0", "Partition 1"]);
@@ -427,7 +467,13 @@ mod tests {
             "job.systemstreampartition.grouper.factory",
             config::GROUP_BY_SSP,
         )]);
-        let g = group(&c, &ssps("PageViewEvent", 11), &BTreeSet::new(), &[]).unwrap();
+        let g = group(
+            &c,
+            &ssps("PageViewEvent", 11),
+            &BTreeSet::new(),
+            ProcessorIds::new(0),
+        )
+        .unwrap();
         assert_eq!(g[0].0, "SystemStreamPartition [kafka, PageViewEvent, 0]");
         assert_eq!(g[1].0, "SystemStreamPartition [kafka, PageViewEvent, 10]");
     }
@@ -438,11 +484,11 @@ mod tests {
             "job.systemstreampartition.grouper.factory",
             config::ALL_SSP_TO_SINGLE_TASK,
         )]);
-        let ids = vec!["0".to_string(), "1".to_string()];
-        let g = group(&c, &ssps("k", 3), &BTreeSet::new(), &ids).unwrap();
+        let ids = ProcessorIds::new(2);
+        let g = group(&c, &ssps("k", 3), &BTreeSet::new(), ids).unwrap();
         assert_eq!(names(&g), ["Task-0", "Task-1"]);
         assert!(g.iter().all(|(_, v)| v.len() == 3));
-        let err = group(&c, &[], &BTreeSet::new(), &ids)
+        let err = group(&c, &[], &BTreeSet::new(), ids)
             .unwrap_err()
             .to_string();
         assert!(
@@ -452,7 +498,7 @@ mod tests {
         let mut c2 = c.clone();
         c2.set("task.broadcast.inputs", "kafka.x#0");
         let broadcast: BTreeSet<Ssp> = ssps("x", 1).into_iter().collect();
-        let err = group(&c2, &ssps("k", 1), &broadcast, &ids)
+        let err = group(&c2, &ssps("k", 1), &broadcast, ids)
             .unwrap_err()
             .to_string();
         assert!(err.contains("cannot have broadcast streams"), "{err}");
@@ -460,7 +506,7 @@ mod tests {
         c2.set("task.broadcast.inputs", "kafka.x#[3-1]");
         let none = super::super::stream::parse_broadcast(c2.get("task.broadcast.inputs")).unwrap();
         assert!(none.is_empty());
-        assert!(group(&c2, &ssps("k", 1), &none, &ids).is_ok());
+        assert!(group(&c2, &ssps("k", 1), &none, ids).is_ok());
     }
 
     #[test]
@@ -498,7 +544,7 @@ mod tests {
             "job.systemstreampartition.grouper.factory",
             "com.example.Mine",
         )]);
-        let err = group(&c, &ssps("a", 1), &BTreeSet::new(), &[]).unwrap_err();
+        let err = group(&c, &ssps("a", 1), &BTreeSet::new(), ProcessorIds::new(0)).unwrap_err();
         let SamzaError::Config { key, message } = err else {
             panic!()
         };
@@ -620,7 +666,7 @@ mod tests {
     #[test]
     fn expansion_proxy_doubles_partitions_onto_previous_owners() {
         let c = Config::of(&[]);
-        let g = group(&c, &ssps("a", 4), &BTreeSet::new(), &[]).unwrap();
+        let g = group(&c, &ssps("a", 4), &BTreeSet::new(), ProcessorIds::new(0)).unwrap();
         let previous = prev(&[("Partition 0", &[("a", 0)]), ("Partition 1", &[("a", 1)])]);
         let out = expansion_proxy(&c, g, &in_name_order(&previous), &BTreeSet::new()).unwrap();
         assert_eq!(names(&out), ["Partition 0", "Partition 1"]);
@@ -633,13 +679,13 @@ mod tests {
     #[test]
     fn expansion_proxy_keeps_unchanged_assignment_and_rejects_non_multiples() {
         let c = Config::of(&[]);
-        let g = group(&c, &ssps("a", 2), &BTreeSet::new(), &[]).unwrap();
+        let g = group(&c, &ssps("a", 2), &BTreeSet::new(), ProcessorIds::new(0)).unwrap();
         // Previous model had the SSPs swapped between tasks: stickiness wins.
         let previous = prev(&[("Partition 0", &[("a", 1)]), ("Partition 1", &[("a", 0)])]);
         let out =
             expansion_proxy(&c, g.clone(), &in_name_order(&previous), &BTreeSet::new()).unwrap();
         assert_eq!(out[0].1[0].partition, 1);
-        let g3 = group(&c, &ssps("a", 3), &BTreeSet::new(), &[]).unwrap();
+        let g3 = group(&c, &ssps("a", 3), &BTreeSet::new(), ProcessorIds::new(0)).unwrap();
         let err = expansion_proxy(
             &c,
             g3,
@@ -662,7 +708,7 @@ mod tests {
     #[test]
     fn expansion_proxy_errors() {
         let c = Config::of(&[]);
-        let g = group(&c, &ssps("a", 2), &BTreeSet::new(), &[]).unwrap();
+        let g = group(&c, &ssps("a", 2), &BTreeSet::new(), ProcessorIds::new(0)).unwrap();
         // The previous owner of a/0 is a task that no longer exists (Samza: NullPointerException).
         let previous = prev(&[("Old", &[("a", 0)]), ("Partition 1", &[("a", 1)])]);
         let err = expansion_proxy(&c, g.clone(), &in_name_order(&previous), &BTreeSet::new())

@@ -6,9 +6,6 @@
 //! numeric id (standby `<id>-<r>` after their active container's ids, other ids last), tasks by Java
 //! `TaskName` order, SSPs by `SystemStreamPartition` order, config in insertion order. Key order inside each
 //! object follows the version table of spec 4.2.
-//!
-//! The JSON is written as a stream straight from the model (no `serde_json::Value` tree in between): a
-//! million-partition model is tens of megabytes of JSON, and a tree of it would take ten times that in memory.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -16,8 +13,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
-use serde::ser::SerializeMap;
-use serde::Serialize;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::ser::{CharEscape, CompactFormatter, Formatter, PrettyFormatter};
 use serde_json::Value;
 
@@ -269,210 +265,6 @@ pub fn jackson_json<T: serde::Serialize + ?Sized>(value: &T) -> String {
     String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
-fn int_container_id(id: &str) -> i64 {
-    // Only 0.x wrote an integer id; there all ids were numeric. Anything else gets -1 so old readers fail loudly.
-    id.parse::<i64>().unwrap_or(-1)
-}
-
-/// The items of `sorted` with runs of equal keys reduced to their last item: what a Java map (and serde_json's
-/// insertion-ordered map) keeps when the same key is put twice.
-fn last_of_each_key<'a, T>(
-    sorted: &'a [T],
-    key: impl Fn(&T) -> &str + 'a,
-) -> impl Iterator<Item = &'a T> + 'a {
-    sorted
-        .iter()
-        .enumerate()
-        .filter(move |&(i, item)| sorted.get(i + 1).is_none_or(|next| key(next) != key(item)))
-        .map(|(_, item)| item)
-}
-
-/// A model as Samza's `SamzaObjectMapper` writes it for `version`; serialized field by field, in Samza's order.
-struct ModelJson<'a> {
-    model: &'a JobModel,
-    version: SamzaVersion,
-}
-
-struct ConfigJson<'a>(&'a Config);
-
-struct ContainersJson<'a> {
-    containers: &'a [ContainerModel],
-    version: SamzaVersion,
-}
-
-struct ContainerJson<'a> {
-    container: &'a ContainerModel,
-    version: SamzaVersion,
-}
-
-struct TasksJson<'a> {
-    tasks: &'a [TaskModel],
-    version: SamzaVersion,
-}
-
-struct TaskJson<'a> {
-    task: &'a TaskModel,
-    version: SamzaVersion,
-}
-
-struct SspJson<'a> {
-    ssp: &'a Ssp,
-    version: SamzaVersion,
-}
-
-/// `all-container-locality` of 0.10.1–1.5: every container's host, unknown here.
-struct LocalityJson<'a>(&'a [ContainerModel]);
-
-impl Serialize for ModelJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let (model, v) = (self.model, self.version);
-        let mut root = serializer.serialize_map(None)?;
-        root.serialize_entry("config", &ConfigJson(&model.config))?;
-        root.serialize_entry(
-            "containers",
-            &ContainersJson {
-                containers: &model.containers,
-                version: v,
-            },
-        )?;
-        if v.at_least(0, 10, 0) {
-            root.serialize_entry(
-                "max-change-log-stream-partitions",
-                &model.max_changelog_partitions(),
-            )?;
-        }
-        // 0.10.1–1.5 also serialized the (auto-detected) locality getter; hosts are unknown here.
-        if v.at_least(0, 10, 1) && !v.at_least(1, 6, 0) {
-            root.serialize_entry("all-container-locality", &LocalityJson(&model.containers))?;
-        }
-        root.end()
-    }
-}
-
-impl Serialize for ConfigJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.0.iter())
-    }
-}
-
-impl Serialize for ContainersJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        for container in last_of_each_key(self.containers, |c| &c.id) {
-            map.serialize_entry(
-                &container.id,
-                &ContainerJson {
-                    container,
-                    version: self.version,
-                },
-            )?;
-        }
-        map.end()
-    }
-}
-
-impl Serialize for ContainerJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let (c, v) = (self.container, self.version);
-        let tasks = TasksJson {
-            tasks: &c.tasks,
-            version: v,
-        };
-        let mut m = serializer.serialize_map(None)?;
-        if v.at_least(1, 7, 0) {
-            m.serialize_entry("processor-id", &c.id)?;
-            m.serialize_entry("tasks", &tasks)?;
-        } else if v.at_least(1, 0, 0) {
-            m.serialize_entry("tasks", &tasks)?;
-            m.serialize_entry("processor-id", &c.id)?;
-        } else if v.at_least(0, 13, 0) {
-            m.serialize_entry("tasks", &tasks)?;
-            m.serialize_entry("container-id", &int_container_id(&c.id))?;
-            m.serialize_entry("processor-id", &c.id)?;
-        } else {
-            m.serialize_entry("container-id", &int_container_id(&c.id))?;
-            m.serialize_entry("tasks", &tasks)?;
-        }
-        m.end()
-    }
-}
-
-impl Serialize for TasksJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        for task in last_of_each_key(self.tasks, |t| &t.name) {
-            map.serialize_entry(
-                &task.name,
-                &TaskJson {
-                    task,
-                    version: self.version,
-                },
-            )?;
-        }
-        map.end()
-    }
-}
-
-impl Serialize for TaskJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let (t, v) = (self.task, self.version);
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("task-name", &t.name)?;
-        m.serialize_entry(
-            "system-stream-partitions",
-            &SspsJson {
-                ssps: &t.ssps,
-                version: v,
-            },
-        )?;
-        m.serialize_entry("changelog-partition", &t.changelog_partition)?;
-        if v.at_least(1, 1, 0) {
-            m.serialize_entry("task-mode", t.mode.as_str())?;
-        }
-        m.end()
-    }
-}
-
-struct SspsJson<'a> {
-    ssps: &'a [Ssp],
-    version: SamzaVersion,
-}
-
-impl Serialize for SspsJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.ssps.iter().map(|ssp| SspJson {
-            ssp,
-            version: self.version,
-        }))
-    }
-}
-
-impl Serialize for SspJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // Samza builds this object from a HashMap, whose order for these keys is system, partition, stream,
-        // keyBucket.
-        let s = self.ssp;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("system", &*s.system)?;
-        m.serialize_entry("partition", &s.partition)?;
-        m.serialize_entry("stream", &*s.stream)?;
-        if self.version.at_least(1, 7, 0) {
-            m.serialize_entry("keyBucket", &s.key_bucket)?;
-        }
-        m.end()
-    }
-}
-
-impl Serialize for LocalityJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        for c in last_of_each_key(self.0, |c| &c.id) {
-            map.serialize_entry(&c.id, &())?;
-        }
-        map.end()
-    }
-}
-
 /// Streams `value` into `writer` with `formatter`; only the writer can fail.
 fn write_with<W: std::io::Write, F: Formatter>(
     value: &impl Serialize,
@@ -483,6 +275,24 @@ fn write_with<W: std::io::Write, F: Formatter>(
     value
         .serialize(&mut serializer)
         .map_err(std::io::Error::from)
+}
+
+fn int_container_id(id: &str) -> i64 {
+    // Only 0.x wrote an integer id; there all ids were numeric. Anything else gets -1 so old readers fail loudly.
+    id.parse::<i64>().unwrap_or(-1)
+}
+
+/// The items of `sorted` with runs of equal keys reduced to their last item: what a Java map keeps when the same
+/// key is put twice (e.g. two containers of a previous model that claim one processor id).
+fn last_of_each_key<'a, T>(
+    sorted: &'a [T],
+    key: impl Fn(&T) -> &str + 'a,
+) -> impl Iterator<Item = &'a T> + 'a {
+    sorted
+        .iter()
+        .enumerate()
+        .filter(move |&(i, item)| sorted.get(i + 1).is_none_or(|next| key(next) != key(item)))
+        .map(|(_, item)| item)
 }
 
 impl JobModel {
@@ -560,7 +370,7 @@ impl JobModel {
         writer: W,
     ) -> std::io::Result<()> {
         write_with(
-            &self.json_view(version),
+            &ModelJson(self, version),
             writer,
             JacksonEscapes(CompactFormatter),
         )
@@ -573,7 +383,7 @@ impl JobModel {
         writer: W,
     ) -> std::io::Result<()> {
         write_with(
-            &self.json_view(version),
+            &ModelJson(self, version),
             writer,
             JacksonEscapes(PrettyFormatter::new()),
         )
@@ -595,14 +405,8 @@ impl JobModel {
         String::from_utf8(out).expect("serde_json writes UTF-8")
     }
 
-    fn json_view(&self, version: SamzaVersion) -> ModelJson<'_> {
-        ModelJson {
-            model: self,
-            version,
-        }
-    }
-
-    /// About the length of the compact JSON, so that building it in memory rarely grows the buffer.
+    /// About the length of the compact JSON, a little over, so that building it in memory never grows (copies)
+    /// the buffer.
     fn json_size_hint(&self) -> usize {
         let config: usize = self.config.iter().map(|(k, v)| k.len() + v.len() + 6).sum();
         let tasks: usize = self
@@ -822,6 +626,134 @@ fn ranges(sorted: &[u32]) -> String {
         i += 1;
     }
     out
+}
+
+// The model is written straight from its structs, without a JSON value tree in between: a tree costs ten times
+// the text it becomes. Each object's key order is the order Samza's Jackson writes for `version`.
+
+/// `JobModel` as `version` wrote it.
+struct ModelJson<'a>(&'a JobModel, SamzaVersion);
+
+impl Serialize for ModelJson<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let ModelJson(model, v) = *self;
+        let mut root = ser.serialize_map(None)?;
+        root.serialize_entry("config", &ConfigJson(&model.config))?;
+        root.serialize_entry("containers", &ContainersJson(&model.containers, v))?;
+        if v.at_least(0, 10, 0) {
+            root.serialize_entry(
+                "max-change-log-stream-partitions",
+                &model.max_changelog_partitions(),
+            )?;
+        }
+        // 0.10.1–1.5 also serialized the (auto-detected) locality getter; hosts are unknown here.
+        if v.at_least(0, 10, 1) && !v.at_least(1, 6, 0) {
+            root.serialize_entry("all-container-locality", &LocalityJson(&model.containers))?;
+        }
+        root.end()
+    }
+}
+
+struct ConfigJson<'a>(&'a Config);
+
+impl Serialize for ConfigJson<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.collect_map(self.0.iter())
+    }
+}
+
+struct LocalityJson<'a>(&'a [ContainerModel]);
+
+impl Serialize for LocalityJson<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.collect_map(last_of_each_key(self.0, |c| &c.id).map(|c| (&c.id, ())))
+    }
+}
+
+struct ContainersJson<'a>(&'a [ContainerModel], SamzaVersion);
+
+impl Serialize for ContainersJson<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let v = self.1;
+        ser.collect_map(last_of_each_key(self.0, |c| &c.id).map(|c| (&c.id, ContainerJson(c, v))))
+    }
+}
+
+struct ContainerJson<'a>(&'a ContainerModel, SamzaVersion);
+
+impl Serialize for ContainerJson<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let ContainerJson(c, v) = *self;
+        let tasks = TasksJson(&c.tasks, v);
+        let mut m = ser.serialize_map(None)?;
+        if v.at_least(1, 7, 0) {
+            m.serialize_entry("processor-id", &c.id)?;
+            m.serialize_entry("tasks", &tasks)?;
+        } else if v.at_least(1, 0, 0) {
+            m.serialize_entry("tasks", &tasks)?;
+            m.serialize_entry("processor-id", &c.id)?;
+        } else if v.at_least(0, 13, 0) {
+            m.serialize_entry("tasks", &tasks)?;
+            m.serialize_entry("container-id", &int_container_id(&c.id))?;
+            m.serialize_entry("processor-id", &c.id)?;
+        } else {
+            m.serialize_entry("container-id", &int_container_id(&c.id))?;
+            m.serialize_entry("tasks", &tasks)?;
+        }
+        m.end()
+    }
+}
+
+struct TasksJson<'a>(&'a [TaskModel], SamzaVersion);
+
+impl Serialize for TasksJson<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let v = self.1;
+        ser.collect_map(last_of_each_key(self.0, |t| &t.name).map(|t| (&t.name, TaskJson(t, v))))
+    }
+}
+
+struct TaskJson<'a>(&'a TaskModel, SamzaVersion);
+
+impl Serialize for TaskJson<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let TaskJson(t, v) = *self;
+        let mut m = ser.serialize_map(None)?;
+        m.serialize_entry("task-name", &t.name)?;
+        m.serialize_entry("system-stream-partitions", &SspsJson(&t.ssps, v))?;
+        m.serialize_entry("changelog-partition", &t.changelog_partition)?;
+        if v.at_least(1, 1, 0) {
+            m.serialize_entry("task-mode", t.mode.as_str())?;
+        }
+        m.end()
+    }
+}
+
+struct SspsJson<'a>(&'a [Ssp], SamzaVersion);
+
+impl Serialize for SspsJson<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let v = self.1;
+        ser.collect_seq(self.0.iter().map(|s| SspJson(s, v)))
+    }
+}
+
+struct SspJson<'a>(&'a Ssp, SamzaVersion);
+
+impl Serialize for SspJson<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let SspJson(s, v) = *self;
+        // Samza builds this object from a HashMap, whose order for these keys is system, partition, stream,
+        // keyBucket.
+        let mut m = ser.serialize_map(None)?;
+        m.serialize_entry("system", &*s.system)?;
+        m.serialize_entry("partition", &s.partition)?;
+        m.serialize_entry("stream", &*s.stream)?;
+        if v.at_least(1, 7, 0) {
+            m.serialize_entry("keyBucket", &s.key_bucket)?;
+        }
+        m.end()
+    }
 }
 
 #[cfg(test)]

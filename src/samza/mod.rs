@@ -12,6 +12,7 @@ pub mod grouper;
 #[cfg(test)]
 mod invariants;
 pub mod job_model;
+pub mod limits;
 pub mod planner;
 pub mod properties;
 pub mod stored_state;

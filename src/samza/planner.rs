@@ -12,6 +12,7 @@ use super::changelog::{self, TopicSpec};
 use super::config;
 use super::grouper;
 use super::job_model::{ContainerModel, TaskMode, TaskModel};
+use super::limits;
 use super::stream::{self, java_cmp};
 use super::{Config, JobModel, SamzaError, Ssp, SystemStream};
 
@@ -225,17 +226,33 @@ pub fn plan(
     let previous = previous.unwrap_or(&empty);
     // `JobModelHelper#getProcessorLocality` reads the container count (one processor id per container) before
     // the calculator starts, so a count that is not an integer is the first thing Samza refuses.
-    let processor_ids = assignment::processor_ids(config.container_count_value()?);
+    let processor_ids = assignment::ProcessorIds::new(config.container_count_value()?);
     let config = apply_rewriters(config, &facts.topics)?;
 
     // Discover SSPs: one per partition of every task.inputs stream (broadcast-only streams are not queried).
     let inputs = stream::parse_inputs(config.get("task.inputs"), "task.inputs")?;
     let broadcast = stream::parse_broadcast(config.get("task.broadcast.inputs"))?;
-    let total: usize = inputs
+    let total: u64 = inputs
         .iter()
-        .map(|s| facts.counts.get(s).copied().unwrap_or(0) as usize)
+        .map(|s| u64::from(facts.counts.get(s).copied().unwrap_or(0)))
         .sum();
-    let mut ssps: Vec<Ssp> = Vec::with_capacity(total);
+    // Every partition is listed in at least one task (unless an SSP matcher drops it): refuse a count no
+    // model can carry before making one SSP per partition.
+    limits::check_model_ssps(total, || {
+        let largest = inputs
+            .iter()
+            .filter_map(|s| facts.counts.get(s).map(|n| (n, s)))
+            .max_by_key(|(n, _)| **n);
+        match largest {
+            Some((n, s)) => format!(
+                "task.inputs has {} partitions in all; {} alone has {n}",
+                total,
+                s.name()
+            ),
+            None => format!("task.inputs has {total} partitions in all"),
+        }
+    })?;
+    let mut ssps: Vec<Ssp> = Vec::with_capacity(total as usize);
     for s in &inputs {
         let count = facts
             .counts
@@ -248,7 +265,7 @@ pub fn plan(
     }
     let ssps = grouper::match_ssps(&config, ssps)?;
 
-    let mut groups = grouper::group(&config, &ssps, &broadcast, &processor_ids)?;
+    let mut groups = grouper::group(&config, &ssps, &broadcast, processor_ids)?;
     drop(ssps);
     // SSPGrouperProxy: only stateful jobs with a stored task → SSP assignment are kept sticky.
     if config.input_expansion_enabled()
@@ -263,9 +280,24 @@ pub fn plan(
         )?;
     }
 
+    // Samza stores changelog partitions as Java ints, and numbers new tasks from the largest stored one: a stored
+    // number past `Integer.MAX_VALUE` (a hand-edited lock) could only come back as a wrapped, duplicate number.
+    if let Some((task, n)) = previous
+        .changelog
+        .iter()
+        .find(|(_, n)| **n >= i32::MAX as u32)
+    {
+        return Err(SamzaError::Previous {
+            message: format!(
+                "task '{task}' is stored with changelog partition {n}, beyond what Samza can number (at most {}). \
+                 Restore the stored mapping from a lock or model Samza wrote.",
+                i32::MAX - 1
+            ),
+        });
+    }
     let names: Vec<&str> = groups.iter().map(|(n, _)| n.as_str()).collect();
     let numbers = changelog::number_tasks(&names, &previous.changelog);
-    let assigned = assignment::assign(&config, &names, &previous.task_container, &processor_ids)?;
+    let assigned = assignment::assign(&config, &names, &previous.task_container, processor_ids)?;
     drop(names);
 
     let mut tasks: Vec<Option<TaskModel>> = groups
@@ -285,10 +317,19 @@ pub fn plan(
         let tasks = a.tasks.iter().filter_map(|&i| tasks[i].take()).collect();
         containers.push(ContainerModel { id: a.id, tasks });
     }
-    containers.extend(standby_containers(
-        &containers,
-        config.standby_replication_factor()?,
-    ));
+    let rf = config.standby_replication_factor()?;
+    if rf > 1 {
+        // Each standby container copies an active container's tasks with all their SSPs.
+        let active: u64 = containers
+            .iter()
+            .flat_map(|c| &c.tasks)
+            .map(|t| t.ssps.len() as u64)
+            .sum();
+        limits::check_model_ssps(active.saturating_mul(u64::from(rf)), || {
+            format!("{active} in the active tasks × job.standbytasks.replication.factor={rf}")
+        })?;
+    }
+    containers.extend(standby_containers(&containers, rf));
 
     let model = JobModel::new(config.clone(), containers);
     let changelog_mapping = changelog::merged_mapping(
@@ -630,6 +671,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("job.name"), "{err}");
+    }
+
+    #[test]
+    fn a_stored_changelog_partition_beyond_samzas_int_is_refused() {
+        let mut previous = Previous::default();
+        previous.changelog.insert("Partition 0".into(), u32::MAX);
+        let err = plan(
+            &Config::of(&base()),
+            &facts(&[("kafka.a", 2)]),
+            Some(&previous),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, SamzaError::Previous { message } if message.contains("changelog partition 4294967295")),
+            "{err}"
+        );
     }
 
     /// Spec 4.3: the complete HEAD example, compared with the JSON the real Samza classes produced.

@@ -7,17 +7,24 @@
 //! value is characters already, and a file is decoded ISO-8859-1 first, as `load(InputStream)` does
 //! (`job_config::read_config_file`).
 
+use std::borrow::Cow;
+
 use indexmap::IndexMap;
 
 use super::SamzaError;
 
 /// Parses properties text. Later duplicates override earlier ones but keep the first key's position, as
 /// `Properties` (a hash table) keeps one entry per key.
+///
+/// Works on the text's bytes in place (every character the format gives a meaning is ASCII, so positions found
+/// by byte are character boundaries): a logical line is copied only when it continues over a line break, and
+/// a key or value only once, into the map. Memory is the text plus what the map holds.
 pub fn parse(text: &str) -> Result<IndexMap<String, String>, SamzaError> {
-    Ok(entries(text)?
-        .into_iter()
-        .map(|entry| (entry.key, entry.value))
-        .collect())
+    let mut out = IndexMap::new();
+    for_each_entry(text, |entry| {
+        out.insert(entry.key, entry.value);
+    })?;
+    Ok(out)
 }
 
 /// One key/value line of properties text, as `Properties#load` reads it.
@@ -36,106 +43,146 @@ pub struct Entry {
 /// for Kafka client property files alike.
 pub fn entries(text: &str) -> Result<Vec<Entry>, SamzaError> {
     let mut out = Vec::new();
-    for (line_no, logical) in logical_lines(text) {
-        let (key, value, has_sep) = split_key_value(&logical);
-        out.push(Entry {
-            line: line_no,
-            key: unescape(key, line_no)?,
-            value: unescape(value, line_no)?,
-            has_value: has_sep || !value.is_empty(),
-        });
-    }
+    for_each_entry(text, |entry| out.push(entry))?;
     Ok(out)
 }
 
-fn is_blank(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\u{c}')
+/// Reads entries one at a time, so that [`parse`] holds only the map it builds.
+fn for_each_entry(text: &str, mut each: impl FnMut(Entry)) -> Result<(), SamzaError> {
+    let mut lines = LogicalLines {
+        text,
+        i: 0,
+        natural_line: 1,
+    };
+    while let Some((line, logical)) = lines.next_line() {
+        let (key, value, has_sep) = split_key_value(&logical);
+        each(Entry {
+            line,
+            key: unescape(key, line)?,
+            value: unescape(value, line)?,
+            has_value: has_sep || !value.is_empty(),
+        });
+    }
+    Ok(())
+}
+
+/// A `.properties` file's bytes as `Properties.load(InputStream)` reads them: ISO-8859-1, one character per
+/// byte. ASCII text (the usual case) is taken as it is, without a copy.
+pub fn decode_latin1(bytes: Vec<u8>) -> String {
+    if bytes.is_ascii() {
+        return String::from_utf8(bytes).expect("ASCII is UTF-8");
+    }
+    bytes.iter().map(|&b| char::from(b)).collect()
+}
+
+fn is_blank(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\x0c')
+}
+
+fn is_break(b: u8) -> bool {
+    b == b'\n' || b == b'\r'
 }
 
 /// Java's `LineReader`: joins continued natural lines into logical lines, dropping comment and blank lines.
-/// Returns the 1-based number of the logical line's first natural line, for error messages.
+/// Each logical line comes with the 1-based number of its first natural line, for error messages.
 /// The continuation backslash is removed but every other escape is kept for `unescape`.
-fn logical_lines(text: &str) -> Vec<(usize, Vec<char>)> {
-    let mut lines = Vec::new();
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    let mut natural_line = 1;
-    while i < chars.len() {
-        // Start of a logical line: skip leading whitespace; blank lines and comment lines are skipped.
-        let start_line = natural_line;
-        while i < chars.len() && is_blank(chars[i]) {
-            i += 1;
-        }
-        if i >= chars.len() {
-            break;
-        }
-        if chars[i] == '\n' || chars[i] == '\r' {
-            i += line_break_len(&chars, i);
-            natural_line += 1;
-            continue;
-        }
-        if chars[i] == '#' || chars[i] == '!' {
-            // Comment lines never continue, even when they end with a backslash.
-            while i < chars.len() && chars[i] != '\n' && chars[i] != '\r' {
-                i += 1;
-            }
-            continue;
-        }
-        let mut buf = Vec::new();
-        loop {
-            // Read one natural line into buf.
-            let mut backslashes = 0usize;
-            while i < chars.len() && chars[i] != '\n' && chars[i] != '\r' {
-                if chars[i] == '\\' {
-                    backslashes += 1;
-                } else {
-                    backslashes = 0;
-                }
-                buf.push(chars[i]);
-                i += 1;
-            }
-            let continued = backslashes % 2 == 1;
-            if !continued {
-                break;
-            }
-            // An odd number of trailing backslashes continues the line; the last one is dropped.
-            buf.pop();
-            if i >= chars.len() {
-                break;
-            }
-            i += line_break_len(&chars, i);
-            natural_line += 1;
-            while i < chars.len() && is_blank(chars[i]) {
-                i += 1;
-            }
-        }
-        lines.push((start_line, buf));
-        if i < chars.len() {
-            i += line_break_len(&chars, i);
-            natural_line += 1;
-        }
-    }
-    lines
+struct LogicalLines<'a> {
+    text: &'a str,
+    i: usize,
+    natural_line: usize,
 }
 
-fn line_break_len(chars: &[char], i: usize) -> usize {
-    if chars[i] == '\r' && chars.get(i + 1) == Some(&'\n') {
-        2
-    } else {
-        1
+impl<'a> LogicalLines<'a> {
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    fn skip_blanks(&mut self) {
+        let b = self.bytes();
+        while self.i < b.len() && is_blank(b[self.i]) {
+            self.i += 1;
+        }
+    }
+
+    fn skip_break(&mut self) {
+        let b = self.bytes();
+        self.i += if b[self.i] == b'\r' && b.get(self.i + 1) == Some(&b'\n') {
+            2
+        } else {
+            1
+        };
+        self.natural_line += 1;
+    }
+
+    /// The rest of the natural line from `i` (without its line break); `i` ends on the break or at the end.
+    fn natural(&mut self) -> &'a str {
+        let b = self.bytes();
+        let start = self.i;
+        while self.i < b.len() && !is_break(b[self.i]) {
+            self.i += 1;
+        }
+        &self.text[start..self.i]
+    }
+
+    fn next_line(&mut self) -> Option<(usize, Cow<'a, str>)> {
+        loop {
+            // Start of a logical line: skip leading whitespace; blank lines and comment lines are skipped.
+            let start_line = self.natural_line;
+            self.skip_blanks();
+            let b = self.bytes();
+            if self.i >= b.len() {
+                return None;
+            }
+            if is_break(b[self.i]) {
+                self.skip_break();
+                continue;
+            }
+            if b[self.i] == b'#' || b[self.i] == b'!' {
+                // Comment lines never continue, even when they end with a backslash.
+                self.natural();
+                continue;
+            }
+            let mut line: Cow<'a, str> = Cow::Borrowed("");
+            loop {
+                let natural = self.natural();
+                let backslashes = natural.bytes().rev().take_while(|&c| c == b'\\').count();
+                // An odd number of trailing backslashes continues the line; the last one is dropped.
+                let continued = backslashes % 2 == 1;
+                let kept = if continued {
+                    &natural[..natural.len() - 1]
+                } else {
+                    natural
+                };
+                if line.is_empty() {
+                    line = Cow::Borrowed(kept);
+                } else {
+                    line.to_mut().push_str(kept);
+                }
+                if !continued || self.i >= b.len() {
+                    break;
+                }
+                self.skip_break();
+                self.skip_blanks();
+            }
+            if self.i < b.len() {
+                self.skip_break();
+            }
+            return Some((start_line, line));
+        }
     }
 }
 
 /// `Properties#load0`: the key ends at the first unescaped `=`, `:` or whitespace; then whitespace and at
 /// most one `=`/`:` are skipped (only one separator char when the key ended at whitespace).
-fn split_key_value(line: &[char]) -> (&[char], &[char], bool) {
+fn split_key_value(line: &str) -> (&str, &str, bool) {
+    let b = line.as_bytes();
     let mut key_len = 0;
-    let mut value_start = line.len();
+    let mut value_start = b.len();
     let mut has_sep = false;
     let mut preceding_backslash = false;
-    while key_len < line.len() {
-        let c = line[key_len];
-        if (c == '=' || c == ':') && !preceding_backslash {
+    while key_len < b.len() {
+        let c = b[key_len];
+        if (c == b'=' || c == b':') && !preceding_backslash {
             value_start = key_len + 1;
             has_sep = true;
             break;
@@ -143,13 +190,13 @@ fn split_key_value(line: &[char]) -> (&[char], &[char], bool) {
             value_start = key_len + 1;
             break;
         }
-        preceding_backslash = c == '\\' && !preceding_backslash;
+        preceding_backslash = c == b'\\' && !preceding_backslash;
         key_len += 1;
     }
-    while value_start < line.len() {
-        let c = line[value_start];
+    while value_start < b.len() {
+        let c = b[value_start];
         if !is_blank(c) {
-            if !has_sep && (c == '=' || c == ':') {
+            if !has_sep && (c == b'=' || c == b':') {
                 has_sep = true;
             } else {
                 break;
@@ -157,44 +204,43 @@ fn split_key_value(line: &[char]) -> (&[char], &[char], bool) {
         }
         value_start += 1;
     }
-    (
-        &line[..key_len],
-        &line[value_start.min(line.len())..],
-        has_sep,
-    )
+    (&line[..key_len], &line[value_start.min(b.len())..], has_sep)
+}
+
+/// Four hex digits (`\uXXXX`'s), exactly: no sign, no fewer.
+fn hex4(s: &str) -> Option<u16> {
+    let digits = s.get(..4)?;
+    if !digits.bytes().all(|d| d.is_ascii_hexdigit()) {
+        return None;
+    }
+    u16::from_str_radix(digits, 16).ok()
 }
 
 /// `Properties#loadConvert`.
-fn unescape(chars: &[char], line_no: usize) -> Result<String, SamzaError> {
-    let mut out = String::with_capacity(chars.len());
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        i += 1;
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        let Some(&e) = chars.get(i) else {
+fn unescape(text: &str, line_no: usize) -> Result<String, SamzaError> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find('\\') {
+        out.push_str(&rest[..pos]);
+        rest = &rest[pos + 1..];
+        let Some(e) = rest.chars().next() else {
             // A lone trailing backslash (only possible at end of input) is dropped, as Java's reader does.
-            break;
+            return Ok(out);
         };
-        i += 1;
+        rest = &rest[e.len_utf8()..];
         match e {
             'u' => {
-                let digits: String = chars.iter().skip(i).take(4).collect();
-                let unit = (digits.len() == 4)
-                    .then(|| u16::from_str_radix(&digits, 16).ok())
-                    .flatten()
-                    .filter(|_| digits.chars().all(|d| d.is_ascii_hexdigit()))
-                    .ok_or_else(|| SamzaError::Properties {
+                let unit = hex4(rest).ok_or_else(|| {
+                    let digits: String = rest.chars().take(4).collect();
+                    SamzaError::Properties {
                         line: line_no,
                         message: format!(
                             "Malformed \\uxxxx encoding ('\\u{digits}'). Write exactly four hex digits after \\u, or \\\\u for a literal backslash-u."
                         ),
-                    })?;
-                i += 4;
-                push_utf16_unit(&mut out, unit, chars, &mut i);
+                    }
+                })?;
+                rest = &rest[4..];
+                push_utf16_unit(&mut out, unit, &mut rest);
             }
             't' => out.push('\t'),
             'r' => out.push('\r'),
@@ -203,24 +249,24 @@ fn unescape(chars: &[char], line_no: usize) -> Result<String, SamzaError> {
             other => out.push(other),
         }
     }
+    out.push_str(rest);
     Ok(out)
 }
 
 /// Java strings are UTF-16: a `\uD83D\uDE00` pair is one character. A lone surrogate cannot exist in a
 /// Rust string and becomes U+FFFD.
-fn push_utf16_unit(out: &mut String, unit: u16, chars: &[char], i: &mut usize) {
+fn push_utf16_unit(out: &mut String, unit: u16, rest: &mut &str) {
     if (0xD800..0xDC00).contains(&unit) {
         // Look for an escaped low surrogate right after.
-        if chars.get(*i) == Some(&'\\') && chars.get(*i + 1) == Some(&'u') {
-            let digits: String = chars.iter().skip(*i + 2).take(4).collect();
-            if let Ok(low) = u16::from_str_radix(&digits, 16) {
-                if digits.len() == 4 && (0xDC00..0xE000).contains(&low) {
-                    let c = 0x10000 + (((unit as u32) - 0xD800) << 10) + ((low as u32) - 0xDC00);
-                    out.push(char::from_u32(c).unwrap_or('\u{FFFD}'));
-                    *i += 6;
-                    return;
-                }
-            }
+        let low = rest
+            .strip_prefix("\\u")
+            .and_then(hex4)
+            .filter(|low| (0xDC00..0xE000).contains(low));
+        if let Some(low) = low {
+            let c = 0x10000 + (((unit as u32) - 0xD800) << 10) + ((low as u32) - 0xDC00);
+            out.push(char::from_u32(c).unwrap_or('\u{FFFD}'));
+            *rest = &rest[6..];
+            return;
         }
         out.push('\u{FFFD}');
     } else {

@@ -7,6 +7,7 @@ mod exit_codes;
 mod fidelity;
 mod helm;
 mod kafka;
+mod limits;
 mod lint;
 mod model;
 mod oracle;

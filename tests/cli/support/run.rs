@@ -20,6 +20,7 @@ pub struct Test {
     args: Vec<String>,
     stdin: Vec<u8>,
     env: Vec<(String, String)>,
+    memory_cap_kb: Option<u64>,
     tmp: tempfile::TempDir,
 }
 
@@ -35,6 +36,7 @@ impl Test {
             args: Vec::new(),
             stdin: Vec::new(),
             env: Vec::new(),
+            memory_cap_kb: None,
             tmp: tempfile::tempdir().expect("temp dir"),
         }
     }
@@ -65,8 +67,24 @@ impl Test {
         self
     }
 
+    /// Runs the program under `ulimit -v` (address space, in KiB): an allocation beyond it fails, so a
+    /// run that tried to allocate gigabytes aborts instead of passing.
+    #[allow(dead_code, reason = "used by the feature tests of big inputs")]
+    pub fn memory_cap_kb(mut self, kb: u64) -> Self {
+        self.memory_cap_kb = Some(kb);
+        self
+    }
+
     pub fn run(self) -> Output {
-        let mut cmd = Command::new(binary());
+        let mut cmd = match self.memory_cap_kb {
+            None => Command::new(binary()),
+            Some(kb) => {
+                let mut sh = Command::new("sh");
+                sh.args(["-c", &format!("ulimit -v {kb} && exec \"$0\" \"$@\"")])
+                    .arg(binary());
+                sh
+            }
+        };
         cmd.args(&self.args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
