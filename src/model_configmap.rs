@@ -4,8 +4,15 @@
 //! The model goes under `data.job-model.json`, or gzipped and base64-encoded under `binaryData.job-model.json.gz`
 //! when it would not fit a ConfigMap (1 MiB in all). Encoding and decoding live together so the two forms cannot
 //! drift apart; the checksum on pod templates is the digest of the same JSON.
+//!
+//! The post-renderer writes the model once, straight into its encoding ([`encode_model`]): the JSON is hashed as
+//! it streams and kept as text while it fits, and past the limit gzipped and base64-encoded as it streams, so a
+//! large model's JSON is never held whole.
 
-use std::{collections::BTreeMap, io::Read};
+use std::{
+    collections::BTreeMap,
+    io::{Read, Write},
+};
 
 use base64::Engine as _;
 use flate2::{read::GzDecoder, write::GzEncoder, Compression};
@@ -16,7 +23,7 @@ use crate::{
     error::{Error, JobOrigin, Result},
     job,
     manifest::{Document, Head, Stream},
-    samza::JobModel,
+    samza::{JobModel, SamzaVersion},
 };
 
 /// A ConfigMap may hold 1 MiB in all; past this much JSON the model goes into binaryData, gzipped.
@@ -27,14 +34,94 @@ pub fn digest(model_json: &str) -> String {
     format!("sha256:{:x}", Sha256::digest(model_json.as_bytes()))
 }
 
+/// [`digest`] of the model's JSON, hashed as the writer streams it (the JSON is never held).
+pub fn model_digest(model: &JobModel, version: SamzaVersion) -> String {
+    let mut hasher = Sha256::new();
+    let mut writer = std::io::BufWriter::with_capacity(WRITE_BUFFER, &mut hasher);
+    model
+        .write_json(version, &mut writer)
+        .and_then(|()| writer.flush())
+        .expect("hashing in memory");
+    drop(writer);
+    format!("sha256:{:x}", hasher.finalize())
+}
+
+/// How much of the model writer's output is buffered before it is hashed and kept or compressed.
+const WRITE_BUFFER: usize = 64 * 1024;
+
+/// A model's JSON as its ConfigMap carries it, and the JSON's [`digest`].
+pub struct EncodedModel {
+    pub digest: String,
+    body: Body,
+}
+
+enum Body {
+    /// `data`: the JSON itself, up to [`MAX_PLAIN_MODEL_BYTES`].
+    Plain(String),
+    /// `binaryData`: the JSON gzipped, base64-encoded.
+    Gzip(String),
+}
+
+/// Writes the model's JSON in the shape of `version` once, into the encoding its ConfigMap carries.
+pub fn encode_model(model: &JobModel, version: SamzaVersion) -> EncodedModel {
+    let sink = Sink {
+        hasher: Sha256::new(),
+        plain: Vec::new(),
+        gzip: None,
+    };
+    let mut writer = std::io::BufWriter::with_capacity(WRITE_BUFFER, sink);
+    model
+        .write_json(version, &mut writer)
+        .expect("encoding in memory");
+    let sink = writer
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .expect("encoding in memory");
+    let body = match sink.gzip {
+        None => Body::Plain(String::from_utf8(sink.plain).expect("serde_json writes UTF-8")),
+        Some(gzip) => Body::Gzip(gzip.finish().expect("encoding in memory").into_inner()),
+    };
+    EncodedModel {
+        digest: format!("sha256:{:x}", sink.hasher.finalize()),
+        body,
+    }
+}
+
+type Base64Writer =
+    base64::write::EncoderStringWriter<'static, base64::engine::GeneralPurpose, String>;
+
+/// The far end of [`encode_model`]'s writer: hashes everything, keeps it while it fits `data`, and from the
+/// first byte past [`MAX_PLAIN_MODEL_BYTES`] compresses instead (what was kept first).
+struct Sink {
+    hasher: Sha256,
+    plain: Vec<u8>,
+    gzip: Option<GzEncoder<Base64Writer>>,
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.hasher.update(buf);
+        match &mut self.gzip {
+            Some(gzip) => gzip.write_all(buf)?,
+            None if self.plain.len() + buf.len() > MAX_PLAIN_MODEL_BYTES => {
+                let base64 = Base64Writer::new(&base64::engine::general_purpose::STANDARD);
+                let mut gzip = GzEncoder::new(base64, Compression::best());
+                gzip.write_all(&std::mem::take(&mut self.plain))?;
+                gzip.write_all(buf)?;
+                self.gzip = Some(gzip);
+            }
+            None => self.plain.extend_from_slice(buf),
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The ConfigMap that carries the model to the coordinator (and so to the containers).
-pub fn encode(
-    config_head: &Head,
-    job: &str,
-    model_json: &str,
-    digest: &str,
-    partition_source: &str,
-) -> Value {
+pub fn encode(config_head: &Head, job: &str, model: EncodedModel, partition_source: &str) -> Value {
     let name = config_head
         .annotations
         .get(job::ANNOTATION_MODEL_CONFIGMAP)
@@ -52,7 +139,7 @@ pub fn encode(
         "name": name,
         "labels": labels,
         "annotations": {
-            job::ANNOTATION_CHECKSUM: digest,
+            job::ANNOTATION_CHECKSUM: model.digest,
             job::ANNOTATION_SOURCE: partition_source,
         },
     });
@@ -60,14 +147,14 @@ pub fn encode(
         metadata["namespace"] = json!(namespace);
     }
     let mut cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata});
-    if model_json.len() <= MAX_PLAIN_MODEL_BYTES {
-        cm["data"] = json!({ job::MODEL_KEY: model_json });
-    } else {
-        let mut gz = GzEncoder::new(Vec::new(), Compression::best());
-        std::io::Write::write_all(&mut gz, model_json.as_bytes()).expect("writing to memory");
-        let bytes = gz.finish().expect("writing to memory");
-        cm["binaryData"] = json!({ job::MODEL_KEY_COMPRESSED: base64::engine::general_purpose::STANDARD.encode(bytes) });
-    }
+    // The text moves into the ConfigMap (`json!` would copy it).
+    let (field, key, text) = match model.body {
+        Body::Plain(json) => ("data", job::MODEL_KEY, json),
+        Body::Gzip(base64) => ("binaryData", job::MODEL_KEY_COMPRESSED, base64),
+    };
+    let mut entries = serde_json::Map::new();
+    entries.insert(key.into(), Value::String(text));
+    cm[field] = Value::Object(entries);
     cm
 }
 
@@ -173,27 +260,76 @@ mod tests {
         }
     }
 
-    /// Encodes a model with `padding` bytes of config, writes the ConfigMap into a stream and reads it back.
-    fn round_trip(padding: usize) -> (Value, JobModel, JobModel) {
+    /// Encodes a model with `padding` bytes of config, writes the ConfigMap into a stream and reads it back; also
+    /// the JSON written, and the JSON the ConfigMap holds.
+    fn round_trip(padding: usize) -> (Value, JobModel, JobModel, String, String) {
         let model = JobModel::from_json(&MODEL.replace("PAD", &"x".repeat(padding))).unwrap();
         let json = model.to_json(SamzaVersion::default());
-        let cm = encode(&head(), "j", &json, &digest(&json), "kafka: flags");
+        let cm = encode(
+            &head(),
+            "j",
+            encode_model(&model, SamzaVersion::default()),
+            "kafka: flags",
+        );
+        assert_eq!(
+            cm["metadata"]["annotations"][job::ANNOTATION_CHECKSUM],
+            digest(&json)
+        );
+        let held = match cm["data"][job::MODEL_KEY].as_str() {
+            Some(text) => text.to_string(),
+            None => {
+                let b64 = cm["binaryData"][job::MODEL_KEY_COMPRESSED]
+                    .as_str()
+                    .unwrap();
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .unwrap();
+                String::from_utf8(gunzip(&bytes).unwrap()).unwrap()
+            }
+        };
         let text = format!("---\n{}", crate::manifest::write_document(&cm).unwrap());
         let models = models_in_stream(text.as_bytes()).unwrap();
-        (cm, model, models["j"].clone())
+        (cm, model, models["j"].clone(), json, held)
     }
 
     #[test]
     fn a_model_comes_back_as_it_went_in_plain_or_gzipped() {
-        let (cm, sent, read) = round_trip(10);
+        let (cm, sent, read, json, held) = round_trip(10);
         assert!(cm["data"][job::MODEL_KEY].is_string());
         assert_eq!(cm["metadata"]["name"], "j-config-model");
         assert_eq!(cm["metadata"]["namespace"], "streams");
-        assert_eq!(read, sent);
+        assert_eq!((read, held), (sent, json));
 
-        let (cm, sent, read) = round_trip(MAX_PLAIN_MODEL_BYTES);
+        let (cm, sent, read, json, held) = round_trip(MAX_PLAIN_MODEL_BYTES);
         assert!(cm.get("data").is_none());
         assert!(cm["binaryData"][job::MODEL_KEY_COMPRESSED].is_string());
-        assert_eq!(read, sent);
+        assert_eq!((read, held), (sent, json));
+    }
+
+    /// The encoder decides while the JSON streams: a model of exactly the limit stays plain, one byte more is
+    /// gzipped, and either way the ConfigMap holds the JSON byte for byte with its digest.
+    #[test]
+    fn the_limit_is_decided_on_the_whole_json() {
+        let base = round_trip(0).3.len();
+        let (cm, .., json, held) = round_trip(MAX_PLAIN_MODEL_BYTES - base);
+        assert_eq!(json.len(), MAX_PLAIN_MODEL_BYTES);
+        assert!(cm["data"][job::MODEL_KEY].is_string());
+        assert_eq!(held, json);
+        let (cm, .., json, held) = round_trip(MAX_PLAIN_MODEL_BYTES - base + 1);
+        assert_eq!(json.len(), MAX_PLAIN_MODEL_BYTES + 1);
+        assert!(cm.get("data").is_none());
+        assert_eq!(held, json);
+    }
+
+    #[test]
+    fn the_streamed_digest_is_the_digest_of_the_json() {
+        let model = JobModel::from_json(&MODEL.replace("PAD", "p")).unwrap();
+        for version in ["0.14", "1.7"] {
+            let version = SamzaVersion::parse(version).unwrap();
+            assert_eq!(
+                model_digest(&model, version),
+                digest(&model.to_json(version))
+            );
+        }
     }
 }

@@ -45,7 +45,6 @@ pub struct RenderOptions<'a> {
 pub struct RenderedJob {
     pub name: String,
     pub plan: Plan,
-    pub model_json: String,
     pub digest: String,
     pub facts: GatheredFacts,
 }
@@ -304,8 +303,8 @@ fn render_job(
     plan.model
         .config
         .set("job.container.count", active.to_string());
-    let model_json = plan.model.to_json(options.samza_version);
-    let digest = model_configmap::digest(&model_json);
+    let encoded = model_configmap::encode_model(&plan.model, options.samza_version);
+    let digest = encoded.digest.clone();
 
     for worker in &docs.workers {
         let patch = edits.patch(worker.index);
@@ -318,13 +317,7 @@ fn render_job(
             .set(pod_annotation(job::ANNOTATION_CHECKSUM), json!(digest));
     }
     let config_head = &scan.heads[&config_index];
-    let model_cm = model_configmap::encode(
-        config_head,
-        &docs.name,
-        &model_json,
-        &digest,
-        &gathered.describe(),
-    );
+    let model_cm = model_configmap::encode(config_head, &docs.name, encoded, &gathered.describe());
     // A stream that went through helm-samza before carries the old model: the new one replaces it.
     for &index in &docs.models {
         edits.removed.push(index);
@@ -338,7 +331,6 @@ fn render_job(
     Ok(RenderedJob {
         name: docs.name.clone(),
         plan,
-        model_json,
         digest,
         facts: gathered,
     })
@@ -366,8 +358,7 @@ fn reuse_model(
         samza::changelog::changelog_topics(&config, model.max_changelog_partitions())
             .map_err(samza_error)?;
     let internal_topics = samza::changelog::internal_topics(&config).map_err(samza_error)?;
-    let model_json = model.to_json(version);
-    let digest = model_configmap::digest(&model_json);
+    let digest = model_configmap::model_digest(&model, version);
     let mut facts = GatheredFacts::default();
     facts.facts.counts = model.input_partition_counts();
     Ok(RenderedJob {
@@ -382,7 +373,6 @@ fn reuse_model(
             changelog_topics,
             internal_topics,
         },
-        model_json,
         digest,
         facts,
     })

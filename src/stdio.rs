@@ -2,7 +2,7 @@
 //!
 //! A reader that went away (a broken pipe on stdout) is not an error (ripgrep): `helm-samza show | head` must
 //! not fail. Every command writes its whole answer at once, after all work is done, so a failure leaves stdout
-//! empty.
+//! empty; an answer too large to hold twice (a job model's JSON) is streamed, once nothing but writing can fail.
 
 use std::io::{Read, Write};
 
@@ -15,6 +15,18 @@ pub fn read_stdin(capacity: usize) -> Result<Vec<u8>> {
         .read_to_end(&mut input)
         .map_err(|e| Error::io("<stdin>", e))?;
     Ok(input)
+}
+
+/// Streams what `write` writes to stdout, buffered. Only for answers whose writing cannot fail but on stdout
+/// itself; a reader that went away (broken pipe) is not an error.
+pub fn stream_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    match write(&mut out).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::io("<stdout>", e)),
+    }
 }
 
 /// Writes all of `bytes` to stdout; a reader that went away (broken pipe) is not an error.

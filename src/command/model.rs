@@ -78,8 +78,18 @@ pub fn run(args: &ModelArgs) -> Result<i32> {
         &origin,
     )?;
     let mut text = match args.output {
-        ModelOutput::Json if args.pretty => plan.model.to_json_pretty(version),
-        ModelOutput::Json => plan.model.to_json(version),
+        // Streamed: a large model's JSON is never held whole.
+        ModelOutput::Json => {
+            return stdio::stream_stdout(|out| {
+                if args.pretty {
+                    plan.model.write_json_pretty(version, &mut *out)?;
+                } else {
+                    plan.model.write_json(version, &mut *out)?;
+                }
+                out.write_all(b"\n")
+            })
+            .map(|()| exit_code::OK)
+        }
         ModelOutput::Yaml => {
             let value: serde_json::Value =
                 serde_json::from_str(&plan.model.to_json(version)).expect("our own JSON parses");

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::ser::{CharEscape, CompactFormatter, Formatter, PrettyFormatter};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::config::Config;
 use super::stream::{java_cmp, Ssp, SystemStream};
@@ -265,18 +265,34 @@ pub fn jackson_json<T: serde::Serialize + ?Sized>(value: &T) -> String {
     String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
-fn write_json<F: Formatter>(value: &impl Serialize, formatter: F) -> String {
-    let mut out = Vec::with_capacity(4096);
-    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+/// Streams `value` into `writer` with `formatter`; only the writer can fail.
+fn write_with<W: std::io::Write, F: Formatter>(
+    value: &impl Serialize,
+    writer: W,
+    formatter: F,
+) -> std::io::Result<()> {
+    let mut serializer = serde_json::Serializer::with_formatter(writer, formatter);
     value
         .serialize(&mut serializer)
-        .expect("a job model always serializes");
-    String::from_utf8(out).expect("serde_json writes UTF-8")
+        .map_err(std::io::Error::from)
 }
 
-fn int_container_id(id: &str) -> Value {
+fn int_container_id(id: &str) -> i64 {
     // Only 0.x wrote an integer id; there all ids were numeric. Anything else gets -1 so old readers fail loudly.
-    id.parse::<i64>().map_or(json!(-1), Value::from)
+    id.parse::<i64>().unwrap_or(-1)
+}
+
+/// The items of `sorted` with runs of equal keys reduced to their last item: what a Java map keeps when the same
+/// key is put twice (e.g. two containers of a previous model that claim one processor id).
+fn last_of_each_key<'a, T>(
+    sorted: &'a [T],
+    key: impl Fn(&T) -> &str + 'a,
+) -> impl Iterator<Item = &'a T> + 'a {
+    sorted
+        .iter()
+        .enumerate()
+        .filter(move |&(i, item)| sorted.get(i + 1).is_none_or(|next| key(next) != key(item)))
+        .map(|(_, item)| item)
 }
 
 impl JobModel {
@@ -346,17 +362,65 @@ impl JobModel {
             })
     }
 
+    /// Writes compact JSON in the shape `version` wrote, escaped as Jackson escapes strings, as a stream: the
+    /// serializer makes many small writes, so give it a buffered writer (or a `Vec`).
+    pub fn write_json<W: std::io::Write>(
+        &self,
+        version: SamzaVersion,
+        writer: W,
+    ) -> std::io::Result<()> {
+        write_with(
+            &ModelJson(self, version),
+            writer,
+            JacksonEscapes(CompactFormatter),
+        )
+    }
+
+    /// Writes indented JSON (for people; Samza itself writes the compact form), as [`JobModel::write_json`].
+    pub fn write_json_pretty<W: std::io::Write>(
+        &self,
+        version: SamzaVersion,
+        writer: W,
+    ) -> std::io::Result<()> {
+        write_with(
+            &ModelJson(self, version),
+            writer,
+            JacksonEscapes(PrettyFormatter::new()),
+        )
+    }
+
     /// Compact JSON in the shape `version` wrote, escaped as Jackson escapes strings.
     pub fn to_json(&self, version: SamzaVersion) -> String {
-        write_json(&ModelJson(self, version), JacksonEscapes(CompactFormatter))
+        let mut out = Vec::with_capacity(self.json_size_hint());
+        self.write_json(version, &mut out)
+            .expect("writing to memory");
+        String::from_utf8(out).expect("serde_json writes UTF-8")
     }
 
     /// Indented JSON (for people; Samza itself writes the compact form), escaped as Jackson escapes strings.
     pub fn to_json_pretty(&self, version: SamzaVersion) -> String {
-        write_json(
-            &ModelJson(self, version),
-            JacksonEscapes(PrettyFormatter::new()),
-        )
+        let mut out = Vec::with_capacity(self.json_size_hint() * 2);
+        self.write_json_pretty(version, &mut out)
+            .expect("writing to memory");
+        String::from_utf8(out).expect("serde_json writes UTF-8")
+    }
+
+    /// About the length of the compact JSON, a little over, so that building it in memory never grows (copies)
+    /// the buffer.
+    fn json_size_hint(&self) -> usize {
+        let config: usize = self.config.iter().map(|(k, v)| k.len() + v.len() + 6).sum();
+        let tasks: usize = self
+            .tasks()
+            .map(|t| {
+                let ssps: usize = t
+                    .ssps
+                    .iter()
+                    .map(|s| s.system.len() + s.stream.len() + 64)
+                    .sum();
+                2 * t.name.len() + 100 + ssps
+            })
+            .sum();
+        config + tasks + 64 * self.containers.len() + 128
     }
 
     /// Reads any shape Samza ever wrote: `processor-id` or integer `container-id`, with or without
@@ -602,7 +666,7 @@ struct LocalityJson<'a>(&'a [ContainerModel]);
 
 impl Serialize for LocalityJson<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        ser.collect_map(self.0.iter().map(|c| (&c.id, ())))
+        ser.collect_map(last_of_each_key(self.0, |c| &c.id).map(|c| (&c.id, ())))
     }
 }
 
@@ -611,7 +675,7 @@ struct ContainersJson<'a>(&'a [ContainerModel], SamzaVersion);
 impl Serialize for ContainersJson<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let v = self.1;
-        ser.collect_map(self.0.iter().map(|c| (&c.id, ContainerJson(c, v))))
+        ser.collect_map(last_of_each_key(self.0, |c| &c.id).map(|c| (&c.id, ContainerJson(c, v))))
     }
 }
 
@@ -645,7 +709,7 @@ struct TasksJson<'a>(&'a [TaskModel], SamzaVersion);
 impl Serialize for TasksJson<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let v = self.1;
-        ser.collect_map(self.0.iter().map(|t| (&t.name, TaskJson(t, v))))
+        ser.collect_map(last_of_each_key(self.0, |t| &t.name).map(|t| (&t.name, TaskJson(t, v))))
     }
 }
 
@@ -696,6 +760,104 @@ impl Serialize for SspJson<'_> {
 mod tests {
     use super::*;
     use crate::samza::stream::SystemStream;
+
+    /// The serializer before it streamed: the model built as a `serde_json::Value` tree, then written. The
+    /// streaming writer must give the same bytes.
+    mod tree {
+        use super::super::*;
+        use serde_json::{json, Map};
+
+        fn int_container_id(id: &str) -> Value {
+            id.parse::<i64>().map_or(json!(-1), Value::from)
+        }
+
+        pub fn to_value(model: &JobModel, v: SamzaVersion) -> Value {
+            let mut root = Map::new();
+            let config: Map<String, Value> = model
+                .config
+                .iter()
+                .map(|(k, val)| (k.to_string(), Value::String(val.to_string())))
+                .collect();
+            root.insert("config".into(), Value::Object(config));
+            let mut containers = Map::new();
+            for c in &model.containers {
+                containers.insert(c.id.clone(), container_value(c, v));
+            }
+            root.insert("containers".into(), Value::Object(containers));
+            if v.at_least(0, 10, 0) {
+                root.insert(
+                    "max-change-log-stream-partitions".into(),
+                    json!(model.max_changelog_partitions()),
+                );
+            }
+            if v.at_least(0, 10, 1) && !v.at_least(1, 6, 0) {
+                let locality: Map<String, Value> = model
+                    .containers
+                    .iter()
+                    .map(|c| (c.id.clone(), Value::Null))
+                    .collect();
+                root.insert("all-container-locality".into(), Value::Object(locality));
+            }
+            Value::Object(root)
+        }
+
+        pub fn write<F: Formatter>(value: &Value, formatter: F) -> String {
+            let mut out = Vec::new();
+            let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+            serde::Serialize::serialize(value, &mut serializer).unwrap();
+            String::from_utf8(out).unwrap()
+        }
+
+        fn ssp_value(s: &Ssp, v: SamzaVersion) -> Value {
+            // Samza builds this object from a HashMap, whose order for these keys is system, partition, stream, keyBucket.
+            let mut m = Map::new();
+            m.insert("system".into(), Value::String(s.system.to_string()));
+            m.insert("partition".into(), json!(s.partition));
+            m.insert("stream".into(), Value::String(s.stream.to_string()));
+            if v.at_least(1, 7, 0) {
+                m.insert("keyBucket".into(), json!(s.key_bucket));
+            }
+            Value::Object(m)
+        }
+
+        fn task_value(t: &TaskModel, v: SamzaVersion) -> Value {
+            let mut m = Map::new();
+            m.insert("task-name".into(), Value::String(t.name.clone()));
+            m.insert(
+                "system-stream-partitions".into(),
+                Value::Array(t.ssps.iter().map(|s| ssp_value(s, v)).collect()),
+            );
+            m.insert("changelog-partition".into(), json!(t.changelog_partition));
+            if v.at_least(1, 1, 0) {
+                m.insert("task-mode".into(), Value::String(t.mode.as_str().into()));
+            }
+            Value::Object(m)
+        }
+
+        fn container_value(c: &ContainerModel, v: SamzaVersion) -> Value {
+            let tasks: Map<String, Value> = c
+                .tasks
+                .iter()
+                .map(|t| (t.name.clone(), task_value(t, v)))
+                .collect();
+            let mut m = Map::new();
+            if v.at_least(1, 7, 0) {
+                m.insert("processor-id".into(), Value::String(c.id.clone()));
+                m.insert("tasks".into(), Value::Object(tasks));
+            } else if v.at_least(1, 0, 0) {
+                m.insert("tasks".into(), Value::Object(tasks));
+                m.insert("processor-id".into(), Value::String(c.id.clone()));
+            } else if v.at_least(0, 13, 0) {
+                m.insert("tasks".into(), Value::Object(tasks));
+                m.insert("container-id".into(), int_container_id(&c.id));
+                m.insert("processor-id".into(), Value::String(c.id.clone()));
+            } else {
+                m.insert("container-id".into(), int_container_id(&c.id));
+                m.insert("tasks".into(), Value::Object(tasks));
+            }
+            Value::Object(m)
+        }
+    }
 
     fn model() -> JobModel {
         let s = SystemStream::new("kafka", "PV");
@@ -900,6 +1062,44 @@ mod tests {
         assert_eq!(SamzaVersion::default(), SamzaVersion::parse("1.7").unwrap());
         assert!(SamzaVersion::parse("x").is_err());
         assert!(SamzaVersion::parse("1").is_err());
+    }
+
+    /// The streaming writer gives the bytes the `Value` tree gave, for every shape, compact and indented:
+    /// empty and standby containers, escapes, and keys put twice (the last value wins, in the first one's place).
+    #[test]
+    fn the_stream_writes_what_the_tree_wrote() {
+        let mut twice = model();
+        twice.config.set("ctl\u{1}\"key\"", "\u{1f}\\é");
+        let mut dup = twice.containers[0].clone();
+        dup.tasks[0].changelog_partition = 7;
+        twice.containers.insert(1, dup);
+        let again = twice.containers[1].tasks[1].clone();
+        twice.containers[1].tasks.insert(
+            2,
+            TaskModel {
+                changelog_partition: 9,
+                ..again
+            },
+        );
+        let models = [model(), twice, JobModel::new(Config::default(), vec![])];
+        for m in &models {
+            for ver in [
+                "0.9", "0.10.0", "0.12", "0.14", "1.0", "1.5", "1.6", "1.7", "1.9.0",
+            ] {
+                let v = SamzaVersion::parse(ver).unwrap();
+                let value = tree::to_value(m, v);
+                assert_eq!(
+                    m.to_json(v),
+                    tree::write(&value, JacksonEscapes(CompactFormatter)),
+                    "{ver}"
+                );
+                assert_eq!(
+                    m.to_json_pretty(v),
+                    tree::write(&value, JacksonEscapes(PrettyFormatter::new())),
+                    "{ver}"
+                );
+            }
+        }
     }
 
     /// What Jackson 1.9.13 and 2.14 (`JsonGenerator#writeString` to a `Writer`, as `writeValueAsString` does)
