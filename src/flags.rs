@@ -57,7 +57,7 @@ pub struct KafkaArgs {
 
     /// How long one round of Kafka metadata requests for a system may take before failing (also
     /// HELM_SAMZA_KAFKA_TIMEOUT) [default: 10s].
-    #[arg(long = "kafka-timeout", value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long = "kafka-timeout", value_name = "DURATION", value_parser = parse_kafka_timeout)]
     pub kafka_timeout: Option<Duration>,
 }
 
@@ -151,6 +151,18 @@ pub struct AllowUnsafeArg {
     /// the hazards without failing).
     #[arg(long = "allow-unsafe", env = "HELM_SAMZA_ALLOW_UNSAFE", value_parser = BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
     pub allow_unsafe: bool,
+}
+
+/// A duration of at least one second: librdkafka's connection set-up timeout cannot go lower, so a shorter one
+/// is refused when the flag is read, whatever the mode (also `--offline`, which never uses it).
+fn parse_kafka_timeout(text: &str) -> Result<Duration, String> {
+    let timeout = parse_duration(text)?;
+    if timeout < Duration::from_secs(1) {
+        return Err(format!(
+            "'{text}' is shorter than 1s, the least librdkafka can wait for a connection"
+        ));
+    }
+    Ok(timeout)
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {

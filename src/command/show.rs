@@ -42,8 +42,13 @@ pub fn run(args: &ShowArgs) -> Result<i32> {
 fn show(bytes: &[u8]) -> Result<String> {
     // Reading models skips documents that cannot hold one; here every document is read, so that a broken
     // stream is reported instead of being summed up as "no model".
-    for doc in Stream::from_bytes(bytes)?.documents() {
+    let stream = Stream::from_bytes(bytes)?;
+    for doc in stream.documents() {
         doc.value()?;
+    }
+    // As post-render and lint: an empty stream is a failed `helm get manifest` or a wrong file, not "no model".
+    if stream.documents().iter().all(|doc| doc.is_blank()) {
+        return Err(Error::EmptyStream);
     }
     let models = model_configmap::models_in_stream(bytes)?;
     if models.is_empty() {

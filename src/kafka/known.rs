@@ -27,6 +27,12 @@ pub fn parse_partition_flag(flag: &str) -> Result<(String, String, u32), KafkaEr
     if stream.is_empty() {
         return Err(invalid("the stream after the first `.` is empty"));
     }
+    // Kafka topic names cannot hold `=`: `kafka.T=4=5` is a typo, not a stream named `T=4`.
+    if stream.contains('=') {
+        return Err(invalid(
+            "a stream name cannot contain `=`; give one SYSTEM.STREAM=N per flag",
+        ));
+    }
     let count: u32 = count
         .trim()
         .parse()
@@ -150,6 +156,7 @@ mod tests {
             (".t=3", "system before the first `.` is empty"),
             ("kafka.=3", "stream after the first `.` is empty"),
             ("kafka.t=0", "at least one partition"),
+            ("kafka.t=4=5", "cannot contain `=`"),
             ("kafka.t=-2", "positive whole number"),
             ("kafka.t=many", "positive whole number"),
         ];

@@ -204,6 +204,8 @@ fn every_documented_failure_has_one_exit_code_on_every_command() {
                 piped(&["lint", "-"], "# samza.apache.org/job: x\n"),
                 piped(&["lint", "-"], b"kind: \xff\n".to_vec()),
                 piped(&["show"], b"kind: \xff\n".to_vec()),
+                piped(&["show"], ""),
+                piped(&["show"], "---\n# only a comment\n"),
                 cmd(&["plan", &empty_chart, "--no-cluster"]),
                 cmd(&["lock", &empty_chart, "--file", &s.path("13.lock")]),
                 cmd(&["lint", &empty_chart]),
@@ -299,6 +301,20 @@ fn every_documented_failure_has_one_exit_code_on_every_command() {
                 cmd(&["plan", &ok_chart, "--no-cluster", "--partitions", "orders"]),
                 cmd(&["lock", &ok_chart, "--partitions", "orders"]),
                 cmd(&["lint", &ok_chart, "--partitions", "orders"]),
+                piped(
+                    &[
+                        "post-render",
+                        "--offline",
+                        "--partitions",
+                        "kafka.orders=4=5",
+                    ],
+                    ok_stream.clone(),
+                ),
+                piped(
+                    &["post-render", "--offline", "--kafka-timeout", "10ms"],
+                    ok_stream.clone(),
+                ),
+                cmd(&["plan", &ok_chart, "--no-cluster", "--kafka-timeout", "10ms"]),
                 piped(
                     &["post-render", "--samza-version", "one"],
                     ok_stream.clone(),
