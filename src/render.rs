@@ -474,11 +474,17 @@ pub enum StreamPolicy {
 #[derive(Debug)]
 pub enum StreamOutcome {
     /// Not read: `--offline`, another source knew the previous state, or no live count was needed.
-    NotRead { offline: bool },
+    NotRead {
+        offline: bool,
+    },
     NotKafka,
-    Absent { topic: String },
+    Absent {
+        topic: String,
+    },
     /// Read, and empty: the topic exists, nothing was stored yet.
-    Empty { source: String },
+    Empty {
+        source: String,
+    },
     Read,
     /// Unreadable, and the job keeps no state (a job with state fails instead).
     Failed(String),
@@ -566,9 +572,12 @@ pub fn plan_job(
         match previous::read_coordinator_stream(config, sources.overrides) {
             Ok(StreamState::NotKafka) => (None, StreamOutcome::NotKafka),
             Ok(StreamState::Absent { topic }) => (None, StreamOutcome::Absent { topic }),
-            Ok(StreamState::Read(state)) if state.state == samza::Previous::default() => {
-                (None, StreamOutcome::Empty { source: state.source })
-            }
+            Ok(StreamState::Read(state)) if state.state == samza::Previous::default() => (
+                None,
+                StreamOutcome::Empty {
+                    source: state.source,
+                },
+            ),
             Ok(StreamState::Read(state)) => (Some(state), StreamOutcome::Read),
             Err(reason) => (None, StreamOutcome::Failed(reason)),
         }
@@ -581,12 +590,8 @@ pub fn plan_job(
         _ => given.or(locked).or(stored),
     }
     .or(deployed);
-    let plan = samza::plan(
-        config,
-        &gathered.facts,
-        previous.as_ref().map(|p| &p.state),
-    )
-    .map_err(samza_error)?;
+    let plan = samza::plan(config, &gathered.facts, previous.as_ref().map(|p| &p.state))
+        .map_err(samza_error)?;
     if let (None, StreamOutcome::Failed(reason)) = (&previous, &stream) {
         if plan::is_stateful(&plan) {
             return Err(previous::unreadable_stream(origin, reason));

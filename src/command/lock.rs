@@ -127,7 +127,12 @@ pub fn run(args: &LockArgs) -> Result<i32> {
                     "job '{}': the {} stores changelog partitions the lock does not: {}{}",
                     job.name,
                     stored.source,
-                    differ.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
+                    differ
+                        .iter()
+                        .take(3)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     if differ.len() > 3 {
                         format!(" and {} more", differ.len() - 3)
                     } else {

@@ -158,7 +158,10 @@ pub fn run(args: &PlanArgs) -> Result<i32> {
         let first_deploy = job.previous.is_none();
         let (diff, baseline) = match &job.previous {
             Some(previous) => (diff(&previous.snapshot(), &after), previous.source.clone()),
-            None => (diff(&Snapshot::default(), &after), "none (first deploy)".into()),
+            None => (
+                diff(&Snapshot::default(), &after),
+                "none (first deploy)".into(),
+            ),
         };
         report.push(JobPlan {
             stateful: is_stateful(&job.plan),
