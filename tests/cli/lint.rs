@@ -266,3 +266,51 @@ fn a_change_the_gate_would_refuse_against_the_lock_fails_lint() {
         out.stdout_str()
     );
 }
+
+/// A packaged chart (`helm package`) lints like its folder, as `plan` and `lock` take it.
+#[test]
+fn a_packaged_chart_lints_like_its_folder() {
+    let helm = tool("helm4");
+    let home = HelmHome::bare(4);
+    let dir = tempfile::tempdir().unwrap();
+    let package = std::process::Command::new(&helm)
+        .args([
+            "package",
+            repo_root().join("charts/samza-job").to_str().unwrap(),
+            "-d",
+        ])
+        .arg(dir.path())
+        .env("HELM_CONFIG_HOME", home.path().join("config"))
+        .env("HELM_DATA_HOME", home.path().join("data"))
+        .env("HELM_CACHE_HOME", home.path().join("cache"))
+        .output()
+        .unwrap();
+    assert!(
+        package.status.success(),
+        "{}",
+        String::from_utf8_lossy(&package.stderr)
+    );
+    let tgz = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "tgz"))
+        .expect("a packaged chart");
+    let mut test = Test::new().args([
+        "lint",
+        tgz.to_str().unwrap(),
+        "--partitions",
+        "kafka.my-input=4",
+        "--helm-bin",
+        helm.to_str().unwrap(),
+    ]);
+    for (k, v) in [
+        ("HELM_CONFIG_HOME", "config"),
+        ("HELM_DATA_HOME", "data"),
+        ("HELM_CACHE_HOME", "cache"),
+    ] {
+        test = test.env(k, home.path().join(v).to_str().unwrap());
+    }
+    let out = test.run();
+    assert_eq!(out.code, 0, "{}{}", out.stdout_str(), out.stderr);
+    assert!(out.stdout_str().contains("my-job"), "{}", out.stdout_str());
+}
