@@ -6,98 +6,16 @@
 //! runs) so that the test can bind port 0 and learn the address.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use helm_samza::coordinator::{start, RunningCoordinator, Settings};
 use helm_samza::kafka::Overrides;
 
+use crate::support::broker::Broker;
+
 const POLL: Duration = Duration::from_millis(400);
-
-/// A Tansu broker on a free loopback port, stopped (by its process id) when dropped.
-struct Broker {
-    child: Child,
-    port: u16,
-}
-
-impl Broker {
-    fn tansu() -> PathBuf {
-        let tools = std::env::var_os("HELM_SAMZA_TOOLS")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools"));
-        let tansu = tools.join("bin/tansu");
-        assert!(
-            tansu.is_file(),
-            "{} is missing: run scripts/setup to install the test tools",
-            tansu.display()
-        );
-        tansu
-    }
-
-    fn start() -> Broker {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let url = format!("tcp://127.0.0.1:{port}");
-        let child = Command::new(Self::tansu())
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tansu starts");
-        let broker = Broker { child, port };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "the broker did not listen on port {port} within 20s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        broker
-    }
-
-    fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn topic(&self, verb: &str, name: &str, partitions: Option<u32>) {
-        let mut command = Command::new(Self::tansu());
-        command.args([
-            "topic",
-            verb,
-            name,
-            "--broker",
-            &format!("tcp://127.0.0.1:{}", self.port),
-        ]);
-        if let Some(partitions) = partitions {
-            command.args(["--partitions", &partitions.to_string()]);
-        }
-        let output = command.output().expect("tansu topic runs");
-        assert!(
-            output.status.success(),
-            "tansu topic {verb} {name}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 struct Reply {
     status: u16,
@@ -157,7 +75,7 @@ fn model(broker: &Broker, stream: &str, partitions: u32) -> String {
         .collect();
     format!(
         r#"{{"config":{{"job.name":"coordinator-test","task.inputs":"kafka.{stream}","systems.kafka.samza.factory":"org.apache.samza.system.kafka.KafkaSystemFactory","systems.kafka.consumer.bootstrap.servers":"{}"}},"containers":{{"0":{{"processor-id":"0","tasks":{{{}}}}}}},"max-change-log-stream-partitions":{partitions}}}"#,
-        broker.address(),
+        broker.bootstrap(),
         tasks.join(",")
     )
 }
@@ -197,7 +115,7 @@ fn eventually(
 #[test]
 fn coordinator_serves_404_until_the_model_exists_then_the_model_byte_for_byte() {
     let broker = Broker::start();
-    broker.topic("create", "page-views", Some(3));
+    broker.create_topic("page-views", 3);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("job-model.json");
     let running = coordinator(&path);
@@ -290,7 +208,7 @@ fn coordinator_serves_a_gzipped_model_uncompressed() {
 #[test]
 fn coordinator_sees_a_partition_count_change_within_the_poll_interval() {
     let broker = Broker::start();
-    broker.topic("create", "wikipedia-edits", Some(2));
+    broker.create_topic("wikipedia-edits", 2);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("job-model.json");
     std::fs::write(&path, model(&broker, "wikipedia-edits", 2)).unwrap();
@@ -305,8 +223,7 @@ fn coordinator_sees_a_partition_count_change_within_the_poll_interval() {
     });
 
     // Tansu has no CreatePartitions; re-creating the topic changes its partition count all the same.
-    broker.topic("delete", "wikipedia-edits", None);
-    broker.topic("create", "wikipedia-edits", Some(4));
+    broker.set_partitions("wikipedia-edits", 4);
     let took = eventually(
         POLL * 2 + Duration::from_secs(5),
         "the drift on /readyz",
@@ -351,7 +268,7 @@ fn coordinator_sees_a_partition_count_change_within_the_poll_interval() {
 #[test]
 fn regression_stalled_readers_do_not_stall_the_probes() {
     let broker = Broker::start();
-    broker.topic("create", "page-views", Some(20_000));
+    broker.create_topic("page-views", 20_000);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("job-model.json");
     let json = model(&broker, "page-views", 20_000);

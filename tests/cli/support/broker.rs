@@ -44,6 +44,7 @@ pub struct BrokerBuilder {
     advertised: Option<String>,
     authentication: bool,
     tls: bool,
+    port: Option<u16>,
 }
 
 impl BrokerBuilder {
@@ -60,10 +61,16 @@ impl BrokerBuilder {
         self
     }
 
+    /// Listens on `port` (e.g. one a client was pointed at before the broker existed).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
+    }
+
     pub fn start(self) -> Broker {
         let binary = tansu();
         let logs = tempfile::tempdir().expect("a scratch folder for broker logs");
-        let port = free_port();
+        let port = self.port.unwrap_or_else(free_port);
         let listener = format!("tcp://127.0.0.1:{port}");
         let tls_port = self.tls.then(free_port);
         let advertised = match (self.advertised, tls_port) {
@@ -164,6 +171,27 @@ impl Broker {
     pub fn set_partitions(&self, name: &str, partitions: u32) {
         self.tansu("topic", &["delete", name]);
         self.create_topic(name, partitions);
+    }
+
+    /// Produces raw key/value bytes (a `None` value is a tombstone) to partition 0 of `topic` with a plain
+    /// librdkafka producer, the way any Kafka client, Samza's included, puts them on the topic.
+    pub fn produce_raw(&self, topic: &str, messages: &[(&[u8], Option<&[u8]>)]) {
+        use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+        let producer: BaseProducer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", self.bootstrap())
+            .set("max.in.flight.requests.per.connection", "1")
+            .create()
+            .expect("a producer for the test broker");
+        for (key, value) in messages {
+            let mut record = BaseRecord::<[u8], [u8]>::to(topic).partition(0).key(*key);
+            if let Some(value) = value {
+                record = record.payload(*value);
+            }
+            producer.send(record).map_err(|(e, _)| e).expect("queued");
+        }
+        producer
+            .flush(Duration::from_secs(10))
+            .expect("every message acknowledged");
     }
 
     /// Creates a SCRAM user (`mechanism`: `scram256` or `scram512`) with Tansu's own CLI.
