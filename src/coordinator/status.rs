@@ -108,8 +108,8 @@ pub fn conflict_reason(topic: &str, conflicts: usize, examples: &[String]) -> St
     format!(
         "the served job model disagrees with Samza's record in coordinator stream `{topic}`: {conflicts} task(s) \
          have another changelog partition there ({}{more}); the stored partitions were kept, but containers \
-         started with this model restore another task's state: upgrade the release with the stream readable \
-         (live Kafka), a lock or --previous that holds the stored mapping",
+         started with this model restore another task's state: upgrade the release rendered with the stream \
+         readable (live Kafka), or with a lock or --previous that holds the stored mapping",
         examples.join("; ")
     )
 }
