@@ -13,7 +13,7 @@
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::model::{Model, ModelLocation};
 use super::status::{conflict_reason, Status, StreamStatus, CONFLICT_EXAMPLES};
@@ -42,8 +42,11 @@ pub struct Writer {
     location: ModelLocation,
     status: Arc<Mutex<Status>>,
     kafka: Overrides,
-    /// The digest of the model last written or skipped: the next write waits for another one.
-    done: Option<String>,
+    /// The digest of the model last written, skipped or found unreadable: nothing more is done until another
+    /// one is mounted.
+    handled: Option<String>,
+    /// The model whose write failed, and when to try it again; another model is tried at once.
+    retry: Option<(String, Instant)>,
     backoff: Duration,
     last_logged: Option<String>,
 }
@@ -55,7 +58,8 @@ impl Writer {
             location,
             status,
             kafka,
-            done: None,
+            handled: None,
+            retry: None,
             backoff: FIRST_BACKOFF,
             last_logged: None,
         }
@@ -76,7 +80,7 @@ impl Writer {
     pub fn step(&mut self) -> Duration {
         let Ok(model) = self.location.read() else {
             // No model (yet, or any more): the next one is written, even if it is the same again.
-            self.done = None;
+            self.handled = None;
             self.set(|stream| {
                 stream.enabled = true;
                 stream.topic = None;
@@ -84,8 +88,23 @@ impl Writer {
             });
             return MODEL_CHECK;
         };
-        if self.done.as_deref() == Some(model.digest.as_str()) {
+        if self.handled.as_deref() == Some(model.digest.as_str()) {
             return MODEL_CHECK;
+        }
+        match &self.retry {
+            Some((digest, at)) if *digest == model.digest => {
+                let now = Instant::now();
+                if now < *at {
+                    return MODEL_CHECK.min(*at - now);
+                }
+            }
+            // Another model than the one that failed: written at once, with the backoff from the start.
+            Some(_) => {
+                self.retry = None;
+                self.backoff = FIRST_BACKOFF;
+                self.set(|stream| stream.problem = None);
+            }
+            None => {}
         }
         match plan(&model) {
             Plan::NoModel => {
@@ -94,6 +113,7 @@ impl Writer {
                     stream.topic = None;
                     stream.written = false;
                 });
+                self.handled = Some(model.digest.clone());
                 MODEL_CHECK
             }
             Plan::Skip(why) => {
@@ -105,7 +125,7 @@ impl Writer {
                     }
                 });
                 self.log(format!("coordinator stream not written: {why}"));
-                self.done = Some(model.digest.clone());
+                self.handled = Some(model.digest.clone());
                 MODEL_CHECK
             }
             Plan::Write { model: job, topic } => {
@@ -163,7 +183,8 @@ impl Writer {
                         conflict_reason(topic, written.conflicts.len(), &examples)
                     );
                 }
-                self.done = Some(digest.to_owned());
+                self.handled = Some(digest.to_owned());
+                self.retry = None;
                 self.backoff = FIRST_BACKOFF;
                 MODEL_CHECK
             }
@@ -186,9 +207,9 @@ impl Writer {
                     "{problem}; the job model is not written to it (retrying, at least every {}s)",
                     MAX_BACKOFF.as_secs()
                 ));
-                let wait = self.backoff;
+                self.retry = Some((digest.to_owned(), Instant::now() + self.backoff));
                 self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
-                wait
+                MODEL_CHECK
             }
         }
     }
@@ -308,5 +329,68 @@ mod tests {
         let status = status.lock().unwrap();
         assert_eq!(status.readiness(), Ok(()));
         assert!(!status.metrics().contains("stream_written"));
+    }
+
+    /// A failed write waits for its backoff (growing, capped) before it is tried again, but a new model is tried
+    /// at once. No broker listens on the port, so every write fails within the Kafka timeout.
+    #[test]
+    fn a_failed_write_is_retried_after_its_backoff_and_a_new_model_at_once() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = |job: &str| {
+            format!(
+                r#""job.name":"{job}","job.default.system":"kafka",{KAFKA},"systems.kafka.consumer.bootstrap.servers":"127.0.0.1:{port}""#
+            )
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job-model.json");
+        std::fs::write(&path, model(&config("first")).json).unwrap();
+        let status = Arc::new(Mutex::new(Status::default()));
+        let mut writer = Writer::new(
+            ModelLocation::new(&path),
+            Arc::clone(&status),
+            Overrides {
+                timeout: Some(Duration::from_secs(1)),
+                ..Overrides::default()
+            },
+        );
+        let failed = || status.lock().unwrap().stream.writes_failed;
+
+        writer.step();
+        assert_eq!(failed(), 1);
+        let reasons = status.lock().unwrap().readiness().unwrap_err();
+        assert!(
+            reasons[0].starts_with(
+                "the job model is not written to its coordinator stream: coordinator stream `__samza_coordinator_first_1`"
+            ),
+            "{reasons:?}"
+        );
+        // Within the backoff: nothing is tried.
+        let wait = writer.step();
+        assert!(wait <= MODEL_CHECK, "{wait:?}");
+        assert_eq!(failed(), 1);
+        assert_eq!(writer.backoff, FIRST_BACKOFF * 2);
+
+        // Another model: tried at once, the backoff starting over.
+        std::fs::write(&path, model(&config("second")).json).unwrap();
+        writer.step();
+        assert_eq!(failed(), 2);
+        assert_eq!(writer.backoff, FIRST_BACKOFF * 2);
+        assert!(status.lock().unwrap().readiness().unwrap_err()[0]
+            .contains("__samza_coordinator_second_1"));
+
+        // The backoff doubles up to its cap.
+        for _ in 0..4 {
+            writer.retry = writer
+                .retry
+                .take()
+                .map(|(digest, _)| (digest, Instant::now()));
+            writer.step();
+        }
+        assert_eq!(failed(), 6);
+        assert_eq!(writer.backoff, MAX_BACKOFF);
     }
 }
