@@ -577,45 +577,67 @@ fn coordinator_keeps_samzas_stored_mapping_and_reports_the_disagreement() {
     running.shutdown();
 }
 
+/// `helm-samza coordinator` as the chart runs it (with a 2s Kafka timeout and no partition polls), its stderr
+/// kept in a file; stopped when dropped.
+struct CoordinatorProcess {
+    child: std::process::Child,
+    addr: SocketAddr,
+    log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl CoordinatorProcess {
+    fn start(model: &Path, env: &[(&str, &str)]) -> CoordinatorProcess {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("stderr");
+        let port = crate::support::broker::free_port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let child = std::process::Command::new(crate::support::run::binary())
+            .args(["coordinator", "--model"])
+            .arg(model)
+            .args(["--listen", &addr.to_string()])
+            .args(["--poll-interval", "1h", "--kafka-timeout", "2s"])
+            .env_clear()
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("helm-samza coordinator starts");
+        let process = CoordinatorProcess {
+            child,
+            addr,
+            log,
+            _dir: dir,
+        };
+        eventually(Duration::from_secs(20), "the coordinator listening", || {
+            TcpStream::connect(addr)
+                .map(drop)
+                .map_err(|error| error.to_string())
+        });
+        process
+    }
+}
+
+impl Drop for CoordinatorProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// `helm-samza coordinator` started before its Kafka cluster: not ready, naming the stream and the error, the
 /// model served all the same, the failure logged once however often it is retried; once the broker is up the
 /// stream is written and the coordinator becomes ready. Run as the binary, with the flags' defaults.
 #[test]
 fn coordinator_retries_the_write_until_the_broker_answers() {
-    struct Stopped(std::process::Child);
-    impl Drop for Stopped {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-
     let kafka_port = crate::support::broker::free_port();
     let bootstrap = format!("127.0.0.1:{kafka_port}");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("job-model.json");
     let written = job_model(&bootstrap, "late_broker", "page-views", &[1, 0]);
     std::fs::write(&path, &written).unwrap();
-    let log = dir.path().join("stderr");
-    let port = crate::support::broker::free_port();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let _coordinator = Stopped(
-        std::process::Command::new(crate::support::run::binary())
-            .args(["coordinator", "--model"])
-            .arg(&path)
-            .args(["--listen", &addr.to_string()])
-            .args(["--poll-interval", "1h", "--kafka-timeout", "2s"])
-            .env_clear()
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("helm-samza coordinator starts"),
-    );
-    eventually(Duration::from_secs(20), "the coordinator listening", || {
-        TcpStream::connect(addr)
-            .map(drop)
-            .map_err(|error| error.to_string())
-    });
+    let coordinator = CoordinatorProcess::start(&path, &[]);
+    let (addr, log) = (coordinator.addr, coordinator.log.clone());
     let topic = "__samza_coordinator_late-broker_1";
     eventually(Duration::from_secs(20), "two failed writes", || {
         let metrics = get(addr, "/metrics").text();
@@ -712,4 +734,52 @@ fn coordinator_with_the_stream_off_writes_nothing() {
         Some(0.0)
     );
     running.shutdown();
+}
+
+/// A write refused by the broker (here a SASL login that fails) is reported on `/readyz` and in the log without
+/// the password the coordinator was given.
+#[test]
+fn coordinator_stream_failures_show_no_password() {
+    const PASSWORD: &str = "wr0ng-Passw0rd-51c2";
+    let broker = Broker::builder().authentication().start();
+    broker.create_user("samza", "right-Passw0rd-7e0a", "scram512");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("job-model.json");
+    std::fs::write(
+        &path,
+        job_model(&broker.bootstrap(), "secured", "page-views", &[0]),
+    )
+    .unwrap();
+    let coordinator = CoordinatorProcess::start(
+        &path,
+        &[
+            ("HELM_SAMZA_KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT"),
+            ("HELM_SAMZA_KAFKA_SASL_MECHANISMS", "SCRAM-SHA-512"),
+            ("HELM_SAMZA_KAFKA_SASL_USERNAME", "samza"),
+            ("HELM_SAMZA_KAFKA_SASL_PASSWORD", PASSWORD),
+        ],
+    );
+    let addr = coordinator.addr;
+    eventually(Duration::from_secs(20), "a failed write", || {
+        let metrics = get(addr, "/metrics").text();
+        (sample(
+            &metrics,
+            r#"helm_samza_coordinator_stream_writes_total{result="error"}"#,
+        ) >= Some(1.0))
+        .then_some(())
+        .ok_or(metrics)
+    });
+    let reasons = get(addr, "/readyz").text();
+    assert!(
+        reasons.contains("coordinator stream `__samza_coordinator_secured_1`"),
+        "{reasons}"
+    );
+    let stderr = std::fs::read_to_string(&coordinator.log).unwrap();
+    assert!(
+        stderr.contains("coordinator stream `__samza_coordinator_secured_1`"),
+        "{stderr}"
+    );
+    for text in [&reasons, &stderr, &get(addr, "/metrics").text()] {
+        assert!(!text.contains(PASSWORD), "{text}");
+    }
 }
