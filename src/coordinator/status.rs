@@ -1,10 +1,16 @@
-//! What the coordinator knows right now, shared by the poll loop and the HTTP server, and its two readings:
-//! readiness (is the served model still true to the inputs?) and Prometheus metrics.
+//! What the coordinator knows right now, shared by the poll loop, the coordinator stream's writer and the HTTP
+//! server, and its two readings: readiness (is the served model still true to the inputs, and is it written to
+//! the coordinator stream without contradicting Samza's record there?) and Prometheus metrics.
 //!
 //! Drift is the one thing the coordinator exists to notice beyond serving the model: Samza's own coordinator
 //! (StreamPartitionCountMonitor) restarts the job when an input's partition count changes, because the model's
 //! task set no longer covers the topic. Here the model is fixed by the Helm release, so the change is logged,
 //! counted, and turns `/readyz` to 503 until a new release brings a model that matches.
+//!
+//! The coordinator stream is the other: until the served model is written there, the next render (or Samza on
+//! YARN) would not find its changelog mapping; and when Samza's stored mapping gives a task another changelog
+//! partition than the model does, the stored one was kept but the model's containers read another task's state.
+//! Both turn `/readyz` to 503; the model is still served (see `writer`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;

@@ -6,6 +6,9 @@
 //!
 //! A stream that is present but cannot be read stops the write: writing over state that could not be read
 //! would replace Samza's record with a guess.
+//!
+//! The model's tasks whose stored changelog partition is another one are returned as conflicts: Samza's rule
+//! keeps the stored partition, so the served model disagrees with Samza's record for them (`writer` reports it).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -114,4 +117,60 @@ fn conflicts(stored: &StoredState, model: &JobModel) -> Vec<ChangelogConflict> {
         .collect();
     conflicts.sort_by(|a, b| a.task.cmp(&b.task));
     conflicts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::samza::job_model::{ContainerModel, TaskModel};
+    use crate::samza::{Config, TaskMode};
+
+    #[test]
+    fn conflicts_are_the_models_tasks_stored_with_another_partition() {
+        let task = |name: &str, changelog_partition, mode| TaskModel {
+            name: name.into(),
+            ssps: Vec::new(),
+            changelog_partition,
+            mode,
+        };
+        let model = JobModel::new(
+            Config::default(),
+            vec![
+                ContainerModel {
+                    id: "0".into(),
+                    tasks: vec![
+                        task("Partition 10", 3, TaskMode::Active),
+                        task("Partition 1", 0, TaskMode::Active),
+                        task("Partition 2", 2, TaskMode::Active),
+                    ],
+                },
+                ContainerModel {
+                    id: "0-0".into(),
+                    tasks: vec![task("Standby-Partition 1-0", 0, TaskMode::Standby)],
+                },
+            ],
+        );
+        let stored = StoredState {
+            changelog: [
+                ("Partition 10", 1),
+                ("Partition 1", 0),
+                ("Partition 9", 5),
+                ("Standby-Partition 1-0", 4),
+            ]
+            .into_iter()
+            .map(|(task, partition)| (task.to_owned(), partition))
+            .collect(),
+            ..StoredState::default()
+        };
+        let found = conflicts(&stored, &model);
+        assert_eq!(
+            found.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            [
+                "Partition 10: stored 1, model 3",
+                "Standby-Partition 1-0: stored 4, model 0"
+            ],
+            "tasks only stored, only in the model, or equal are no conflict"
+        );
+        assert!(conflicts(&StoredState::default(), &model).is_empty());
+    }
 }
