@@ -305,9 +305,10 @@ fn locked_job() -> impl Strategy<Value = LockedJob> {
             0..3,
         ),
         prop::option::of("sha256:[0-9a-f]{8}"),
+        prop::collection::btree_map(name, "[0-9]{1,3}-[0-9]", 0..3),
     )
         .prop_map(
-            |(inputs, changelog, assignment, task_inputs, digest)| LockedJob {
+            |(inputs, changelog, assignment, task_inputs, digest, standby)| LockedJob {
                 inputs: inputs
                     .into_iter()
                     .map(|(name, n)| (SystemStream::parse(&name, "lock").unwrap(), n))
@@ -316,6 +317,7 @@ fn locked_job() -> impl Strategy<Value = LockedJob> {
                 discovered: BTreeMap::new(),
                 changelog,
                 assignment,
+                standby,
                 task_inputs: task_inputs
                     .into_iter()
                     .map(|(k, v)| {

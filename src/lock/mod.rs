@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 use crate::{
     error::{Error, Result},
     kafka::{KafkaError, KnownCounts, SourceKind, SourceRecord},
-    plan::Snapshot,
     samza::{job_model::TaskMode, PartitionFacts, Plan, Previous, Ssp, SystemStream},
 };
 
@@ -48,6 +47,9 @@ pub struct LockedJob {
     /// Samza's `set-task-container-assignment`: active task name → container id.
     #[serde(default)]
     pub assignment: BTreeMap<String, String>,
+    /// The same for standby tasks (`set-task-mode-assignment` `Standby`): standby task name → container id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub standby: BTreeMap<String, String>,
     /// Active task → its input partitions as `[system, stream, partition]`, for Samza's partition-expansion
     /// stickiness.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -151,11 +153,13 @@ impl LockedJob {
             }
         }
         for container in &plan.model.containers {
-            for task in container
-                .tasks
-                .iter()
-                .filter(|t| t.mode == TaskMode::Active)
-            {
+            for task in &container.tasks {
+                if task.mode == TaskMode::Standby {
+                    locked
+                        .standby
+                        .insert(task.name.clone(), container.id.clone());
+                    continue;
+                }
                 locked
                     .assignment
                     .insert(task.name.clone(), container.id.clone());
@@ -183,34 +187,6 @@ impl LockedJob {
         Ok(known)
     }
 
-    /// What `plan` compares a new model with when the lock is the baseline: the inputs, and each active task's
-    /// container and changelog partition.
-    pub fn snapshot(&self) -> Snapshot {
-        let tasks = self
-            .assignment
-            .iter()
-            .map(|(task, container)| {
-                let partition = self.changelog.get(task).copied().unwrap_or_default();
-                (
-                    task.clone(),
-                    (container.clone(), partition, TaskMode::Active),
-                )
-            })
-            .collect();
-        let containers: BTreeSet<&String> = self.assignment.values().collect();
-        Snapshot {
-            inputs: self
-                .inputs
-                .iter()
-                .map(|(ss, count)| (ss.name(), *count))
-                .collect(),
-            tasks,
-            changelog_mapping: self.changelog.clone(),
-            active_containers: containers.len(),
-            standby_containers: 0,
-        }
-    }
-
     /// Samza's previous state as the lock keeps it (it plays the role of Samza's coordinator stream); `None`
     /// when it holds no mapping (a first deploy).
     pub fn previous(&self) -> Option<Previous> {
@@ -220,6 +196,7 @@ impl LockedJob {
         Some(Previous {
             changelog: self.changelog.clone(),
             task_container: self.assignment.clone(),
+            standby_container: self.standby.clone(),
             task_ssps: self
                 .task_inputs
                 .iter()

@@ -148,7 +148,10 @@ fn plan_of_partition_growth(version: u8) {
     assert_eq!(json["changed"], false);
 
     broker.set_partitions("PageViewEvent", 8);
-    // Stateful: the changelog topics would need 8 partitions but have 4: refused (exit 15), plan printed first.
+    // Stateful, planned as the post-renderer plans it from the same previous state: Samza's expansion proxy keeps
+    // partitions 4..7 on the old tasks, so no task and no changelog partition is added; only the input changed
+    // (exit 2 with --detailed-exitcode). Before plan fed --previous to the planner, it reported 4 new tasks here
+    // and refused, while the post-renderer with the same --previous deployed.
     let (code, json) = plan_json(
         &home,
         &[
@@ -158,12 +161,29 @@ fn plan_of_partition_growth(version: u8) {
             stateful.to_str().unwrap(),
         ],
     );
-    assert_eq!(code, 15, "{json}");
+    assert_eq!(code, 2, "{json}");
     let job = &json["jobs"][0];
     assert_eq!(
         job["diff"]["inputs"][1],
         serde_json::json!({"stream": "kafka.PageViewEvent", "before": 4, "after": 8})
     );
+    assert_eq!(job["diff"]["tasks_added"].as_array().unwrap().len(), 0);
+    assert_eq!(job["hazards"].as_array().unwrap().len(), 0, "{json}");
+    // With Samza's partition expansion off, the 4 new tasks need changelog partitions the topics do not have:
+    // refused (exit 15), plan printed first.
+    let (code, json) = plan_json(
+        &home,
+        &[
+            "--set",
+            &bootstrap(&broker),
+            "--set",
+            "inputExpansion=false",
+            "--previous",
+            stateful.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 15, "{json}");
+    let job = &json["jobs"][0];
     assert_eq!(job["diff"]["tasks_added"].as_array().unwrap().len(), 4);
     assert_eq!(job["hazards"][0]["id"], "changelog-partitions-grow");
     // Stateless: the same change is only a change (exit 2).
