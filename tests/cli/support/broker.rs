@@ -194,27 +194,6 @@ impl Broker {
         self.create_topic(name, partitions);
     }
 
-    /// Produces raw key/value bytes (a `None` value is a tombstone) to partition 0 of `topic` with a plain
-    /// librdkafka producer, the way any Kafka client, Samza's included, puts them on the topic.
-    pub fn produce_raw(&self, topic: &str, messages: &[(&[u8], Option<&[u8]>)]) {
-        use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-        let producer: BaseProducer = rdkafka::ClientConfig::new()
-            .set("bootstrap.servers", self.bootstrap())
-            .set("max.in.flight.requests.per.connection", "1")
-            .create()
-            .expect("a producer for the test broker");
-        for (key, value) in messages {
-            let mut record = BaseRecord::<[u8], [u8]>::to(topic).partition(0).key(*key);
-            if let Some(value) = value {
-                record = record.payload(*value);
-            }
-            producer.send(record).map_err(|(e, _)| e).expect("queued");
-        }
-        producer
-            .flush(Duration::from_secs(10))
-            .expect("every message acknowledged");
-    }
-
     /// Creates a SCRAM user (`mechanism`: `scram256` or `scram512`) with Tansu's own CLI.
     pub fn create_user(&self, name: &str, password: &str, mechanism: &str) {
         self.tansu(
