@@ -161,3 +161,102 @@ fn read_previous_arg(entry: &str) -> Result<PreviousModels> {
     }
     Ok(chosen)
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::lock::LockedJob;
+    use crate::plan::{diff, hazards, is_stateful};
+    use crate::samza::coordinator_stream::Header;
+    use crate::samza::invariants::{is_samza_refusal, job, Job};
+    use crate::samza::stored_state::{start_messages, Record, StoredState};
+    use crate::samza::{plan, Plan, SamzaVersion};
+
+    /// What `plan` prints for one job and the post-renderer deploys: the new model's bytes, the difference with
+    /// the previous state and the gate's findings, or Samza's refusal.
+    fn outcome(job: &Job, previous: &PreviousState) -> String {
+        match plan(&job.config(), &job.facts(), Some(&previous.state)) {
+            Ok(new) => {
+                let d = diff(&previous.snapshot(), &Snapshot::from_model(&new.model));
+                let found = hazards(&d, is_stateful(&new));
+                serde_json::json!({
+                    "model": new.model.to_json(SamzaVersion::default()),
+                    "mapping": new.changelog_mapping,
+                    "diff": d,
+                    "hazards": found,
+                })
+                .to_string()
+            }
+            Err(e) => format!("refused: {e}"),
+        }
+    }
+
+    /// The previous state of one deployment from every source: the model itself (`--previous`), the same model
+    /// read back from its JSON (the deployed release), the lock `helm samza lock` pins from its plan, and the
+    /// coordinator stream its coordinator writes on start, as bytes folded back.
+    fn every_source(before: &Plan) -> Vec<PreviousState> {
+        let json = before.model.to_json(SamzaVersion::default());
+        let released = JobModel::from_json(&json).expect("our own JSON");
+        let locked = LockedJob::pin(before, "sha256:0", &Default::default(), &Default::default())
+            .previous()
+            .unwrap_or_default();
+        let messages = start_messages(None, &before.model, &Header::helm_samza(1_700_000_000_000));
+        let records = messages.iter().enumerate().map(|(offset, m)| Record {
+            offset: offset as i64,
+            key: Some(&m.key),
+            value: m.value.as_deref(),
+        });
+        let stored = StoredState::decode(records).expect("what we write reads back");
+        vec![
+            PreviousState::from_model(&before.model, "model"),
+            PreviousState::from_model(&released, "release"),
+            PreviousState {
+                state: locked,
+                source: "lock".into(),
+            },
+            PreviousState {
+                state: stored.previous(),
+                source: "stream".into(),
+            },
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 192, ..ProptestConfig::default() })]
+
+        /// The same previous state through any source gives the same plan: same model bytes, same difference,
+        /// same gate findings (or the same refusal).
+        #[test]
+        fn one_previous_state_through_any_source_gives_one_plan(
+            current in job(),
+            earlier_containers in 1u32..7,
+            grow in 1u32..4,
+        ) {
+            let earlier = Job {
+                containers: earlier_containers,
+                counts: current.counts.iter().map(|c| c.div_ceil(grow)).collect(),
+                ..current.clone()
+            };
+            let before = match plan(&earlier.config(), &earlier.facts(), None) {
+                Ok(p) => p,
+                Err(e) if is_samza_refusal(&e) => return Ok(()),
+                Err(e) => return Err(TestCaseError::fail(format!("{e} for {earlier:?}"))),
+            };
+            let sources = every_source(&before);
+            let snapshot = Snapshot::from_model(&before.model);
+            for source in &sources {
+                prop_assert_eq!(&source.snapshot(), &snapshot, "{} as a snapshot", source.source);
+            }
+            let grown = Job {
+                counts: earlier.counts.iter().map(|c| c * grow).collect(),
+                ..current.clone()
+            };
+            let expected = outcome(&grown, &sources[0]);
+            for source in &sources[1..] {
+                prop_assert_eq!(&outcome(&grown, source), &expected, "through the {}", source.source);
+            }
+        }
+    }
+}

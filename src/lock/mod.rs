@@ -50,10 +50,14 @@ pub struct LockedJob {
     /// The same for standby tasks (`set-task-mode-assignment` `Standby`): standby task name → container id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub standby: BTreeMap<String, String>,
-    /// Active task → its input partitions as `[system, stream, partition]`, for Samza's partition-expansion
-    /// stickiness.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub task_inputs: BTreeMap<String, Vec<(String, String, u32)>>,
+    /// Active task → its input partitions, for Samza's partition-expansion stickiness; written as
+    /// `[system, stream, partition]`, with the key bucket as a fourth element when elasticity gave one.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        with = "ssp_lists"
+    )]
+    pub task_inputs: BTreeMap<String, Vec<Ssp>>,
     /// sha256 of the job model this lock reproduces.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
@@ -163,13 +167,9 @@ impl LockedJob {
                 locked
                     .assignment
                     .insert(task.name.clone(), container.id.clone());
-                locked.task_inputs.insert(
-                    task.name.clone(),
-                    task.ssps
-                        .iter()
-                        .map(|s| (s.system.to_string(), s.stream.to_string(), s.partition))
-                        .collect(),
-                );
+                locked
+                    .task_inputs
+                    .insert(task.name.clone(), task.ssps.clone());
             }
         }
         locked
@@ -200,15 +200,7 @@ impl LockedJob {
             task_ssps: self
                 .task_inputs
                 .iter()
-                .map(|(task, ssps)| {
-                    let set = ssps
-                        .iter()
-                        .map(|(system, stream, partition)| {
-                            Ssp::new(&SystemStream::new(system, stream), *partition)
-                        })
-                        .collect();
-                    (task.clone(), set)
-                })
+                .map(|(task, ssps)| (task.clone(), ssps.iter().cloned().collect()))
                 .collect(),
         })
     }
@@ -250,6 +242,87 @@ mod stream_names {
                     })
             })
             .collect()
+    }
+}
+
+/// `task-inputs` in the file: each SSP as `[system, stream, partition]`, or `[system, stream, partition,
+/// keyBucket]` when elasticity gave it a key bucket (Samza's `SystemStreamPartition` with `keyBucket` ≥ 0).
+/// Locks written before key buckets were kept read as before (bucket -1).
+mod ssp_lists {
+    use std::collections::BTreeMap;
+
+    use serde::{de::Error as _, ser::SerializeSeq, Deserialize, Deserializer, Serializer};
+    use serde_json::Value;
+
+    use crate::samza::{Ssp, SystemStream};
+
+    pub fn serialize<S: Serializer>(
+        lists: &BTreeMap<String, Vec<Ssp>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(lists.len()))?;
+        for (task, ssps) in lists {
+            map.serialize_entry(task, &Ssps(ssps))?;
+        }
+        map.end()
+    }
+
+    struct Ssps<'a>(&'a [Ssp]);
+
+    impl serde::Serialize for Ssps<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+            for ssp in self.0 {
+                let mut entry = vec![
+                    Value::from(&*ssp.system),
+                    Value::from(&*ssp.stream),
+                    Value::from(ssp.partition),
+                ];
+                if ssp.key_bucket >= 0 {
+                    entry.push(Value::from(ssp.key_bucket));
+                }
+                seq.serialize_element(&entry)?;
+            }
+            seq.end()
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<String, Vec<Ssp>>, D::Error> {
+        let raw = BTreeMap::<String, Vec<Vec<Value>>>::deserialize(deserializer)?;
+        raw.into_iter()
+            .map(|(task, entries)| {
+                let ssps = entries
+                    .iter()
+                    .map(|entry| parse(entry).ok_or_else(|| {
+                        D::Error::custom(format!(
+                            "task-inputs of '{task}': {} is not [system, stream, partition] or [system, stream, \
+                             partition, keyBucket]",
+                            Value::from(entry.clone())
+                        ))
+                    }))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((task, ssps))
+            })
+            .collect()
+    }
+
+    fn parse(entry: &[Value]) -> Option<Ssp> {
+        let (system, stream, partition, bucket) = match entry {
+            [system, stream, partition] => (system, stream, partition, -1),
+            [system, stream, partition, bucket] => (
+                system,
+                stream,
+                partition,
+                i32::try_from(bucket.as_u64()?).ok()?,
+            ),
+            _ => return None,
+        };
+        let stream = SystemStream::new(system.as_str()?, stream.as_str()?);
+        let partition = u32::try_from(partition.as_u64()?).ok()?;
+        Some(Ssp::new(&stream, partition).with_key_bucket(bucket))
     }
 }
 

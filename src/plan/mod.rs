@@ -93,28 +93,11 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// A model as a plan compares it: the state Samza stores once it is deployed ([`Previous::from_model`]),
+    /// so a new model and any previous state are seen the same way. Containers are counted by the tasks they
+    /// run (an empty container holds no state to compare).
     pub fn from_model(model: &JobModel) -> Snapshot {
-        let mut tasks = BTreeMap::new();
-        for container in &model.containers {
-            for task in &container.tasks {
-                tasks.insert(
-                    task.name.clone(),
-                    (container.id.clone(), task.changelog_partition, task.mode),
-                );
-            }
-        }
-        let active = model.active_container_count();
-        Snapshot {
-            inputs: model
-                .input_partition_counts()
-                .into_iter()
-                .map(|(ss, count)| (ss.name(), count))
-                .collect(),
-            changelog_mapping: tasks.iter().map(|(t, (_, p, _))| (t.clone(), *p)).collect(),
-            tasks,
-            active_containers: active,
-            standby_containers: model.containers.len() - active,
-        }
+        Snapshot::from_previous(&Previous::from_model(model))
     }
 
     /// The previous state as a plan compares it: every stored changelog entry (tasks that left keep theirs),
