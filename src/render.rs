@@ -259,10 +259,18 @@ fn render_job(
         .and_then(|l| l.jobs.get(&docs.name))
         .cloned()
         .or(embedded_lock);
-    let previous_model = options
+    // A stream that carries the job's model already (it went through helm-samza before, or the chart rendered it
+    // from `helm samza values`) carries the state the new model must stay stable against, unless --previous names
+    // one: so post-rendering such a stream changes nothing the same inputs did not change.
+    let named = options
         .previous
         .get(&Some(docs.name.clone()))
         .or_else(|| options.previous.get(&None));
+    let in_stream = match (named, docs.models.first()) {
+        (None, Some(&index)) => model_configmap::decode(&stream.documents()[index])?,
+        _ => None,
+    };
+    let previous_model = named.or(in_stream.as_ref());
     let previous = previous_state(previous_model, lock.as_ref());
     let (mut plan, gathered) = plan_job(
         &config,

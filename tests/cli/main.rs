@@ -17,3 +17,4 @@ mod plugin;
 mod post_render;
 mod secured;
 mod support;
+mod values;

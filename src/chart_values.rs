@@ -1,0 +1,188 @@
+//! The values file `helm samza values` writes: one job's computed model in the words of `charts/samza-job`
+//! (`jobModel:`), so that the chart renders natively, without a post-renderer, what the post-renderer would have
+//! added and changed. GitOps tools that run no post-renderer (Argo CD, Flux) deploy with it.
+//!
+//! The file carries only what the chart cannot compute itself: the model ConfigMap's body (`data` or gzipped
+//! `binaryData`, exactly as [`model_configmap::encode`] wrote it), its digest (the pod-template checksum), the
+//! active container count (the worker replicas), the changelog partition count (the changelog KafkaTopics'
+//! templated `partitions`) and the partition-source annotation. Names, labels and namespaces the chart derives as
+//! it does for every other resource. Read back, the file is the job's previous model, as a lock would be.
+
+use std::{collections::BTreeMap, path::Path};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::{
+    error::{Error, JobOrigin, Result},
+    job,
+    manifest::{go_options, Stream},
+    model_configmap,
+    render::RenderedJob,
+    samza::JobModel,
+};
+
+/// The chart value that holds the model.
+pub const KEY: &str = "jobModel";
+
+/// `jobModel:` as `charts/samza-job` reads it (its values.schema.json describes the same fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JobModelValues {
+    /// The job the model belongs to: the chart refuses to render another job with it.
+    pub job: String,
+    pub digest: String,
+    pub containers: usize,
+    pub changelog_partitions: u32,
+    pub partition_source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary_data: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Deserialize)]
+struct ValuesFile {
+    #[serde(rename = "jobModel", default)]
+    job_model: Option<Value>,
+}
+
+impl JobModelValues {
+    /// The values for `job`, with the model ConfigMap the pipeline appended to `stream` for it.
+    pub fn from_render(stream: &Stream, job: &RenderedJob) -> Result<JobModelValues> {
+        let origin = || JobOrigin(format!("job '{}'", job.name));
+        let model_cm = stream
+            .edited()
+            .into_iter()
+            .filter(|edited| edited.input_index.is_none())
+            .map(|edited| edited.document.value())
+            .find(|value| {
+                value.as_ref().is_ok_and(|v| {
+                    v["kind"] == "ConfigMap"
+                        && v["metadata"]["labels"][job::LABEL_ROLE] == "model"
+                        && v["metadata"]["labels"][job::LABEL_JOB] == job.name.as_str()
+                })
+            })
+            .transpose()?
+            .ok_or_else(|| Error::Job {
+                origin: origin(),
+                message: "the pipeline added no job-model ConfigMap".into(),
+            })?;
+        let entries = |field: &str| -> Option<BTreeMap<String, String>> {
+            model_cm.get(field).and_then(Value::as_object).map(|map| {
+                map.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                    .collect()
+            })
+        };
+        let annotation = |key: &str| {
+            model_cm["metadata"]["annotations"][key]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Ok(JobModelValues {
+            job: job.name.clone(),
+            digest: job.digest.clone(),
+            containers: job.plan.model.active_container_count(),
+            // What templated resources see as `job.changelog_partitions` (template::job_context).
+            changelog_partitions: job.plan.model.max_changelog_partitions(),
+            partition_source: annotation(job::ANNOTATION_SOURCE),
+            data: entries("data"),
+            binary_data: entries("binaryData"),
+        })
+    }
+
+    /// The model the values carry, decoded as a model ConfigMap is.
+    pub fn model(&self, origin: &JobOrigin) -> Result<JobModel> {
+        let value = json!({"data": self.data, "binaryData": self.binary_data});
+        model_configmap::decode_value(&value, origin)?.ok_or_else(|| Error::Job {
+            origin: origin.clone(),
+            message: format!(
+                "{KEY} holds neither data.{} nor binaryData.{}",
+                job::MODEL_KEY,
+                job::MODEL_KEY_COMPRESSED
+            ),
+        })
+    }
+
+    /// The file's text: a header saying how to regenerate it, then `jobModel:`.
+    pub fn to_yaml(&self, regenerate: &str) -> Result<String> {
+        let body = crate::manifest::write_document(&json!({ KEY: self }))?;
+        Ok(format!(
+            "# Written by helm-samza for deploying charts/samza-job without its post-renderer (GitOps). Do not \
+             edit:\n# regenerate with `{regenerate}`.\n{body}"
+        ))
+    }
+
+    /// The `jobModel` of a values file written by [`JobModelValues::to_yaml`]; `None` when the file has none.
+    pub fn read(path: &Path) -> Result<Option<JobModelValues>> {
+        let unreadable = |message: String| Error::Previous {
+            path: path.to_path_buf(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let file: ValuesFile = serde_saphyr::from_str_with_options(&text, go_options())
+            .map_err(|e| unreadable(format!("not a values file: {e}")))?;
+        match file.job_model {
+            None => Ok(None),
+            Some(Value::Object(map)) if map.is_empty() => Ok(None),
+            Some(value) => serde_json::from_value(value)
+                .map(Some)
+                .map_err(|e| unreadable(format!("{KEY}: {e}"))),
+        }
+    }
+
+    /// What differs between these (committed) values and `fresh` ones, in words; empty when they would render
+    /// the same job. The partition source is provenance (it names the time of a Kafka query), not a difference.
+    pub fn differences(&self, fresh: &JobModelValues, fresh_job: &RenderedJob) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.job != fresh.job {
+            out.push(format!(
+                "they hold job '{}', the chart renders job '{}'",
+                self.job, fresh.job
+            ));
+            return out;
+        }
+        if self.containers != fresh.containers {
+            out.push(format!(
+                "containers {} → {}",
+                self.containers, fresh.containers
+            ));
+        }
+        if self.changelog_partitions != fresh.changelog_partitions {
+            out.push(format!(
+                "changelog partitions {} → {}",
+                self.changelog_partitions, fresh.changelog_partitions
+            ));
+        }
+        if let Ok(model) = self.model(&JobOrigin(format!("job '{}'", self.job))) {
+            let before = model.input_partition_counts();
+            let now = &fresh_job.facts.facts.counts;
+            for (stream, count) in now {
+                match before.get(stream) {
+                    Some(old) if old == count => {}
+                    Some(old) => out.push(format!(
+                        "{} has {count} partitions, the values were computed for {old}",
+                        stream.name()
+                    )),
+                    None => out.push(format!("{} is a new input", stream.name())),
+                }
+            }
+            for stream in before.keys().filter(|s| !now.contains_key(*s)) {
+                out.push(format!("{} is no longer an input", stream.name()));
+            }
+        }
+        if self.digest != fresh.digest && out.is_empty() {
+            out.push(format!(
+                "the job model changed (config or Samza version): {} → {}",
+                self.digest, fresh.digest
+            ));
+        }
+        let same_body = self.data == fresh.data && self.binary_data == fresh.binary_data;
+        if self.digest == fresh.digest && out.is_empty() && !same_body {
+            out.push("the model ConfigMap's body differs from the one its digest names".into());
+        }
+        out
+    }
+}

@@ -1,0 +1,194 @@
+//! `helm samza values`: render the chart, plan its job exactly as the post-renderer would (same sources, same
+//! previous state, same safety gate), and write the values with which `charts/samza-job` renders that result
+//! natively, for GitOps tools that run no post-renderer; or, with `--check`, fail when committed values no
+//! longer match. The file's shape belongs to `chart_values`; this file decides what to render and where to write.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use crate::{
+    chart_values::JobModelValues,
+    error::{Error, JobOrigin, Result},
+    exit_code,
+    flags::{AllowUnsafeArg, SamzaVersionArg, SourceArgs},
+    helm::ChartArgs,
+    previous::read_previous_args,
+    render::{render, RenderOptions},
+    stdio,
+};
+
+/// Write the values that make charts/samza-job render the job model without the post-renderer (Argo CD, Flux).
+#[derive(Debug, Args)]
+#[command(after_long_help = "Examples:\n  \
+    helm samza values my-release ./charts/samza-job -f values.yaml -o samza-values.yaml\n  \
+    helm template my-release ./charts/samza-job -f values.yaml -f samza-values.yaml   # no post-renderer needed\n  \
+    helm samza values my-release ./charts/samza-job -f values.yaml --check samza-values.yaml   # CI: exit 17 on drift\n\n\
+    The job is planned as the post-renderer plans it: partition counts from --partitions, the lock (--lock, or \
+    samza.lock beside the chart), KafkaTopic resources or Kafka; stable against the model the file to write or \
+    check already holds (or --previous). A change that would move a stateful job's changelog partitions is \
+    refused (exit 15) unless --allow-unsafe.\n\n\
+    Exit codes: 0 written (or up to date); 13 the chart renders no Samza job, or more than one; 15 refused by the \
+    safety gate; 17 --check: the file no longer matches; the others as for post-render (see helm-samza --help).")]
+pub struct ValuesArgs {
+    #[command(flatten)]
+    pub chart: ChartArgs,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Stay stable against this job model instead of the one the values file holds: a job-model JSON
+    /// (`[JOB=]FILE`) or a saved manifest stream; repeatable.
+    #[arg(long, value_name = "[JOB=]FILE")]
+    pub previous: Vec<String>,
+
+    /// Write the values to FILE (replaced atomically; left alone when already up to date). Default: stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Write nothing: fail with exit 17, naming the command that regenerates FILE, when FILE no longer matches
+    /// what would be written now (partition counts, job config, Samza version).
+    #[arg(long, value_name = "FILE", conflicts_with = "output")]
+    pub check: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub allow_unsafe: AllowUnsafeArg,
+
+    #[command(flatten)]
+    pub samza_version: SamzaVersionArg,
+}
+
+pub fn run(args: &ValuesArgs) -> Result<i32> {
+    let (release, chart) = args.chart.release_and_chart();
+    let target = args.check.as_deref().or(args.output.as_deref());
+    // The values in the file to check (or to replace) are the job's previous state, as a lock is.
+    let committed = match target {
+        Some(path) if args.check.is_some() || path.is_file() => JobModelValues::read(path)?,
+        _ => None,
+    };
+    let mut previous = read_previous_args(&args.previous)?;
+    if previous.is_empty() {
+        if let Some(committed) = &committed {
+            let origin = JobOrigin(format!(
+                "{} ({})",
+                display(target),
+                crate::chart_values::KEY
+            ));
+            previous.insert(Some(committed.job.clone()), committed.model(&origin)?);
+        }
+    }
+    let manifests = args.chart.helm.template(&release, &chart)?;
+    let inputs = args.source.with_lock_beside(&chart).load()?;
+    let options = RenderOptions {
+        sources: inputs.fact_sources(),
+        previous,
+        samza_version: args.samza_version.samza_version,
+        allow_unsafe: args.allow_unsafe.allow_unsafe,
+        keep_going: false,
+        reuse_models: false,
+    };
+    let rendered = render(&manifests, &options)?;
+    let job = match rendered.jobs.as_slice() {
+        [one] => one,
+        jobs => {
+            let names: Vec<&str> = jobs.iter().map(|j| j.name.as_str()).collect();
+            return Err(Error::Job {
+                origin: JobOrigin(format!("chart {}", chart.display())),
+                message: format!(
+                    "renders {} Samza jobs{}; helm samza values writes the values of one samza-job release",
+                    jobs.len(),
+                    if names.is_empty() { String::new() } else { format!(" ({})", names.join(", ")) }
+                ),
+            });
+        }
+    };
+    let stream = &rendered.parsed.as_ref().expect("a job was rendered").stream;
+    let fresh = JobModelValues::from_render(stream, job)?;
+    let regenerate = regenerate_command(args, target);
+
+    if let Some(path) = &args.check {
+        let committed = committed.ok_or_else(|| Error::Drift {
+            origin: JobOrigin(path.display().to_string()),
+            message: format!(
+                "holds no {} values. Generate them with `{regenerate}`.",
+                crate::chart_values::KEY
+            ),
+        })?;
+        let differences = committed.differences(&fresh, job);
+        if !differences.is_empty() {
+            return Err(Error::Drift {
+                origin: JobOrigin(path.display().to_string()),
+                message: format!(
+                    "the values no longer match job '{}': {}. Regenerate them with `{regenerate}` and commit the \
+                     result (`helm samza plan` shows the change).",
+                    job.name,
+                    differences.join("; ")
+                ),
+            });
+        }
+        eprintln!("{}: up to date for job '{}'", path.display(), job.name);
+        return Ok(exit_code::OK);
+    }
+
+    match &args.output {
+        // Regenerating what is already there would only change the partition source's timestamp.
+        Some(path)
+            if committed
+                .as_ref()
+                .is_some_and(|c| c.differences(&fresh, job).is_empty()) =>
+        {
+            eprintln!("{}: up to date for job '{}'", path.display(), job.name);
+        }
+        Some(path) => {
+            let text = fresh.to_yaml(&regenerate)?;
+            crate::output_file::write(path, text.as_bytes(), 0o644)
+                .map_err(|e| Error::io(path, e))?;
+            eprintln!(
+                "wrote {} (job '{}': {} container(s), model {})",
+                path.display(),
+                job.name,
+                fresh.containers,
+                fresh.digest
+            );
+        }
+        None => stdio::write_stdout(fresh.to_yaml(&regenerate)?.as_bytes())?,
+    }
+    Ok(exit_code::OK)
+}
+
+fn display(path: Option<&Path>) -> String {
+    path.map_or_else(|| "<stdout>".into(), |p| p.display().to_string())
+}
+
+/// The command line that writes the file again: the chart, its values files and namespace, the offline partition
+/// sources, and the file. `--set` values are not repeated (they may hold secrets), only said to be needed.
+fn regenerate_command(args: &ValuesArgs, target: Option<&Path>) -> String {
+    let mut words = vec!["helm samza values".to_string()];
+    words.extend(args.chart.positional.iter().cloned());
+    let helm = &args.chart.helm;
+    if let Some(namespace) = &helm.namespace {
+        words.push(format!("-n {namespace}"));
+    }
+    words.extend(helm.values.iter().map(|f| format!("-f {}", f.display())));
+    if args.source.offline {
+        words.push("--offline".into());
+    }
+    if let Some(lock) = &args.source.known.lock {
+        words.push(format!("--lock {}", lock.display()));
+    }
+    words.extend(
+        args.source
+            .known
+            .partitions
+            .iter()
+            .map(|p| format!("--partitions {p}")),
+    );
+    if let Some(path) = target {
+        words.push(format!("-o {}", path.display()));
+    }
+    let sets = [&helm.set, &helm.set_string, &helm.set_file, &helm.set_json];
+    if sets.iter().any(|s| !s.is_empty()) {
+        words.push("(with the same --set flags)".into());
+    }
+    words.join(" ")
+}
