@@ -47,6 +47,8 @@ fn post_render(input: &[u8]) -> usize {
         allow_unsafe: false,
         keep_going: false,
         reuse_models: false,
+        deployed: None,
+        stream_over_lock: false,
     };
     let rendered = render(input, &options).expect("corpus streams render");
     assert!(

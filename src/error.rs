@@ -65,6 +65,10 @@ pub enum Error {
     #[error("{path}: {message}")]
     Previous { path: PathBuf, message: String },
 
+    /// A job's previous state (its coordinator stream) could not be read.
+    #[error("{origin}: {message}")]
+    PreviousState { origin: JobOrigin, message: String },
+
     #[error("{origin}: refused: {message}")]
     Unsafe { origin: JobOrigin, message: String },
 
@@ -99,7 +103,7 @@ impl Error {
             Error::Manifest(_) | Error::Job { .. } | Error::EmptyStream => exit_code::MANIFEST,
             Error::Kafka { .. } => exit_code::PARTITIONS,
             Error::Template { .. } => exit_code::TEMPLATE,
-            Error::Previous { .. } => exit_code::PREVIOUS,
+            Error::Previous { .. } | Error::PreviousState { .. } => exit_code::PREVIOUS,
             Error::Unsafe { .. } => exit_code::UNSAFE,
             Error::Helm { .. } => exit_code::HELM,
             Error::Coordinator(_) => exit_code::FINDINGS,

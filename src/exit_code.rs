@@ -21,7 +21,7 @@ pub const MANIFEST: i32 = 13;
 pub const TEMPLATE: i32 = 14;
 /// The safety gate: the change would endanger a stateful job's state.
 pub const UNSAFE: i32 = 15;
-/// A previous job model or lock file is unreadable.
+/// A previous job model, lock file or coordinator stream is unreadable.
 pub const PREVIOUS: i32 = 16;
 /// `lock --verify-live`: the lock's partition counts differ from Kafka's; `values --check`: the values file no
 /// longer matches the job.
@@ -40,12 +40,12 @@ Exit codes:
    1  lint findings at or above the fail level; or an unexpected failure
    2  plan --detailed-exitcode: the plan has changes
   10  Samza config error (the key is named)
-  11  job model refused, as Samza would refuse it (e.g. more containers than tasks)
+  11  job model refused, as Samza would refuse it (e.g. more containers than tasks), or too large
   12  partition counts unavailable (broker, topic or missing --partitions named)
   13  manifest error (the document is named: source file, kind, name)
   14  template error in an opted-in resource (resource and field named)
   15  refused by the safety gate (the change would endanger a job's state)
-  16  previous job model or lock file unreadable
+  16  previous state unreadable (job model, lock file, or the job's coordinator stream)
   17  lock --verify-live / values --check: the lock or values file no longer matches
   18  Helm failed (helm template / helm get manifest); its message follows
   64  usage error

@@ -28,6 +28,9 @@ pub const ANNOTATION_SYSTEM: &str = "samza.apache.org/system";
 /// Strimzi's label naming the Kafka cluster a `KafkaTopic` belongs to.
 pub const LABEL_STRIMZI_CLUSTER: &str = "strimzi.io/cluster";
 pub const ANNOTATION_ALLOW_UNSAFE: &str = "samza.apache.org/allow-unsafe";
+/// On the config ConfigMap: `"true"` when Helm renders an upgrade (`.Release.IsUpgrade`), so the safety gate
+/// refuses a job with state whose previous state is unknown.
+pub const ANNOTATION_HELM_UPGRADE: &str = "samza.apache.org/helm-upgrade";
 /// The data keys a config ConfigMap may hold the Samza config in.
 pub const CONFIG_KEY_PROPERTIES: &str = "job.properties";
 pub const CONFIG_KEY_YAML: &str = "job.yaml";

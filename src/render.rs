@@ -15,12 +15,13 @@ use crate::{
     facts::{self, FactSources, GatheredFacts},
     job::{self, JobDocs, Scan},
     job_config,
+    kafka::SourceKind,
     lock::LockedJob,
     manifest::{apply, Document, ManifestError, Patch, Stream},
     model_configmap,
-    plan::{self, Snapshot},
-    previous::{previous_state, PreviousModels},
-    samza::{self, Config, Plan, Previous, SamzaVersion},
+    plan::{self, Hazard, Snapshot},
+    previous::{self, PreviousModels, PreviousState, StreamState},
+    samza::{self, Config, JobModel, Plan, SamzaVersion},
     template::{self, TemplateEngine},
 };
 
@@ -39,6 +40,11 @@ pub struct RenderOptions<'a> {
     /// A job whose model is already in the stream (it went through helm-samza before) keeps that model instead
     /// of being planned again: `lint` of post-rendered manifests checks what would be deployed.
     pub reuse_models: bool,
+    /// `plan`: the deployed release's models by job and the release's name, the last source of previous state.
+    pub deployed: Option<(String, BTreeMap<String, JobModel>)>,
+    /// `lock`: what the job's coordinator stream stores wins over the old lock's mappings (re-locking pins what
+    /// Samza stored); elsewhere a lock's mappings win and the stream is not read.
+    pub stream_over_lock: bool,
 }
 
 /// One job's computed outcome, for summaries and for `plan`.
@@ -47,6 +53,11 @@ pub struct RenderedJob {
     pub plan: Plan,
     pub digest: String,
     pub facts: GatheredFacts,
+    /// What the model was kept stable against and compared with; `None`: a first deploy.
+    pub previous: Option<PreviousState>,
+    /// What the safety gate found (empty when it passed, or for a first deploy); the render fails on them
+    /// unless the gate is open.
+    pub hazards: Vec<Hazard>,
 }
 
 /// What a render produced: the output stream, the jobs computed and (with `keep_going`) the jobs that failed.
@@ -259,53 +270,91 @@ fn render_job(
         .and_then(|l| l.jobs.get(&docs.name))
         .cloned()
         .or(embedded_lock);
-    // A stream that carries the job's model already (it went through helm-samza before, or the chart rendered it
-    // from `helm samza values`) carries the state the new model must stay stable against, unless --previous names
-    // one: so post-rendering such a stream changes nothing the same inputs did not change.
-    let named = options
-        .previous
-        .get(&Some(docs.name.clone()))
-        .or_else(|| options.previous.get(&None));
-    let in_stream = match (named, docs.models.first()) {
-        (None, Some(&index)) => model_configmap::decode(&stream.documents()[index])?,
-        _ => None,
-    };
-    let previous_model = named.or(in_stream.as_ref());
-    let previous = previous_state(previous_model, lock.as_ref());
-    let (mut plan, gathered) = plan_job(
-        &config,
-        &options.sources,
-        lock.as_ref(),
-        &scan.kafka_topics,
-        previous.as_ref(),
-        &origin,
-    )?;
-
+    let head = &scan.heads[&config_index];
     let allowed = options.allow_unsafe
-        || scan.heads[&config_index]
+        || head
             .annotations
             .get(job::ANNOTATION_ALLOW_UNSAFE)
             .is_some_and(|v| v == "true");
-    let baseline = match previous_model {
-        Some(model) => Some(Snapshot::from_model(model)),
-        None => lock.as_ref().map(LockedJob::snapshot),
+    let upgrade = head
+        .annotations
+        .get(job::ANNOTATION_HELM_UPGRADE)
+        .is_some_and(|v| v == "true");
+    // A stream that carries the job's model already (it went through helm-samza before, or the chart rendered it
+    // from `helm samza values`) carries what is or will be deployed: the last source of previous state, as the
+    // deployed release is for `plan`. So post-rendering such a stream changes nothing the same inputs did not.
+    let in_stream = match docs.models.first() {
+        Some(&index) => model_configmap::decode(&stream.documents()[index])?,
+        None => None,
     };
-    if let (Some(baseline), false) = (baseline, allowed) {
-        let diff = plan::diff(&baseline, &Snapshot::from_model(&plan.model));
-        let hazards = plan::hazards(&diff, plan::is_stateful(&plan));
-        if !hazards.is_empty() {
-            return Err(Error::Unsafe {
-                origin,
-                message: format!(
-                    "{} To deploy anyway pass --allow-unsafe (env HELM_SAMZA_ALLOW_UNSAFE=true) or annotate the \
-                     config ConfigMap with {}: \"true\"; `helm samza plan` shows the whole change.",
-                    hazards.iter().map(|h| format!("[{}] {}", h.id, h.message)).collect::<Vec<_>>().join(" "),
-                    job::ANNOTATION_ALLOW_UNSAFE
-                ),
-            });
-        }
-    }
+    let known = PreviousSources {
+        model: options
+            .previous
+            .get(&Some(docs.name.clone()))
+            .or_else(|| options.previous.get(&None)),
+        lock: lock.as_ref(),
+        deployed: options
+            .deployed
+            .as_ref()
+            .and_then(|(release, models)| Some((models.get(&docs.name)?, release.as_str())))
+            .or_else(|| in_stream.as_ref().map(|model| (model, IN_STREAM))),
+        stream: if options.stream_over_lock {
+            StreamPolicy::OverLock
+        } else if upgrade {
+            StreamPolicy::Always
+        } else {
+            StreamPolicy::WhenLive
+        },
+    };
+    let PlannedJob {
+        mut plan,
+        gathered,
+        previous,
+        stream,
+    } = plan_job(
+        &config,
+        &options.sources,
+        &known,
+        &scan.kafka_topics,
+        &origin,
+    )?;
+    let stateful = plan::is_stateful(&plan);
 
+    let hazards = match &previous {
+        Some(previous) => {
+            let diff = plan::diff(&previous.snapshot(), &Snapshot::from_model(&plan.model));
+            plan::hazards(&diff, stateful)
+        }
+        None => Vec::new(),
+    };
+    if !hazards.is_empty() && !allowed {
+        return Err(Error::Unsafe {
+            origin,
+            message: format!(
+                "{} (compared with {}) To deploy anyway pass --allow-unsafe (env HELM_SAMZA_ALLOW_UNSAFE=true) or \
+                 annotate the config ConfigMap with {}: \"true\"; `helm samza plan` shows the whole change.",
+                hazards.iter().map(|h| format!("[{}] {}", h.id, h.message)).collect::<Vec<_>>().join(" "),
+                previous.as_ref().map_or("", |p| p.source.as_str()),
+                job::ANNOTATION_ALLOW_UNSAFE
+            ),
+        });
+    }
+    if previous.is_none() && stateful && upgrade && !allowed {
+        // An upgrade of a job with state, and nothing says what Samza stored: a fresh mapping could hand tasks
+        // another task's state. Refuse rather than guess.
+        return Err(Error::Unsafe {
+            origin,
+            message: format!(
+                "[no-previous-state] this is a helm upgrade of a job with changelogged stores, and its previous \
+                 state is unknown: {}. Without it the changelog mapping cannot be kept. Give it one way: let the \
+                 post-renderer read the coordinator stream (drop --offline; bootstrap servers and client settings \
+                 as for partition discovery), pass a lock (--lock FILE, written by `helm samza lock`), or pass the \
+                 deployed model (--previous FILE, from `helm get manifest RELEASE`). To deploy anyway pass \
+                 --allow-unsafe (env HELM_SAMZA_ALLOW_UNSAFE=true).",
+                stream.describe()
+            ),
+        });
+    }
     let active = plan.model.active_container_count();
     // The model's config must tell the containers the truth about how many of them there are.
     plan.model
@@ -325,7 +374,11 @@ fn render_job(
             .set(pod_annotation(job::ANNOTATION_CHECKSUM), json!(digest));
     }
     let config_head = &scan.heads[&config_index];
-    let model_cm = model_configmap::encode(config_head, &docs.name, encoded, &gathered.describe());
+    let mut provenance = gathered.describe();
+    if let Some(previous) = &previous {
+        provenance.push_str(&format!("; previous state: {}", previous.source));
+    }
+    let model_cm = model_configmap::encode(config_head, &docs.name, encoded, &provenance);
     // A stream that went through helm-samza before carries the old model: the new one replaces it.
     for &index in &docs.models {
         edits.removed.push(index);
@@ -341,6 +394,8 @@ fn render_job(
         plan,
         digest,
         facts: gathered,
+        previous,
+        hazards,
     })
 }
 
@@ -383,6 +438,8 @@ fn reuse_model(
         },
         digest,
         facts,
+        previous: None,
+        hazards: Vec::new(),
     })
 }
 
@@ -398,23 +455,169 @@ fn describe_docs(stream: &Stream, indexes: &[usize]) -> String {
         .join(", ")
 }
 
-/// One job from its config to its plan: partition facts from the sources, then Samza's planner.
+/// Where a job's previous state may come from, in precedence order (see `previous`).
+pub struct PreviousSources<'a> {
+    /// `--previous`.
+    pub model: Option<&'a JobModel>,
+    pub lock: Option<&'a LockedJob>,
+    /// `plan`: the deployed release's model, and the release's name.
+    pub deployed: Option<(&'a JobModel, &'a str)>,
+    pub stream: StreamPolicy,
+}
+
+/// The "release" a model found in the rendered stream stands for (`release <this>` in messages).
+const IN_STREAM: &str = "being rendered (its model ConfigMap in the stream)";
+
+/// When the job's coordinator stream is read (never with `--offline`, nor when `--previous` is given).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamPolicy {
+    /// Unless the lock holds the job's mappings, and only when Kafka is in play: some partition count came from
+    /// the live cluster. A render whose counts all came from flags, a lock or KafkaTopic resources stays offline,
+    /// as it always did.
+    WhenLive,
+    /// Unless the lock holds the job's mappings (a `helm upgrade`: what Samza stored must be known).
+    Always,
+    /// Before the lock's mappings, when Kafka is in play (`lock`: re-locking pins what Samza stored).
+    OverLock,
+}
+
+/// What became of the coordinator stream in one job's render, for messages.
+#[derive(Debug)]
+pub enum StreamOutcome {
+    /// Not read: `--offline`, another source knew the previous state, or no live count was needed.
+    NotRead {
+        offline: bool,
+    },
+    NotKafka,
+    Absent {
+        topic: String,
+    },
+    /// Read, and empty: the topic exists, nothing was stored yet.
+    Empty {
+        source: String,
+    },
+    Read,
+    /// Unreadable, and the job keeps no state (a job with state fails instead).
+    Failed(String),
+}
+
+impl StreamOutcome {
+    /// Why no previous state came from the stream, for the upgrade refusal.
+    pub fn describe(&self) -> String {
+        match self {
+            StreamOutcome::NotRead { offline: true } => {
+                "--offline, so its coordinator stream was not read, and no lock or --previous holds it".into()
+            }
+            StreamOutcome::NotRead { offline: false } => {
+                "its coordinator stream was not read, and no lock or --previous holds it".into()
+            }
+            StreamOutcome::NotKafka => {
+                "its coordinator system is not a Kafka system, and no lock or --previous holds it".into()
+            }
+            StreamOutcome::Absent { topic } => format!(
+                "its coordinator stream {topic} does not exist (no coordinator has written it yet), and no lock or \
+                 --previous holds it"
+            ),
+            StreamOutcome::Empty { source } => format!(
+                "its {source} is empty (no coordinator has written it yet), and no lock or --previous holds it"
+            ),
+            StreamOutcome::Read => "its coordinator stream holds nothing".into(),
+            StreamOutcome::Failed(reason) => format!("its coordinator stream could not be read: {reason}"),
+        }
+    }
+}
+
+/// A job planned: the plan, its facts, the previous state it kept stable against and what the stream said.
+pub struct PlannedJob {
+    pub plan: Plan,
+    pub gathered: GatheredFacts,
+    pub previous: Option<PreviousState>,
+    pub stream: StreamOutcome,
+}
+
+/// One job from its config to its plan: partition facts from the sources, the previous state from the first
+/// source that knows it, then Samza's planner.
 pub fn plan_job(
     config: &Config,
     sources: &FactSources,
-    lock: Option<&LockedJob>,
+    known: &PreviousSources,
     kafka_topics: &[job::KafkaTopicResource],
-    previous: Option<&Previous>,
     origin: &JobOrigin,
-) -> Result<(Plan, GatheredFacts)> {
+) -> Result<PlannedJob> {
     let samza_error = |source| Error::Samza {
         origin: origin.clone(),
         source,
     };
     let request = samza::required_inputs(config).map_err(samza_error)?;
-    let gathered = facts::gather(config, &request, sources, lock, kafka_topics, origin)?;
-    let plan = samza::plan(config, &gathered.facts, previous).map_err(samza_error)?;
-    Ok((plan, gathered))
+    let gathered = facts::gather(config, &request, sources, known.lock, kafka_topics, origin)?;
+
+    let given = known
+        .model
+        .map(|model| PreviousState::from_model(model, "--previous"));
+    let locked = known
+        .lock
+        .and_then(LockedJob::previous)
+        .map(|state| PreviousState {
+            state,
+            source: "lock file".into(),
+        });
+    let live = gathered
+        .records
+        .values()
+        .flatten()
+        .any(|record| record.kind == SourceKind::Kafka);
+    let wanted = given.is_none()
+        && match known.stream {
+            StreamPolicy::WhenLive => locked.is_none() && live,
+            StreamPolicy::Always => locked.is_none(),
+            StreamPolicy::OverLock => live,
+        };
+    let (stored, stream) = if sources.offline || !wanted {
+        (
+            None,
+            StreamOutcome::NotRead {
+                offline: sources.offline,
+            },
+        )
+    } else {
+        match previous::read_coordinator_stream(config, sources.overrides) {
+            Ok(StreamState::NotKafka) => (None, StreamOutcome::NotKafka),
+            Ok(StreamState::Absent { topic }) => (None, StreamOutcome::Absent { topic }),
+            Ok(StreamState::Read(state)) if state.state == samza::Previous::default() => (
+                None,
+                StreamOutcome::Empty {
+                    source: state.source,
+                },
+            ),
+            Ok(StreamState::Read(state)) => (Some(state), StreamOutcome::Read),
+            Err(reason) => (None, StreamOutcome::Failed(reason)),
+        }
+    };
+    let deployed = known
+        .deployed
+        .map(|(model, release)| PreviousState::from_model(model, format!("release {release}")));
+    let previous = match known.stream {
+        StreamPolicy::OverLock => given.or(stored).or(locked),
+        _ => given.or(locked).or(stored),
+    }
+    .or(deployed);
+    let plan = samza::plan(config, &gathered.facts, previous.as_ref().map(|p| &p.state))
+        .map_err(samza_error)?;
+    if let (None, StreamOutcome::Failed(reason)) = (&previous, &stream) {
+        if plan::is_stateful(&plan) {
+            return Err(previous::unreadable_stream(origin, reason));
+        }
+        eprintln!(
+            "note: {origin}: its coordinator stream could not be read ({reason}); the job keeps no changelogged \
+             state, so it is planned without it"
+        );
+    }
+    Ok(PlannedJob {
+        plan,
+        gathered,
+        previous,
+        stream,
+    })
 }
 
 fn render_templates(

@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use helm_samza::lock::{Lock, LockedJob};
 use helm_samza::manifest::Stream;
 use helm_samza::samza::{
-    self, properties, Config, JobModel, PartitionFacts, SamzaError, SamzaVersion, SystemStream,
+    self, properties, Config, JobModel, PartitionFacts, SamzaError, SamzaVersion, Ssp, SystemStream,
 };
 use proptest::prelude::*;
 
@@ -301,13 +301,14 @@ fn locked_job() -> impl Strategy<Value = LockedJob> {
         prop::collection::btree_map(name, "[0-9]{1,3}", 0..4),
         prop::collection::btree_map(
             name,
-            prop::collection::vec(("kafka", "[a-z]{1,6}", any::<u32>()), 0..3),
+            prop::collection::vec(("kafka", "[a-z]{1,6}", any::<u32>(), -1i32..3), 0..3),
             0..3,
         ),
         prop::option::of("sha256:[0-9a-f]{8}"),
+        prop::collection::btree_map(name, "[0-9]{1,3}-[0-9]", 0..3),
     )
         .prop_map(
-            |(inputs, changelog, assignment, task_inputs, digest)| LockedJob {
+            |(inputs, changelog, assignment, task_inputs, digest, standby)| LockedJob {
                 inputs: inputs
                     .into_iter()
                     .map(|(name, n)| (SystemStream::parse(&name, "lock").unwrap(), n))
@@ -316,13 +317,16 @@ fn locked_job() -> impl Strategy<Value = LockedJob> {
                 discovered: BTreeMap::new(),
                 changelog,
                 assignment,
+                standby,
                 task_inputs: task_inputs
                     .into_iter()
                     .map(|(k, v)| {
                         (
                             k,
                             v.into_iter()
-                                .map(|(s, t, p)| (s.to_string(), t, p))
+                                .map(|(s, t, p, b)| {
+                                    Ssp::new(&SystemStream::new(&s, &t), p).with_key_bucket(b)
+                                })
                                 .collect(),
                         )
                     })
@@ -373,7 +377,7 @@ fn lock_seeds() -> &'static [Vec<u8>] {
             assignment: [("Partition 0".to_string(), "0".to_string())].into(),
             task_inputs: [(
                 "Partition 0".to_string(),
-                vec![("kafka".to_string(), "PageViewEvent".to_string(), 0)],
+                vec![Ssp::new(&SystemStream::new("kafka", "PageViewEvent"), 0)],
             )]
             .into(),
             digest: Some("sha256:00".into()),

@@ -85,6 +85,8 @@ pub fn run(args: &LintArgs) -> Result<i32> {
         allow_unsafe: true,
         keep_going: true,
         reuse_models: true,
+        deployed: None,
+        stream_over_lock: false,
     };
     // An unreadable stream is named by what was given: the chart, the file, or `-`.
     let input_name = args.positional.last().expect("clap requires one");

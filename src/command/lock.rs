@@ -62,7 +62,8 @@ pub fn run(args: &LockArgs) -> Result<i32> {
     let manifests = args.chart.helm.template(&release, &chart)?;
 
     // Counts come fresh from flags, KafkaTopic resources and Kafka; never from the lock being replaced. The
-    // mappings come from the old lock: re-locking must not move state (the lock is the coordinator stream).
+    // mappings come from the job's coordinator stream (unless --offline), else from the old lock: re-locking must
+    // not move state.
     // Verifying compares counts only, so it plans afresh: a count Samza cannot map onto the old tasks is drift
     // to report, not a planning failure to stop at.
     let mut source = args.source.clone();
@@ -81,6 +82,9 @@ pub fn run(args: &LockArgs) -> Result<i32> {
         allow_unsafe: true,
         keep_going: false,
         reuse_models: false,
+        deployed: None,
+        // What Samza stored wins over the old lock: a lock pins the deployed job's mappings.
+        stream_over_lock: true,
     };
     let jobs = render(&manifests, &options)?.jobs;
 
@@ -102,6 +106,39 @@ pub fn run(args: &LockArgs) -> Result<i32> {
                         job.name
                     )),
                 }
+            }
+        }
+        for job in &jobs {
+            let (Some(stored), Some(pinned)) = (&job.previous, existing.jobs.get(&job.name)) else {
+                continue;
+            };
+            let differ: Vec<String> = stored
+                .state
+                .changelog
+                .iter()
+                .filter(|(task, partition)| pinned.changelog.get(*task) != Some(partition))
+                .map(|(task, partition)| match pinned.changelog.get(task) {
+                    Some(locked) => format!("'{task}' {partition} (the lock says {locked})"),
+                    None => format!("'{task}' {partition} (not in the lock)"),
+                })
+                .collect();
+            if !differ.is_empty() {
+                drift.push(format!(
+                    "job '{}': the {} stores changelog partitions the lock does not: {}{}",
+                    job.name,
+                    stored.source,
+                    differ
+                        .iter()
+                        .take(3)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if differ.len() > 3 {
+                        format!(" and {} more", differ.len() - 3)
+                    } else {
+                        String::new()
+                    }
+                ));
             }
         }
         if !drift.is_empty() {

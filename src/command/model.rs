@@ -10,8 +10,8 @@ use crate::{
     exit_code,
     flags::{SamzaVersionArg, SourceArgs},
     job_config::read_config_file,
-    previous::{previous_state, read_model_file},
-    render::plan_job,
+    previous::read_model_file,
+    render::{plan_job, PlannedJob, PreviousSources, StreamPolicy},
     stdio,
 };
 
@@ -68,15 +68,14 @@ pub fn run(args: &ModelArgs) -> Result<i32> {
     let inputs = args.source.load()?;
     let job_name = config.job_name().unwrap_or_default().to_string();
     let locked = inputs.lock.as_ref().and_then(|l| l.jobs.get(&job_name));
-    let previous = previous_state(previous_model.as_ref(), locked);
-    let (plan, gathered) = plan_job(
-        &config,
-        &inputs.fact_sources(),
-        locked,
-        &[],
-        previous.as_ref(),
-        &origin,
-    )?;
+    let known = PreviousSources {
+        model: previous_model.as_ref(),
+        lock: locked,
+        deployed: None,
+        stream: StreamPolicy::WhenLive,
+    };
+    let PlannedJob { plan, gathered, .. } =
+        plan_job(&config, &inputs.fact_sources(), &known, &[], &origin)?;
     let mut text = match args.output {
         // Streamed: a large model's JSON is never held whole.
         ModelOutput::Json => {

@@ -2,7 +2,7 @@
 //! model (--previous, the lock, or the deployed release) and print the difference; the safety gate decides the
 //! exit code. The difference and the gate themselves belong to `plan`; this file chooses the baseline and prints.
 
-use std::{collections::BTreeMap, io::IsTerminal};
+use std::io::IsTerminal;
 
 use clap::{Args, ValueEnum};
 
@@ -13,12 +13,10 @@ use crate::{
     exit_code,
     flags::{AllowUnsafeArg, SamzaVersionArg, SourceArgs},
     helm::ChartArgs,
-    lock::Lock,
     model_configmap,
-    plan::{diff, hazards, is_stateful, Hazard, ModelDiff, Snapshot},
-    previous::{read_previous_args, PreviousModels},
+    plan::{diff, is_stateful, Hazard, ModelDiff, Snapshot},
+    previous::read_previous_args,
     render::{render, RenderOptions},
-    samza::JobModel,
     stdio,
 };
 
@@ -35,9 +33,9 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub source: SourceArgs,
 
-    /// Compare with this instead of the deployed release: a job-model JSON (`[JOB=]FILE`) or a saved manifest
-    /// stream (e.g. `helm get manifest` output); repeatable. Only compared with: the new model is computed as the
-    /// post-renderer computes it (with the lock, if any).
+    /// The previous state to plan against instead of the lock, the coordinator stream or the deployed release:
+    /// a job-model JSON (`[JOB=]FILE`) or a saved manifest stream (e.g. `helm get manifest` output); repeatable.
+    /// The new model keeps stable against it, as the post-renderer's does with the same --previous.
     #[arg(long, value_name = "[JOB=]FILE")]
     pub previous: Vec<String>,
 
@@ -100,18 +98,6 @@ pub fn run(args: &PlanArgs) -> Result<i32> {
     let manifests = args.chart.helm.template(&release, &chart)?;
     let inputs = args.source.with_lock_beside(&chart).load()?;
     let previous_models = read_previous_args(&args.previous)?;
-    // The new models are computed exactly as the post-renderer computes them at deploy time: with the lock (Samza's
-    // coordinator state, if the user keeps one). What they are compared with (--previous, the lock, the deployed
-    // release) is not fed to the planner, because the post-renderer does not see it either.
-    let options = RenderOptions {
-        sources: inputs.fact_sources(),
-        previous: BTreeMap::new(),
-        samza_version: args.samza_version.samza_version,
-        allow_unsafe: true,
-        keep_going: false,
-        reuse_models: false,
-    };
-    let jobs = render(&manifests, &options)?.jobs;
 
     let ask_cluster = previous_models.is_empty()
         && inputs.lock.is_none()
@@ -119,7 +105,7 @@ pub fn run(args: &PlanArgs) -> Result<i32> {
         && !args.no_cluster;
     let deployed = if ask_cluster {
         match args.chart.helm.deployed_manifest(&release) {
-            Ok(stream) => Some(model_configmap::models_in_stream(&stream)?),
+            Ok(stream) => Some((release.clone(), model_configmap::models_in_stream(&stream)?)),
             // Helm's words for a release that was never installed (or was uninstalled) in this namespace.
             Err(Error::Helm { message, .. }) if message.contains("release: not found") => {
                 let namespace = args
@@ -151,35 +137,43 @@ pub fn run(args: &PlanArgs) -> Result<i32> {
         None
     };
 
+    // The new models are computed exactly as the post-renderer computes them at deploy time, from the same
+    // previous state: --previous, else the lock, else the job's coordinator stream (what the post-renderer reads
+    // at deploy time), else the deployed release's model. The gate's findings come back with each job.
+    let options = RenderOptions {
+        sources: inputs.fact_sources(),
+        previous: previous_models,
+        samza_version: args.samza_version.samza_version,
+        allow_unsafe: true,
+        keep_going: false,
+        reuse_models: false,
+        deployed,
+        stream_over_lock: false,
+    };
+    let jobs = render(&manifests, &options)?.jobs;
+
     let mut report = Vec::new();
-    for job in &jobs {
-        let (baseline, label) = baseline_for(
-            &job.name,
-            &previous_models,
-            inputs.lock.as_ref(),
-            deployed.as_ref(),
-            &release,
-        );
+    for job in jobs {
         let after = Snapshot::from_model(&job.plan.model);
-        let first_deploy = baseline.is_none();
-        let diff = diff(&baseline.unwrap_or_default(), &after);
-        let stateful = is_stateful(&job.plan);
-        let hazards = if first_deploy {
-            Vec::new()
-        } else {
-            hazards(&diff, stateful)
+        let first_deploy = job.previous.is_none();
+        let (diff, baseline) = match &job.previous {
+            Some(previous) => (diff(&previous.snapshot(), &after), previous.source.clone()),
+            None => (
+                diff(&Snapshot::default(), &after),
+                "none (first deploy)".into(),
+            ),
         };
         report.push(JobPlan {
-            job: job.name.clone(),
-            baseline: label,
-            first_deploy,
-            stateful,
+            stateful: is_stateful(&job.plan),
             containers: job.plan.model.active_container_count(),
             tasks: job.plan.model.tasks().count(),
-            model_digest: job.digest.clone(),
+            model_digest: job.digest,
             partition_source: job.facts.describe(),
+            job: job.name,
+            baseline,
+            first_deploy,
             diff,
-            hazards,
+            hazards: job.hazards,
         });
     }
     let report = summarize(report);
@@ -212,31 +206,6 @@ pub fn run(args: &PlanArgs) -> Result<i32> {
     } else {
         exit_code::OK
     })
-}
-
-fn baseline_for(
-    job: &str,
-    previous: &PreviousModels,
-    lock: Option<&Lock>,
-    deployed: Option<&BTreeMap<String, JobModel>>,
-    release: &str,
-) -> (Option<Snapshot>, String) {
-    if let Some(model) = previous
-        .get(&Some(job.to_string()))
-        .or_else(|| previous.get(&None))
-    {
-        return (Some(Snapshot::from_model(model)), "--previous".into());
-    }
-    if let Some(locked) = lock.and_then(|l| l.jobs.get(job)) {
-        return (Some(locked.snapshot()), "lock file".into());
-    }
-    if let Some(model) = deployed.and_then(|d| d.get(job)) {
-        return (
-            Some(Snapshot::from_model(model)),
-            format!("release {release}"),
-        );
-    }
-    (None, "none (first deploy)".into())
 }
 
 fn summarize(jobs: Vec<JobPlan>) -> PlanReport {

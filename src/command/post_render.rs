@@ -77,6 +77,8 @@ fn post_render<'a>(args: &PostRenderArgs, input: &'a [u8]) -> Result<std::borrow
         allow_unsafe: args.allow_unsafe.allow_unsafe,
         keep_going: false,
         reuse_models: false,
+        deployed: None,
+        stream_over_lock: false,
     };
     render(input, &options).map(|rendered| rendered.output)
 }

@@ -25,8 +25,8 @@ use crate::{
     helm template my-release ./charts/samza-job -f values.yaml -f samza-values.yaml   # no post-renderer needed\n  \
     helm samza values my-release ./charts/samza-job -f values.yaml --check samza-values.yaml   # CI: exit 17 on drift\n\n\
     The job is planned as the post-renderer plans it: partition counts from --partitions, the lock (--lock, or \
-    samza.lock beside the chart), KafkaTopic resources or Kafka; stable against the model the file to write or \
-    check already holds (or --previous). A change that would move a stateful job's changelog partitions is \
+    samza.lock beside the chart), KafkaTopic resources or Kafka; stable against --previous, the lock or the \
+    job's coordinator stream, else the model the file to write or check already holds. A change that would move a stateful job's changelog partitions is \
     refused (exit 15) unless --allow-unsafe.\n\n\
     Exit codes: 0 written (or up to date); 13 the chart renders no Samza job, or more than one; 15 refused by the \
     safety gate; 17 --check: the file no longer matches; the others as for post-render (see helm-samza --help).")]
@@ -61,31 +61,33 @@ pub struct ValuesArgs {
 pub fn run(args: &ValuesArgs) -> Result<i32> {
     let (release, chart) = args.chart.release_and_chart();
     let target = args.check.as_deref().or(args.output.as_deref());
-    // The values in the file to check (or to replace) are the job's previous state, as a lock is.
     let committed = match target {
         Some(path) if args.check.is_some() || path.is_file() => JobModelValues::read(path)?,
         _ => None,
     };
-    let mut previous = read_previous_args(&args.previous)?;
-    if previous.is_empty() {
-        if let Some(committed) = &committed {
-            let origin = JobOrigin(format!(
-                "{} ({})",
-                display(target),
-                crate::chart_values::KEY
-            ));
-            previous.insert(Some(committed.job.clone()), committed.model(&origin)?);
+    // The values in the file to check (or to replace) are what the release deploys: the job's previous state
+    // when nothing closer to Samza's own (--previous, a lock, the coordinator stream) knows it, as the deployed
+    // release is for `plan`.
+    let deployed = match (&committed, target) {
+        (Some(committed), Some(path)) => {
+            let origin = JobOrigin(format!("{} ({})", path.display(), crate::chart_values::KEY));
+            let model = committed.model(&origin)?;
+            let label = format!("{release} ({})", path.display());
+            Some((label, [(committed.job.clone(), model)].into()))
         }
-    }
+        _ => None,
+    };
     let manifests = args.chart.helm.template(&release, &chart)?;
     let inputs = args.source.with_lock_beside(&chart).load()?;
     let options = RenderOptions {
         sources: inputs.fact_sources(),
-        previous,
+        previous: read_previous_args(&args.previous)?,
         samza_version: args.samza_version.samza_version,
         allow_unsafe: args.allow_unsafe.allow_unsafe,
         keep_going: false,
         reuse_models: false,
+        deployed,
+        stream_over_lock: false,
     };
     let rendered = render(&manifests, &options)?;
     let job = match rendered.jobs.as_slice() {
@@ -154,10 +156,6 @@ pub fn run(args: &ValuesArgs) -> Result<i32> {
         None => stdio::write_stdout(fresh.to_yaml(&regenerate)?.as_bytes())?,
     }
     Ok(exit_code::OK)
-}
-
-fn display(path: Option<&Path>) -> String {
-    path.map_or_else(|| "<stdout>".into(), |p| p.display().to_string())
 }
 
 /// The command line that writes the file again: the chart, its values files and namespace, the offline partition

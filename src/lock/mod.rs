@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 use crate::{
     error::{Error, Result},
     kafka::{KafkaError, KnownCounts, SourceKind, SourceRecord},
-    plan::Snapshot,
     samza::{job_model::TaskMode, PartitionFacts, Plan, Previous, Ssp, SystemStream},
 };
 
@@ -48,10 +47,17 @@ pub struct LockedJob {
     /// Samza's `set-task-container-assignment`: active task name → container id.
     #[serde(default)]
     pub assignment: BTreeMap<String, String>,
-    /// Active task → its input partitions as `[system, stream, partition]`, for Samza's partition-expansion
-    /// stickiness.
+    /// The same for standby tasks (`set-task-mode-assignment` `Standby`): standby task name → container id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub task_inputs: BTreeMap<String, Vec<(String, String, u32)>>,
+    pub standby: BTreeMap<String, String>,
+    /// Active task → its input partitions, for Samza's partition-expansion stickiness; written as
+    /// `[system, stream, partition]`, with the key bucket as a fourth element when elasticity gave one.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        with = "ssp_lists"
+    )]
+    pub task_inputs: BTreeMap<String, Vec<Ssp>>,
     /// sha256 of the job model this lock reproduces.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
@@ -151,21 +157,19 @@ impl LockedJob {
             }
         }
         for container in &plan.model.containers {
-            for task in container
-                .tasks
-                .iter()
-                .filter(|t| t.mode == TaskMode::Active)
-            {
+            for task in &container.tasks {
+                if task.mode == TaskMode::Standby {
+                    locked
+                        .standby
+                        .insert(task.name.clone(), container.id.clone());
+                    continue;
+                }
                 locked
                     .assignment
                     .insert(task.name.clone(), container.id.clone());
-                locked.task_inputs.insert(
-                    task.name.clone(),
-                    task.ssps
-                        .iter()
-                        .map(|s| (s.system.to_string(), s.stream.to_string(), s.partition))
-                        .collect(),
-                );
+                locked
+                    .task_inputs
+                    .insert(task.name.clone(), task.ssps.clone());
             }
         }
         locked
@@ -183,34 +187,6 @@ impl LockedJob {
         Ok(known)
     }
 
-    /// What `plan` compares a new model with when the lock is the baseline: the inputs, and each active task's
-    /// container and changelog partition.
-    pub fn snapshot(&self) -> Snapshot {
-        let tasks = self
-            .assignment
-            .iter()
-            .map(|(task, container)| {
-                let partition = self.changelog.get(task).copied().unwrap_or_default();
-                (
-                    task.clone(),
-                    (container.clone(), partition, TaskMode::Active),
-                )
-            })
-            .collect();
-        let containers: BTreeSet<&String> = self.assignment.values().collect();
-        Snapshot {
-            inputs: self
-                .inputs
-                .iter()
-                .map(|(ss, count)| (ss.name(), *count))
-                .collect(),
-            tasks,
-            changelog_mapping: self.changelog.clone(),
-            active_containers: containers.len(),
-            standby_containers: 0,
-        }
-    }
-
     /// Samza's previous state as the lock keeps it (it plays the role of Samza's coordinator stream); `None`
     /// when it holds no mapping (a first deploy).
     pub fn previous(&self) -> Option<Previous> {
@@ -220,18 +196,11 @@ impl LockedJob {
         Some(Previous {
             changelog: self.changelog.clone(),
             task_container: self.assignment.clone(),
+            standby_container: self.standby.clone(),
             task_ssps: self
                 .task_inputs
                 .iter()
-                .map(|(task, ssps)| {
-                    let set = ssps
-                        .iter()
-                        .map(|(system, stream, partition)| {
-                            Ssp::new(&SystemStream::new(system, stream), *partition)
-                        })
-                        .collect();
-                    (task.clone(), set)
-                })
+                .map(|(task, ssps)| (task.clone(), ssps.iter().cloned().collect()))
                 .collect(),
         })
     }
@@ -273,6 +242,87 @@ mod stream_names {
                     })
             })
             .collect()
+    }
+}
+
+/// `task-inputs` in the file: each SSP as `[system, stream, partition]`, or `[system, stream, partition,
+/// keyBucket]` when elasticity gave it a key bucket (Samza's `SystemStreamPartition` with `keyBucket` ≥ 0).
+/// Locks written before key buckets were kept read as before (bucket -1).
+mod ssp_lists {
+    use std::collections::BTreeMap;
+
+    use serde::{de::Error as _, ser::SerializeSeq, Deserialize, Deserializer, Serializer};
+    use serde_json::Value;
+
+    use crate::samza::{Ssp, SystemStream};
+
+    pub fn serialize<S: Serializer>(
+        lists: &BTreeMap<String, Vec<Ssp>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(lists.len()))?;
+        for (task, ssps) in lists {
+            map.serialize_entry(task, &Ssps(ssps))?;
+        }
+        map.end()
+    }
+
+    struct Ssps<'a>(&'a [Ssp]);
+
+    impl serde::Serialize for Ssps<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+            for ssp in self.0 {
+                let mut entry = vec![
+                    Value::from(&*ssp.system),
+                    Value::from(&*ssp.stream),
+                    Value::from(ssp.partition),
+                ];
+                if ssp.key_bucket >= 0 {
+                    entry.push(Value::from(ssp.key_bucket));
+                }
+                seq.serialize_element(&entry)?;
+            }
+            seq.end()
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<String, Vec<Ssp>>, D::Error> {
+        let raw = BTreeMap::<String, Vec<Vec<Value>>>::deserialize(deserializer)?;
+        raw.into_iter()
+            .map(|(task, entries)| {
+                let ssps = entries
+                    .iter()
+                    .map(|entry| parse(entry).ok_or_else(|| {
+                        D::Error::custom(format!(
+                            "task-inputs of '{task}': {} is not [system, stream, partition] or [system, stream, \
+                             partition, keyBucket]",
+                            Value::from(entry.clone())
+                        ))
+                    }))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((task, ssps))
+            })
+            .collect()
+    }
+
+    fn parse(entry: &[Value]) -> Option<Ssp> {
+        let (system, stream, partition, bucket) = match entry {
+            [system, stream, partition] => (system, stream, partition, -1),
+            [system, stream, partition, bucket] => (
+                system,
+                stream,
+                partition,
+                i32::try_from(bucket.as_u64()?).ok()?,
+            ),
+            _ => return None,
+        };
+        let stream = SystemStream::new(system.as_str()?, stream.as_str()?);
+        let partition = u32::try_from(partition.as_u64()?).ok()?;
+        Some(Ssp::new(&stream, partition).with_key_bucket(bucket))
     }
 }
 

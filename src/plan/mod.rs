@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::samza::{changelog::TopicPurpose, job_model::TaskMode, JobModel, Plan};
+use crate::samza::{changelog::TopicPurpose, job_model::TaskMode, JobModel, Plan, Previous};
 
 /// A job with changelogged stores: its state lives in Kafka partitions that must not move.
 pub fn is_stateful(plan: &Plan) -> bool {
@@ -77,8 +77,9 @@ impl ModelDiff {
     }
 }
 
-/// What a plan compares: a job's inputs and where each task runs and keeps its state. Built from a job model,
-/// or from a lock file (`LockedJob::snapshot`: the same facts without the model itself).
+/// What a plan compares: a job's inputs and where each task runs and keeps its state. The new side is built from
+/// the new model; the old side from the job's previous state, whatever its source (`Snapshot::from_previous`):
+/// a model, a lock and the coordinator stream all give the same snapshot for the same deployment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {
     /// Partition count per input stream, `system.stream`.
@@ -92,27 +93,44 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// A model as a plan compares it: the state Samza stores once it is deployed ([`Previous::from_model`]),
+    /// so a new model and any previous state are seen the same way. Containers are counted by the tasks they
+    /// run (an empty container holds no state to compare).
     pub fn from_model(model: &JobModel) -> Snapshot {
+        Snapshot::from_previous(&Previous::from_model(model))
+    }
+
+    /// The previous state as a plan compares it: every stored changelog entry (tasks that left keep theirs),
+    /// each active and standby task's container, and the input counts the previous tasks' partitions show
+    /// (the highest partition + 1, the one answer of `JobModel::input_partition_counts`).
+    pub fn from_previous(previous: &Previous) -> Snapshot {
         let mut tasks = BTreeMap::new();
-        for container in &model.containers {
-            for task in &container.tasks {
-                tasks.insert(
-                    task.name.clone(),
-                    (container.id.clone(), task.changelog_partition, task.mode),
-                );
-            }
+        let partition = |task: &str| previous.changelog.get(task).copied().unwrap_or_default();
+        for (task, container) in &previous.task_container {
+            tasks.insert(
+                task.clone(),
+                (container.clone(), partition(task), TaskMode::Active),
+            );
         }
-        let active = model.active_container_count();
+        for (task, container) in &previous.standby_container {
+            tasks.insert(
+                task.clone(),
+                (container.clone(), partition(task), TaskMode::Standby),
+            );
+        }
+        let mut inputs: BTreeMap<String, u32> = BTreeMap::new();
+        for ssp in previous.task_ssps.values().flatten() {
+            let count = inputs.entry(ssp.system_stream().name()).or_default();
+            *count = (*count).max(ssp.partition.saturating_add(1));
+        }
+        let active: BTreeSet<&String> = previous.task_container.values().collect();
+        let standby: BTreeSet<&String> = previous.standby_container.values().collect();
         Snapshot {
-            inputs: model
-                .input_partition_counts()
-                .into_iter()
-                .map(|(ss, count)| (ss.name(), count))
-                .collect(),
-            changelog_mapping: tasks.iter().map(|(t, (_, p, _))| (t.clone(), *p)).collect(),
+            inputs,
             tasks,
-            active_containers: active,
-            standby_containers: model.containers.len() - active,
+            changelog_mapping: previous.changelog.clone(),
+            active_containers: active.len(),
+            standby_containers: standby.len(),
         }
     }
 

@@ -12,21 +12,22 @@ use super::job_model::{TaskMode, TaskModel};
 use super::planner::{plan, PartitionFacts, Plan, Previous};
 use super::{JobModel, SamzaError, SamzaVersion, Ssp, SystemStream};
 
+/// A generated job; also used by the previous-state equivalence test (`previous`).
 #[derive(Debug, Clone)]
-struct Job {
-    counts: Vec<u32>,
-    ssp_grouper: &'static str,
-    task_grouper: &'static str,
-    containers: u32,
-    elasticity: u32,
-    broadcast: bool,
-    standby: u32,
-    store: bool,
-    host_affinity: bool,
+pub(crate) struct Job {
+    pub(crate) counts: Vec<u32>,
+    pub(crate) ssp_grouper: &'static str,
+    pub(crate) task_grouper: &'static str,
+    pub(crate) containers: u32,
+    pub(crate) elasticity: u32,
+    pub(crate) broadcast: bool,
+    pub(crate) standby: u32,
+    pub(crate) store: bool,
+    pub(crate) host_affinity: bool,
 }
 
 impl Job {
-    fn config(&self) -> Config {
+    pub(crate) fn config(&self) -> Config {
         let mut c = Config::default();
         c.set("job.name", "prop");
         c.set("job.default.system", "kafka");
@@ -62,7 +63,7 @@ impl Job {
         c
     }
 
-    fn facts(&self) -> PartitionFacts {
+    pub(crate) fn facts(&self) -> PartitionFacts {
         PartitionFacts {
             counts: self
                 .counts
@@ -108,7 +109,7 @@ impl Job {
 /// Samza's documented refusals: no tasks (a broadcast-only partition makes none), more containers than tasks,
 /// an input grown by a non-multiple while the expansion proxy is on, a previous SSP owner that no longer exists
 /// (Samza's NullPointerException).
-fn is_samza_refusal(e: &SamzaError) -> bool {
+pub(crate) fn is_samza_refusal(e: &SamzaError) -> bool {
     let text = e.to_string();
     [
         "No tasks found",
@@ -121,7 +122,7 @@ fn is_samza_refusal(e: &SamzaError) -> bool {
     .any(|needle| text.contains(needle))
 }
 
-fn job() -> impl Strategy<Value = Job> {
+pub(crate) fn job() -> impl Strategy<Value = Job> {
     (
         prop::collection::vec(1u32..9, 1..4),
         prop::sample::select(vec![

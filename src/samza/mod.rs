@@ -10,7 +10,7 @@ pub mod config;
 pub mod coordinator_stream;
 pub mod grouper;
 #[cfg(test)]
-mod invariants;
+pub(crate) mod invariants;
 pub mod job_model;
 pub mod limits;
 pub mod planner;

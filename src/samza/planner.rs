@@ -46,11 +46,16 @@ pub struct Previous {
     pub task_container: BTreeMap<String, String>,
     /// Previous task → SSP assignment (active tasks), for the partition-expansion proxy.
     pub task_ssps: BTreeMap<String, BTreeSet<Ssp>>,
+    /// `set-task-container-assignment` of standby tasks (`set-task-mode-assignment` `Standby`): standby task name
+    /// → container id. The planner does not read it (Samza places standby tasks afresh); a plan's difference
+    /// does, so a deploy that keeps its standby replicas shows no change.
+    pub standby_container: BTreeMap<String, String>,
 }
 
 impl Previous {
     /// What the coordinator stream holds after `model` was deployed: the changelog numbers of every task
-    /// (standby names included, as Samza writes them) and the container and SSPs of every active task.
+    /// (standby names included, as Samza writes them), the container and SSPs of every active task and the
+    /// container of every standby task.
     pub fn from_model(model: &JobModel) -> Previous {
         let mut previous = Previous::default();
         for c in &model.containers {
@@ -63,6 +68,10 @@ impl Previous {
                     previous
                         .task_ssps
                         .insert(t.name.clone(), t.ssps.iter().cloned().collect());
+                } else {
+                    previous
+                        .standby_container
+                        .insert(t.name.clone(), c.id.clone());
                 }
             }
         }

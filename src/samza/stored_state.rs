@@ -266,18 +266,20 @@ impl StoredState {
     }
 
     /// The planner's previous state, as `JobModelHelper#getGrouperMetadata` builds it: every changelog entry,
-    /// and the container and SSPs of active tasks only.
+    /// and the container and SSPs of active tasks only; standby tasks' containers are kept apart (for a plan's
+    /// difference; Samza's grouper does not read them).
     pub fn previous(&self) -> Previous {
         let mut previous = Previous {
             changelog: self.changelog.clone(),
             ..Previous::default()
         };
         for (task, container) in &self.task_container {
-            if self.is_active(task) {
-                previous
-                    .task_container
-                    .insert(task.clone(), container.clone());
-            }
+            let into = if self.is_active(task) {
+                &mut previous.task_container
+            } else {
+                &mut previous.standby_container
+            };
+            into.insert(task.clone(), container.clone());
         }
         for (ssp, tasks) in &self.task_partitions {
             for task in tasks.iter().filter(|task| self.is_active(task)) {

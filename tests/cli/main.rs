@@ -2,6 +2,7 @@
 mod charts;
 mod coordinator;
 mod coordinator_stream;
+mod deployed_state;
 mod docs;
 mod exit_codes;
 mod fidelity;

@@ -148,7 +148,10 @@ fn plan_of_partition_growth(version: u8) {
     assert_eq!(json["changed"], false);
 
     broker.set_partitions("PageViewEvent", 8);
-    // Stateful: the changelog topics would need 8 partitions but have 4: refused (exit 15), plan printed first.
+    // Stateful, planned as the post-renderer plans it from the same previous state: Samza's expansion proxy keeps
+    // partitions 4..7 on the old tasks, so no task and no changelog partition is added; only the input changed
+    // (exit 2 with --detailed-exitcode). Before plan fed --previous to the planner, it reported 4 new tasks here
+    // and refused, while the post-renderer with the same --previous deployed.
     let (code, json) = plan_json(
         &home,
         &[
@@ -158,12 +161,29 @@ fn plan_of_partition_growth(version: u8) {
             stateful.to_str().unwrap(),
         ],
     );
-    assert_eq!(code, 15, "{json}");
+    assert_eq!(code, 2, "{json}");
     let job = &json["jobs"][0];
     assert_eq!(
         job["diff"]["inputs"][1],
         serde_json::json!({"stream": "kafka.PageViewEvent", "before": 4, "after": 8})
     );
+    assert_eq!(job["diff"]["tasks_added"].as_array().unwrap().len(), 0);
+    assert_eq!(job["hazards"].as_array().unwrap().len(), 0, "{json}");
+    // With Samza's partition expansion off, the 4 new tasks need changelog partitions the topics do not have:
+    // refused (exit 15), plan printed first.
+    let (code, json) = plan_json(
+        &home,
+        &[
+            "--set",
+            &bootstrap(&broker),
+            "--set",
+            "inputExpansion=false",
+            "--previous",
+            stateful.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 15, "{json}");
+    let job = &json["jobs"][0];
     assert_eq!(job["diff"]["tasks_added"].as_array().unwrap().len(), 4);
     assert_eq!(job["hazards"][0]["id"], "changelog-partitions-grow");
     // Stateless: the same change is only a change (exit 2).
@@ -467,4 +487,90 @@ fn an_unreadable_release_is_an_error_unless_no_cluster_is_asked_for() {
             first.stdout
         );
     }
+}
+
+/// One previous state, whatever its source: a lock written for a job with standby replicas, and the same
+/// deployment's saved manifests given as --previous, plan the unchanged job identically: no change, its two
+/// standby containers kept (a lock used to count them as added: "+2 standby, was 0").
+#[test]
+fn the_lock_and_previous_give_one_plan_standby_replicas_included() {
+    let home = HelmHome::new(3);
+    let chart = crate::support::tools::repo_root().join("charts/samza-job");
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("samza.lock");
+    let values = [
+        "--set",
+        "job.containerCount=2",
+        "--set",
+        "job.standbyReplicationFactor=3",
+        "--set",
+        "job.stores.counts.changelog=kafka.counts-changelog",
+        "--partitions",
+        "kafka.my-input=4",
+    ];
+    let mut args = vec![
+        "lock",
+        chart.to_str().unwrap(),
+        "--file",
+        lock.to_str().unwrap(),
+    ];
+    args.extend(values);
+    let run = samza(&home, &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let locked = std::fs::read_to_string(&lock).unwrap();
+    assert!(locked.contains("\"standby\""), "{locked}");
+
+    let mut saved = home.cmd(["template", "samza-test"]);
+    saved
+        .arg(&chart)
+        .args(home.post_renderer_flags())
+        .args(["--post-renderer-args", "--partitions=kafka.my-input=4"]);
+    saved.args(&values[..6]);
+    let out = saved.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let previous = dir.path().join("deployed.yaml");
+    std::fs::write(&previous, &out.stdout).unwrap();
+
+    let plan = |baseline: &[&str]| {
+        let mut args = vec![
+            "plan",
+            "samza-test",
+            chart.to_str().unwrap(),
+            "--output",
+            "json",
+            "--detailed-exitcode",
+            "--no-cluster",
+        ];
+        args.extend(values);
+        args.extend(baseline);
+        let run = samza(&home, &args);
+        let mut json: Value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
+        (
+            run.code,
+            json["jobs"][0].as_object_mut().unwrap().remove("baseline"),
+            json,
+        )
+    };
+    let (code, label, with_lock) = plan(&["--lock", lock.to_str().unwrap()]);
+    assert_eq!(code, 0, "{with_lock}");
+    assert_eq!(label, Some(Value::from("lock file")));
+    let diff = &with_lock["jobs"][0]["diff"];
+    assert_eq!(
+        (
+            diff["standby_before"].as_u64(),
+            diff["standby_after"].as_u64()
+        ),
+        (Some(4), Some(4)),
+        "{diff}"
+    );
+    assert_eq!(with_lock["changed"], false, "{with_lock}");
+    let (code, label, with_previous) = plan(&["--previous", previous.to_str().unwrap()]);
+    assert_eq!(code, 0, "{with_previous}");
+    assert_eq!(label, Some(Value::from("--previous")));
+    assert_eq!(with_previous, with_lock);
 }

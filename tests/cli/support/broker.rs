@@ -110,6 +110,27 @@ impl BrokerBuilder {
 }
 
 impl Broker {
+    /// Produces raw key/value bytes to partition 0 of `topic` (a `None` value is a tombstone) with a plain
+    /// librdkafka producer, the way any Kafka client, Samza's included, puts them on a topic.
+    pub fn produce_raw(&self, topic: &str, messages: &[(&[u8], Option<&[u8]>)]) {
+        use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+        let producer: BaseProducer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", self.bootstrap())
+            .set("max.in.flight.requests.per.connection", "1")
+            .create()
+            .expect("a producer for the test broker");
+        for (key, value) in messages {
+            let mut record = BaseRecord::<[u8], [u8]>::to(topic).partition(0).key(*key);
+            if let Some(value) = value {
+                record = record.payload(*value);
+            }
+            producer.send(record).map_err(|(e, _)| e).expect("queued");
+        }
+        producer
+            .flush(Duration::from_secs(10))
+            .expect("every message acknowledged");
+    }
+
     pub fn builder() -> BrokerBuilder {
         BrokerBuilder::default()
     }
