@@ -273,8 +273,10 @@ fn what_the_coordinator_wrote_is_the_next_renders_previous_state() {
     broker.create_topic("AdClickEvent", 4);
     let home = HelmHome::new(3);
     let installed = model_of(&render(&home, &broker, false, &[]));
-    let mut overrides = Overrides::default();
-    overrides.bootstrap_servers = vec![format!("kafka={}", broker.bootstrap()).parse().unwrap()];
+    let overrides = Overrides {
+        bootstrap_servers: vec![format!("kafka={}", broker.bootstrap()).parse().unwrap()],
+        ..Overrides::default()
+    };
     let written = write_back(&installed, &overrides, SystemTime::now()).expect("write back");
     assert!(written.first_deploy);
     assert_eq!(written.topic, TOPIC);
