@@ -186,3 +186,72 @@ impl JobModelValues {
         out
     }
 }
+
+/// What differs between the objects of two manifest streams (by apiVersion, kind, namespace and name, compared
+/// as parsed values, not as text): how the values are proven to render back into the post-renderer's output.
+/// At most a few differences are named; empty when the streams deploy the same objects.
+pub fn render_back_differences(post_rendered: &[u8], native: &[u8]) -> Result<Vec<String>> {
+    const SHOWN: usize = 3;
+    let (expected, actual) = (objects(post_rendered)?, objects(native)?);
+    let mut out = Vec::new();
+    for (key, value) in &expected {
+        match actual.get(key) {
+            None => out.push(format!("{key} is missing")),
+            Some(other) if other != value => out.push(format!(
+                "{key} differs{}",
+                first_difference(value, other, "")
+            )),
+            Some(_) => {}
+        }
+    }
+    out.extend(
+        actual
+            .keys()
+            .filter(|key| !expected.contains_key(*key))
+            .map(|key| format!("{key} is extra")),
+    );
+    let more = out.len().saturating_sub(SHOWN);
+    out.truncate(SHOWN);
+    if more > 0 {
+        out.push(format!("and {more} more"));
+    }
+    Ok(out)
+}
+
+fn objects(stream: &[u8]) -> Result<BTreeMap<String, Value>> {
+    let stream = Stream::from_bytes(stream)?;
+    let mut out = BTreeMap::new();
+    for doc in stream.documents() {
+        let Some(head) = doc.head()? else { continue };
+        let key = format!(
+            "{} {}/{}",
+            head.kind,
+            head.namespace.as_deref().unwrap_or_default(),
+            head.name
+        );
+        out.insert(format!("{} {key}", head.api_version), doc.value()?);
+    }
+    Ok(out)
+}
+
+/// ` at FIELD` for the first field (depth first, in the expected object's order) where two values differ.
+fn first_difference(expected: &Value, actual: &Value, path: &str) -> String {
+    match (expected, actual) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (key, value) in a {
+                let here = format!("{path}.{key}");
+                match b.get(key) {
+                    None => return format!(" at {here} (missing)"),
+                    Some(other) if other != value => return first_difference(value, other, &here),
+                    Some(_) => {}
+                }
+            }
+            match b.keys().find(|key| !a.contains_key(*key)) {
+                Some(key) => format!(" at {path}.{key} (extra)"),
+                None => String::new(),
+            }
+        }
+        _ if path.is_empty() => String::new(),
+        _ => format!(" at {path}"),
+    }
+}

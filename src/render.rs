@@ -375,7 +375,8 @@ fn render_job(
     }
     let config_head = &scan.heads[&config_index];
     let mut provenance = gathered.describe();
-    if let Some(previous) = &previous {
+    // The stream's own model is not named: post-rendering a post-rendered stream again changes nothing.
+    if let Some(previous) = previous.as_ref().filter(|p| !p.source.ends_with(IN_STREAM)) {
         provenance.push_str(&format!("; previous state: {}", previous.source));
     }
     let model_cm = model_configmap::encode(config_head, &docs.name, encoded, &provenance);

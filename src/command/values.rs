@@ -21,15 +21,20 @@ use crate::{
 /// Write the values that make charts/samza-job render the job model without the post-renderer (Argo CD, Flux).
 #[derive(Debug, Args)]
 #[command(after_long_help = "Examples:\n  \
-    helm samza values my-release ./charts/samza-job -f values.yaml -o samza-values.yaml\n  \
-    helm template my-release ./charts/samza-job -f values.yaml -f samza-values.yaml   # no post-renderer needed\n  \
-    helm samza values my-release ./charts/samza-job -f values.yaml --check samza-values.yaml   # CI: exit 17 on drift\n\n\
+    helm samza values my-release ./chart -f values.yaml -o samza-values.yaml\n  \
+    helm template my-release ./chart -f values.yaml -f samza-values.yaml\n  \
+    helm samza values my-release ./chart -f values.yaml --check samza-values.yaml\n\n\
+    The second renders the job model without the post-renderer, as Argo CD or Flux do; the third fails with 17 in \
+    CI once the file no longer matches. \
     The job is planned as the post-renderer plans it: partition counts from --partitions, the lock (--lock, or \
-    samza.lock beside the chart), KafkaTopic resources or Kafka; stable against --previous, the lock or the \
-    job's coordinator stream, else the model the file to write or check already holds. A change that would move a stateful job's changelog partitions is \
-    refused (exit 15) unless --allow-unsafe.\n\n\
-    Exit codes: 0 written (or up to date); 13 the chart renders no Samza job, or more than one; 15 refused by the \
-    safety gate; 17 --check: the file no longer matches; the others as for post-render (see helm-samza --help).")]
+    samza.lock beside the chart), KafkaTopic resources or Kafka; stable against --previous, the lock or the job's \
+    coordinator stream, else the model the file to write or check already holds. A change that would move a \
+    stateful job's changelog partitions is refused (15) unless --allow-unsafe. Before writing, the chart is \
+    rendered once more with the values and no post-renderer; values it would not render back into the \
+    post-renderer's output are refused (13).\n\n\
+    Exit codes: 0 written (or up to date); 13 the chart renders no Samza job, or more than one, or does not render \
+    the values back; 15 refused by the safety gate; 17 --check: the file no longer matches; the others as for \
+    post-render (see helm-samza --help).")]
 pub struct ValuesArgs {
     #[command(flatten)]
     pub chart: ChartArgs,
@@ -107,6 +112,7 @@ pub fn run(args: &ValuesArgs) -> Result<i32> {
     let stream = &rendered.parsed.as_ref().expect("a job was rendered").stream;
     let fresh = JobModelValues::from_render(stream, job)?;
     let regenerate = regenerate_command(args, target);
+    let text = fresh.to_yaml(&regenerate)?;
 
     if let Some(path) = &args.check {
         let committed = committed.ok_or_else(|| Error::Drift {
@@ -132,6 +138,9 @@ pub fn run(args: &ValuesArgs) -> Result<i32> {
         return Ok(exit_code::OK);
     }
 
+    // Values this chart would not render back into the post-renderer's output would deploy something else, or no
+    // model at all (a chart that is not samza-job, samza-job as a subchart): refuse them.
+    verify_render_back(args, &release, &chart, &text, &rendered.output)?;
     match &args.output {
         // Regenerating what is already there would only change the partition source's timestamp.
         Some(path)
@@ -142,7 +151,6 @@ pub fn run(args: &ValuesArgs) -> Result<i32> {
             eprintln!("{}: up to date for job '{}'", path.display(), job.name);
         }
         Some(path) => {
-            let text = fresh.to_yaml(&regenerate)?;
             crate::output_file::write(path, text.as_bytes(), 0o644)
                 .map_err(|e| Error::io(path, e))?;
             eprintln!(
@@ -153,9 +161,47 @@ pub fn run(args: &ValuesArgs) -> Result<i32> {
                 fresh.digest
             );
         }
-        None => stdio::write_stdout(fresh.to_yaml(&regenerate)?.as_bytes())?,
+        None => stdio::write_stdout(text.as_bytes())?,
     }
     Ok(exit_code::OK)
+}
+
+/// Renders the chart once more with the values as the last values file, no post-renderer, and compares the objects
+/// with the post-rendered ones.
+fn verify_render_back(
+    args: &ValuesArgs,
+    release: &str,
+    chart: &Path,
+    text: &str,
+    post_rendered: &[u8],
+) -> Result<()> {
+    let scratch = std::env::temp_dir().join(format!(
+        "helm-samza-values-{}-{}.yaml",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    ));
+    crate::output_file::write(&scratch, text.as_bytes(), 0o600)
+        .map_err(|e| Error::io(&scratch, e))?;
+    let mut helm = args.chart.helm.clone();
+    helm.values.push(scratch.clone());
+    let native = helm.template(release, chart);
+    let _ = std::fs::remove_file(&scratch);
+    let differences = crate::chart_values::render_back_differences(post_rendered, &native?)?;
+    if differences.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Job {
+        origin: JobOrigin(format!("chart {}", chart.display())),
+        message: format!(
+            "rendered with the values, the chart does not deploy what the post-renderer would: {}. The values are \
+             for charts/samza-job, or a chart that renders `{}` the same way, at the top level (for a chart that \
+             holds samza-job as a subchart, run helm samza values on the subchart with the parent's values for it)",
+            differences.join("; "),
+            crate::chart_values::KEY
+        ),
+    })
 }
 
 /// The command line that writes the file again: the chart, its values files and namespace, the offline partition
