@@ -340,7 +340,13 @@ fn values_a_chart_does_not_render_back_are_refused() {
         "apiVersion: v2\nname: parent\nversion: 0.1.0\n",
     )
     .unwrap();
-    crate::support::helm::copy_tree(&chart(), &parent.join("charts/samza-job"));
+    // samza-job links its kafka and zookeeper subcharts as ../../kafka and ../../zookeeper.
+    for name in ["samza-job", "kafka", "zookeeper"] {
+        crate::support::helm::copy_tree(
+            &repo_root().join("charts").join(name),
+            &parent.join("charts").join(name),
+        );
+    }
     std::fs::write(
         parent.join("values.yaml"),
         "samza-job:\n  job:\n    name: nested\n    taskClass: example.Task\n    inputs: [kafka.orders]\n",
