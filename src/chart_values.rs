@@ -19,7 +19,7 @@ use crate::{
     manifest::{go_options, Stream},
     model_configmap,
     render::RenderedJob,
-    samza::JobModel,
+    samza::{JobModel, SystemStream},
 };
 
 /// The chart value that holds the model.
@@ -135,7 +135,12 @@ impl JobModelValues {
 
     /// What differs between these (committed) values and `fresh` ones, in words; empty when they would render
     /// the same job. The partition source is provenance (it names the time of a Kafka query), not a difference.
-    pub fn differences(&self, fresh: &JobModelValues, fresh_job: &RenderedJob) -> Vec<String> {
+    /// `counts`: the input partition counts the fresh values were computed with.
+    pub fn differences(
+        &self,
+        fresh: &JobModelValues,
+        counts: &BTreeMap<SystemStream, u32>,
+    ) -> Vec<String> {
         let mut out = Vec::new();
         if self.job != fresh.job {
             out.push(format!(
@@ -158,7 +163,7 @@ impl JobModelValues {
         }
         if let Ok(model) = self.model(&JobOrigin(format!("job '{}'", self.job))) {
             let before = model.input_partition_counts();
-            let now = &fresh_job.facts.facts.counts;
+            let now = counts;
             for (stream, count) in now {
                 match before.get(stream) {
                     Some(old) if old == count => {}
@@ -253,5 +258,126 @@ fn first_difference(expected: &Value, actual: &Value, path: &str) -> String {
         }
         _ if path.is_empty() => String::new(),
         _ => format!(" at {path}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MODEL: &str = r#"{"config":{"job.name":"j"},"containers":{"0":{"processor-id":"0","tasks":{
+        "Partition 0":{"task-name":"Partition 0","system-stream-partitions":[{"system":"kafka","partition":0,
+        "stream":"a"}],"changelog-partition":0}}}},"max-change-log-stream-partitions":1}"#;
+
+    fn values() -> JobModelValues {
+        JobModelValues {
+            job: "j".into(),
+            digest: model_configmap::digest(MODEL),
+            containers: 1,
+            changelog_partitions: 1,
+            partition_source: "kafka: flags".into(),
+            data: Some([(job::MODEL_KEY.to_string(), MODEL.to_string())].into()),
+            binary_data: None,
+        }
+    }
+
+    fn counts(a: u32) -> BTreeMap<SystemStream, u32> {
+        [(SystemStream::new("kafka", "a"), a)].into()
+    }
+
+    #[test]
+    fn written_values_read_back_and_carry_their_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("samza-values.yaml");
+        let text = values()
+            .to_yaml("helm samza values r ./chart -o samza-values.yaml")
+            .unwrap();
+        assert!(text.starts_with("# Written by helm-samza"), "{text}");
+        std::fs::write(&path, &text).unwrap();
+        let read = JobModelValues::read(&path).unwrap().expect("jobModel");
+        assert_eq!(read, values());
+        let model = read.model(&JobOrigin("test".into())).unwrap();
+        assert_eq!(model.input_partition_counts(), counts(1));
+    }
+
+    #[test]
+    fn files_without_values_and_foreign_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.yaml");
+        for (text, expect) in [
+            ("", Ok(false)),
+            ("# nothing yet\n", Ok(false)),
+            ("worker: {}\n", Ok(false)),
+            ("jobModel: {}\n", Ok(false)),
+            ("jobModel:\n  job: j\n  replicas: 2\n", Err("jobModel")),
+            ("- not a map\n", Err("not a values file")),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            match (JobModelValues::read(&path), expect) {
+                (Ok(found), Ok(present)) => assert_eq!(found.is_some(), present, "{text}"),
+                (Err(e @ Error::Previous { .. }), Err(needle)) => {
+                    assert!(e.to_string().contains(needle), "{text}: {e}")
+                }
+                (other, _) => panic!("{text}: {:?}", other.map(|v| v.is_some())),
+            }
+        }
+    }
+
+    #[test]
+    fn differences_name_what_drifted() {
+        let committed = values();
+        assert!(committed.differences(&values(), &counts(1)).is_empty());
+
+        let mut fresh = values();
+        fresh.partition_source = "kafka: kafka (brokers b at 2026-01-01T00:00:00Z)".into();
+        assert!(
+            committed.differences(&fresh, &counts(1)).is_empty(),
+            "provenance is not drift"
+        );
+
+        let mut fresh = values();
+        fresh.containers = 2;
+        fresh.digest = "sha256:other".into();
+        assert_eq!(
+            committed.differences(&fresh, &counts(2)),
+            [
+                "containers 1 → 2",
+                "kafka.a has 2 partitions, the values were computed for 1"
+            ]
+        );
+
+        let mut fresh = values();
+        fresh.digest = "sha256:other".into();
+        let found = committed.differences(&fresh, &counts(1));
+        assert!(found[0].starts_with("the job model changed"), "{found:?}");
+
+        let mut fresh = values();
+        fresh.job = "k".into();
+        assert_eq!(
+            committed.differences(&fresh, &counts(1)),
+            ["they hold job 'j', the chart renders job 'k'"]
+        );
+    }
+
+    #[test]
+    fn render_back_compares_objects_not_text() {
+        let a = "---\n# Source: c/a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n\
+                 ---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: w\nspec:\n  replicas: 2\n";
+        let reordered = "---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: w}\nspec: {replicas: 2}\n\
+                         ---\n# Source: c/other.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n\
+                         data: {k: \"v\"}\n";
+        assert!(render_back_differences(a.as_bytes(), reordered.as_bytes())
+            .unwrap()
+            .is_empty());
+        let changed = reordered.replace("replicas: 2", "replicas: 3");
+        assert_eq!(
+            render_back_differences(a.as_bytes(), changed.as_bytes()).unwrap(),
+            ["apps/v1 StatefulSet /w differs at .spec.replicas"]
+        );
+        let missing = "---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: w}\nspec: {replicas: 2}\n";
+        assert_eq!(
+            render_back_differences(a.as_bytes(), missing.as_bytes()).unwrap(),
+            ["v1 ConfigMap /a is missing"]
+        );
     }
 }

@@ -122,7 +122,7 @@ pub fn run(args: &ValuesArgs) -> Result<i32> {
                 crate::chart_values::KEY
             ),
         })?;
-        let differences = committed.differences(&fresh, job);
+        let differences = committed.differences(&fresh, &job.facts.facts.counts);
         if !differences.is_empty() {
             return Err(Error::Drift {
                 origin: JobOrigin(path.display().to_string()),
@@ -146,7 +146,7 @@ pub fn run(args: &ValuesArgs) -> Result<i32> {
         Some(path)
             if committed
                 .as_ref()
-                .is_some_and(|c| c.differences(&fresh, job).is_empty()) =>
+                .is_some_and(|c| c.differences(&fresh, &job.facts.facts.counts).is_empty()) =>
         {
             eprintln!("{}: up to date for job '{}'", path.display(), job.name);
         }
