@@ -374,3 +374,44 @@ fn values_a_chart_does_not_render_back_are_refused() {
         ],
     );
 }
+
+/// Against a real Kafka-protocol broker: the values carry the broker's counts, `--check` passes while they hold,
+/// and fails (17) once a topic grew, naming the regeneration; regenerated, the file passes again.
+#[test]
+fn values_check_sees_a_topic_grow_on_a_live_broker() {
+    let broker = crate::support::broker::Broker::start();
+    broker.create_topic("wikipedia-edits", 4);
+    let home = HelmHome::bare(4);
+    let values = repo_root().join("examples/wikipedia-stats.yaml");
+    let generated = home.path().join("samza-values.yaml");
+    let path = generated.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        Test::new()
+            .args(["values", RELEASE, chart().to_str().unwrap()])
+            .args(["-f", values.to_str().unwrap()])
+            .args([
+                format!("--bootstrap-servers={}", broker.bootstrap()),
+                format!("--helm-bin={}", tool("helm4").display()),
+            ])
+            .args(extra)
+            .run()
+    };
+    run(&["-o", path]).success();
+    let text = std::fs::read_to_string(&generated).unwrap();
+    assert!(
+        text.contains(&format!("(brokers {}", broker.bootstrap())),
+        "the counts came from the broker: {text}"
+    );
+    run(&["--check", path]).success();
+
+    broker.set_partitions("wikipedia-edits", 8);
+    run(&["--check", path]).fails(
+        17,
+        &[
+            "kafka.wikipedia-edits has 8 partitions, the values were computed for 4",
+            &format!("-o {path}`"),
+        ],
+    );
+    run(&["-o", path]).success();
+    run(&["--check", path]).success();
+}
