@@ -27,7 +27,8 @@ use crate::{
     manifests; 18 helm template failed."
 )]
 pub struct LintArgs {
-    /// `[RELEASE] CHART` (rendered with `helm template`), or a file of rendered manifests, or `-` for stdin.
+    /// `[RELEASE] CHART` (a chart folder or a packaged `.tgz`, rendered with `helm template`), or a file of
+    /// rendered manifests, or `-` for stdin.
     #[arg(value_name = "[RELEASE] CHART|FILE|-", num_args = 1..=2, required = true)]
     pub positional: Vec<String>,
 
@@ -137,5 +138,11 @@ fn read_input(args: &LintArgs) -> Result<(Vec<u8>, SourceArgs, Option<String>)> 
         ));
     }
     let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        // A packaged chart (`helm package`): gzip, which no manifest stream is. Helm renders it, as for a folder.
+        let (release, chart) = release_and_chart(&args.positional);
+        let bytes = args.helm.template(&release, &chart)?;
+        return Ok((bytes, args.source.to_source_args(), None));
+    }
     Ok((bytes, args.source.to_source_args(), None))
 }

@@ -75,6 +75,9 @@ checks! {
     CHANGELOG_PARTITIONS_EXCEED_TASKS = "SZ205" "changelog-partitions-exceed-tasks" Warning,
         "The changelog topics have more partitions than the job has tasks: state of tasks that no longer exist stays behind and the task set changed under a stateful job.",
         "Check that the change of inputs or grouper was intended; the unused partitions are harmless but never read again.";
+    UNSAFE_CHANGE = "SZ206" "unsafe-change" Error,
+        "Compared with the job's previous state (the lock, which holds Samza's stored mapping), the change would endanger its state: the safety gate of `helm samza plan` and the post-renderer refuses it at deploy time.",
+        "Run `helm samza plan` to see the whole change and do what the message says; deploy it on purpose with the gate open (`--allow-unsafe`) only after moving the state yourself.";
     HEAP_EXCEEDS_LIMIT = "SZ301" "heap-exceeds-limit" Error,
         "The JVM's maximum heap (`-Xmx`) is at or above the container's memory limit: the pod is OOM-killed once the heap fills.",
         "Lower `-Xmx` in `task.opts` (or JAVA_OPTS) or raise the memory limit; leave at least a quarter of the limit for off-heap memory.";

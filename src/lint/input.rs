@@ -148,5 +148,17 @@ fn facts_of(job: &RenderedJob) -> ModelFacts {
             .map(|t| t.name.clone())
             .collect(),
         stateful: is_stateful(&job.plan),
+        hazards: job
+            .hazards
+            .iter()
+            .map(|h| {
+                format!(
+                    "[{}] {} (compared with {})",
+                    h.id,
+                    h.message,
+                    job.previous.as_ref().map_or("", |p| p.source.as_str())
+                )
+            })
+            .collect(),
     }
 }

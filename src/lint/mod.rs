@@ -98,6 +98,9 @@ pub struct ModelFacts {
     pub changelog_topics: Vec<String>,
     /// The job has changelogged stores.
     pub stateful: bool,
+    /// What the safety gate found against the previous state the render knew (`[id] message`, and its source).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hazards: Vec<String>,
 }
 
 /// How bad a finding is. Ordered: `Info < Warning < Error`.

@@ -1,4 +1,5 @@
-//! SZ2xx: the computed job model: refused models, idle and uneven containers, changelog partitions.
+//! SZ2xx: the computed job model: refused models, idle and uneven containers, changelog partitions, and changes
+//! the safety gate refuses against the previous state (the lock).
 //!
 //! The facts come from helm-samza's planner, which computes the model exactly as Samza's
 //! `JobModelCalculator` would; a refusal here is a job that would never start on the cluster.
@@ -7,7 +8,7 @@ use serde_json::Value;
 
 use super::catalogue::{
     CHANGELOG_PARTITIONS_EXCEED_TASKS, CHANGELOG_TOPIC_PARTITIONS, IDLE_CONTAINERS, MODEL_REFUSED,
-    UNEVEN_CONTAINERS,
+    UNEVEN_CONTAINERS, UNSAFE_CHANGE,
 };
 use super::{Findings, JobContext};
 
@@ -28,6 +29,15 @@ pub(crate) fn check(ctx: &JobContext, out: &mut Findings) {
     idle(ctx, model, out);
     uneven(ctx, model, out);
     changelogs(ctx, model, out);
+    for hazard in &model.hazards {
+        out.push(
+            &UNSAFE_CHANGE,
+            ctx.name(),
+            ctx.job.config_doc,
+            None,
+            hazard.clone(),
+        );
+    }
 }
 
 /// The container count the config asks for, as `JobConfig#getContainerCount` reads it.

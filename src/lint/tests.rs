@@ -227,6 +227,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("uneven-containers", &["SZ203"]),
     ("changelog-topic-partitions", &["SZ204"]),
     ("changelog-partitions-exceed-tasks", &["SZ205"]),
+    ("unsafe-change", &["SZ206"]),
     ("heap-exceeds-limit", &["SZ301"]),
     ("heap-headroom", &["SZ302"]),
     ("missing-resources", &["SZ303"]),

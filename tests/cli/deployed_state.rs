@@ -275,7 +275,7 @@ fn what_the_coordinator_wrote_is_the_next_renders_previous_state() {
     let installed = model_of(&render(&home, &broker, false, &[]));
     let overrides = Overrides {
         bootstrap_servers: vec![format!("kafka={}", broker.bootstrap()).parse().unwrap()],
-        ..Overrides::default()
+        ..Default::default()
     };
     let written = write_back(&installed, &overrides, SystemTime::now()).expect("write back");
     assert!(written.first_deploy);

@@ -90,16 +90,49 @@ pub fn every_path(env: &Env, config: &Config) {
 
     for version in [3, 4] {
         let namespace = env.plane.namespace(&format!("h{version}"), &[]);
-        for verb in ["install", "upgrade"] {
-            let out = offline(env.helm(version, [verb, RELEASE]))
-                .arg(&config.chart)
+        // Each deploy's own error log: the Helm homes are shared by cases running side by side.
+        let log = tempfile::NamedTempFile::new().expect("a temporary file");
+        let deploy = |verb: &str, previous: Option<&Path>| {
+            let mut cmd = offline(env.helm(version, [verb, RELEASE]));
+            cmd.env("HELM_SAMZA_LOG_FILE", log.path());
+            if let Some(previous) = previous {
+                cmd.env("HELM_SAMZA_PREVIOUS", previous);
+            }
+            cmd.arg(&config.chart)
                 .args(["--namespace", &namespace])
                 .args(env.home(version).post_renderer_flags())
                 .args(&values)
                 .output()
-                .expect("running helm");
-            accepted(&out, &format!("{}: helm{version} {verb}", config.name));
+                .expect("running helm")
+        };
+        let out = deploy("install", None);
+        accepted(&out, &format!("{}: helm{version} install", config.name));
+        // Offline, with no lock, an upgrade of a job with state knows nothing of what Samza stored: refused.
+        // The documented fix: the deployed model as --previous (here through HELM_SAMZA_PREVIOUS).
+        let deployed = env
+            .helm(
+                version,
+                ["get", "manifest", RELEASE, "--namespace", &namespace],
+            )
+            .output()
+            .expect("running helm get manifest");
+        accepted(&deployed, "helm get manifest");
+        let previous = tempfile::NamedTempFile::new().expect("a temporary file");
+        std::fs::write(previous.path(), &deployed.stdout).expect("the deployed manifest saved");
+        if has_state(&deployed.stdout) {
+            let out = deploy("upgrade", None);
+            let message = text(&out) + &std::fs::read_to_string(log.path()).unwrap_or_default();
+            assert!(
+                !out.status.success() && message.contains("no-previous-state"),
+                "{}: helm{version} upgrade offline without a previous state: {message}",
+                config.name
+            );
         }
+        let out = deploy(
+            "upgrade",
+            has_state(&deployed.stdout).then_some(previous.path()),
+        );
+        accepted(&out, &format!("{}: helm{version} upgrade", config.name));
         let manifest = env
             .helm(
                 version,
@@ -122,6 +155,19 @@ fn render(env: &Env, config: &Config, values: &[String], namespace: &str) -> Vec
     let out = cmd.output().expect("running helm template");
     accepted(&out, &format!("{}: helm template", config.name));
     out.stdout
+}
+
+/// Whether a rendered stream holds a job with changelogged stores (`stores.NAME.changelog` in its config, as
+/// properties or YAML).
+fn has_state(stream: &[u8]) -> bool {
+    String::from_utf8_lossy(stream).lines().any(|line| {
+        let line = line.trim_start().trim_start_matches('"');
+        line.starts_with("stores.")
+            && line
+                .split(['=', ':', '"'])
+                .next()
+                .is_some_and(|key| key.ends_with(".changelog"))
+    })
 }
 
 /// Partition counts from flags: the charts' inputs are not on the suite's broker.

@@ -157,26 +157,87 @@ impl Deployed {
     }
 }
 
-/// A stateful job's input grows on the broker after deploy: `helm samza plan` against the deployed release (read
-/// from the cluster) refuses the change (exit 15, `changelog-partitions-grow`). Whether `helm upgrade` itself
-/// refuses it depends on the post-renderer knowing the deployed model, which it does not yet (it gates with a
-/// lock or `--previous` only), so the upgrade is not part of this case.
-pub fn plan_refuses_partition_growth_of_a_deployed_stateful_job(env: &Env, version: u8) {
+/// A stateful job on the default deploy path (live counts, no lock, no `--previous`): its previous state is its
+/// coordinator stream. Before any coordinator wrote it, an upgrade is refused (`no-previous-state`); once it is
+/// written (here by the coordinator's own write-back, run as its pod would on start), an unchanged upgrade goes
+/// through, and an input grown past what the changelog topics have is refused by `helm samza plan` (exit 15) and
+/// by `helm upgrade` itself (the release stays where it was); with the gate open every task keeps its partition.
+pub fn upgrade_and_plan_keep_a_stateful_jobs_stored_state(env: &Env, version: u8) {
     let topic = format!("stateful-h{version}-in");
     env.broker.create_topic(&topic, 4);
     let release = Release::samza_job(env, version, "stateful", &[]);
     let inputs = format!("{{kafka.{topic}}}");
     let bootstrap = env.broker.bootstrap();
+    // Its own job name: jobs of one name (and id) share a coordinator stream on a Kafka cluster, as in Samza.
+    let job = format!("stateful-h{version}");
     let args = sets(&[
+        ("job.name", &job),
         ("job.inputs", &inputs),
         ("job.bootstrapServers", &bootstrap),
         (
             "job.stores.counts.changelog",
             "kafka.stateful-counts-changelog",
         ),
+        // Without Samza's partition expansion, grown inputs make new tasks that need new changelog partitions.
+        (
+            "config.job.systemstreampartition.input.expansion.enabled",
+            "false",
+        ),
     ]);
     release.deploy_ok("install", &args);
     assert_eq!(plan(&release, &args)["changed"], false);
+    let log = tempfile::NamedTempFile::new().expect("a temporary file");
+    let upgrade = |extra: &[&str]| {
+        let home = release.env.home(release.version);
+        let mut cmd = release.env.helm(release.version, ["upgrade", release.name]);
+        cmd.env("HELM_SAMZA_LOG_FILE", log.path())
+            .arg(&release.chart)
+            .args(["--namespace", &release.namespace])
+            .args(home.post_renderer_flags());
+        for arg in extra {
+            cmd.args(["--post-renderer-args", arg]);
+        }
+        let out = cmd.args(&args).output().expect("running helm upgrade");
+        let message = text(&out) + &std::fs::read_to_string(log.path()).unwrap_or_default();
+        (out.status.success(), message)
+    };
+    let revision = || {
+        let status = release.helm_ok(&["status", release.name, "-o", "json"]);
+        let status: Value = serde_json::from_slice(&status.stdout).expect("helm status JSON");
+        (
+            status["version"].as_u64(),
+            status["info"]["status"].as_str().map(str::to_owned),
+        )
+    };
+
+    // No coordinator has written the stream yet: nothing says what Samza stored, so the upgrade is refused.
+    let stream = &format!("__samza_coordinator_{job}_1");
+    let (ok, message) = upgrade(&[]);
+    assert!(
+        !ok && message.contains("no-previous-state") && message.contains(stream),
+        "{message}"
+    );
+    assert_eq!(revision(), (Some(1), Some("deployed".into())));
+
+    // The coordinator starts and writes the deployed model's mapping, as Samza's does.
+    let deployed = Deployed::read(&release);
+    let model = helm_samza::samza::JobModel::from_json(&deployed.model_json).expect("the model");
+    let overrides = helm_samza::kafka::Overrides {
+        bootstrap_servers: vec![format!("kafka={bootstrap}").parse().expect("servers")],
+        ..Default::default()
+    };
+    helm_samza::coordinator::write_back::write_back(
+        &model,
+        &overrides,
+        std::time::SystemTime::now(),
+    )
+    .expect("the coordinator's write-back");
+    let (ok, message) = upgrade(&[]);
+    assert!(
+        ok,
+        "an unchanged upgrade with the stream written: {message}"
+    );
+    assert_eq!(Deployed::read(&release).model_json, deployed.model_json);
 
     env.broker.set_partitions(&topic, 8);
     let mut cmd = release
@@ -195,7 +256,43 @@ pub fn plan_refuses_partition_growth_of_a_deployed_stateful_job(env: &Env, versi
     let report: Value = serde_json::from_slice(&out.stdout).expect("the plan is printed first");
     assert_eq!(report["refused"], true, "{report}");
     assert!(
-        report.to_string().contains("changelog-partitions-grow"),
+        report.to_string().contains("changelog-partitions-grow")
+            && report["jobs"][0]["baseline"]
+                .as_str()
+                .is_some_and(|b| b.starts_with(&format!("coordinator stream {stream}"))),
         "{report}"
     );
+
+    // helm upgrade itself refuses: nothing is applied, the release stays at its revision.
+    let before = revision();
+    let (ok, message) = upgrade(&[]);
+    assert!(
+        !ok && message.contains("changelog-partitions-grow"),
+        "{message}"
+    );
+    assert_eq!(revision(), before);
+    assert_eq!(Deployed::read(&release).model_json, deployed.model_json);
+
+    // With the gate open the change deploys, and every task keeps the changelog partition Samza stored.
+    let (ok, message) = upgrade(&["--allow-unsafe"]);
+    assert!(ok, "{message}");
+    let grown = Deployed::read(&release);
+    assert_eq!(grown.tasks(), 8);
+    let partitions = |model: &Value| -> std::collections::BTreeMap<String, u64> {
+        model["containers"]
+            .as_object()
+            .into_iter()
+            .flat_map(|c| c.values())
+            .flat_map(|c| c["tasks"].as_object().into_iter().flatten())
+            .map(|(task, t)| (task.clone(), t["changelog-partition"].as_u64().unwrap()))
+            .collect()
+    };
+    let (old, new) = (partitions(&deployed.model()), partitions(&grown.model()));
+    for (task, partition) in &old {
+        assert_eq!(
+            new.get(task),
+            Some(partition),
+            "{task} kept its changelog partition"
+        );
+    }
 }

@@ -69,11 +69,9 @@ pub fn all() -> Vec<Case> {
                 Box::new(move |env| admission::restricted_namespace(env, version)),
             ),
             case(
-                &format!("{h}_plan_refuses_partition_growth_of_a_deployed_stateful_job"),
+                &format!("{h}_upgrade_and_plan_keep_a_stateful_jobs_stored_state"),
                 Box::new(move |env| {
-                    lifecycle::plan_refuses_partition_growth_of_a_deployed_stateful_job(
-                        env, version,
-                    )
+                    lifecycle::upgrade_and_plan_keep_a_stateful_jobs_stored_state(env, version)
                 }),
             ),
             case(
