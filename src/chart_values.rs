@@ -6,7 +6,8 @@
 //! `binaryData`, exactly as [`model_configmap::encode`] wrote it), its digest (the pod-template checksum), the
 //! active container count (the worker replicas), the changelog partition count (the changelog KafkaTopics'
 //! templated `partitions`) and the partition-source annotation. Names, labels and namespaces the chart derives as
-//! it does for every other resource. Read back, the file is the job's previous model, as a lock would be.
+//! it does for every other resource. Read back, the file is what the release deploys: the job's previous state when nothing closer to Samza's own
+//! (`--previous`, a lock, the coordinator stream) knows it, as the deployed release is for `plan`.
 
 use std::{collections::BTreeMap, path::Path};
 
@@ -117,12 +118,17 @@ impl JobModelValues {
 
     /// The `jobModel` of a values file written by [`JobModelValues::to_yaml`]; `None` when the file has none.
     pub fn read(path: &Path) -> Result<Option<JobModelValues>> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        JobModelValues::parse(&text, path)
+    }
+
+    /// [`JobModelValues::read`] of the text of the file at `path` (named in errors).
+    pub fn parse(text: &str, path: &Path) -> Result<Option<JobModelValues>> {
         let unreadable = |message: String| Error::Previous {
             path: path.to_path_buf(),
             message,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let file: ValuesFile = serde_saphyr::from_str_with_options(&text, go_options())
+        let file: ValuesFile = serde_saphyr::from_str_with_options(text, go_options())
             .map_err(|e| unreadable(format!("not a values file: {e}")))?;
         match file.job_model {
             None => Ok(None),
