@@ -204,8 +204,8 @@ fn verify_render_back(
     })
 }
 
-/// The command line that writes the file again: the chart, its values files and namespace, the offline partition
-/// sources, and the file. `--set` values are not repeated (they may hold secrets), only said to be needed.
+/// The command line that writes the file again: the chart, its values files and namespace, the partition sources,
+/// and the file. `--set` values are not repeated (they may hold secrets), only said to be needed.
 fn regenerate_command(args: &ValuesArgs, target: Option<&Path>) -> String {
     let mut words = vec!["helm samza values".to_string()];
     words.extend(args.chart.positional.iter().cloned());
@@ -226,6 +226,20 @@ fn regenerate_command(args: &ValuesArgs, target: Option<&Path>) -> String {
             .partitions
             .iter()
             .map(|p| format!("--partitions {p}")),
+    );
+    // Addresses and file names only: the client settings' secrets stay in the files and variables they are in.
+    let kafka = &args.source.kafka;
+    words.extend(
+        kafka
+            .bootstrap_servers
+            .iter()
+            .map(|s| format!("--bootstrap-servers {s}")),
+    );
+    words.extend(
+        kafka
+            .kafka_config
+            .iter()
+            .map(|c| format!("--kafka-config {c}")),
     );
     if let Some(path) = target {
         words.push(format!("-o {}", path.display()));

@@ -409,7 +409,7 @@ fn values_check_sees_a_topic_grow_on_a_live_broker() {
         17,
         &[
             "kafka.wikipedia-edits has 8 partitions, the values were computed for 4",
-            &format!("-o {path}`"),
+            &format!("--bootstrap-servers {} -o {path}`", broker.bootstrap()),
         ],
     );
     run(&["-o", path]).success();
