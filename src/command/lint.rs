@@ -45,6 +45,10 @@ pub struct LintArgs {
     #[arg(long)]
     pub strict: bool,
 
+    /// No colors in the text report, even on a terminal (also: NO_COLOR).
+    #[arg(long = "no-color")]
+    pub no_color: bool,
+
     /// Findings at or above this severity fail the lint.
     #[arg(long = "fail-level", value_name = "SEVERITY", default_value = "error")]
     pub fail_level: Severity,
@@ -98,6 +102,9 @@ pub fn run(args: &LintArgs) -> Result<i32> {
         fail_level: args.fail_level,
         strict: args.strict,
         source_root,
+        color: !args.no_color
+            && std::env::var_os("NO_COLOR").is_none()
+            && std::io::IsTerminal::is_terminal(&std::io::stdout()),
     };
     let findings = lint(&input, &settings);
     let text = match args.output {

@@ -65,6 +65,8 @@ pub struct LintDoc {
     pub value: Value,
     /// Size in bytes of the document's text.
     pub raw_len: usize,
+    /// The document's text as rendered (for the line of a finding's field in SARIF).
+    pub text: String,
 }
 
 /// One Samza job (all resources labelled `samza.apache.org/job: NAME`).
@@ -155,6 +157,8 @@ pub struct LintSettings {
     /// to, as seen from where the report is read, e.g. `charts`; SARIF locations are prefixed with it so code
     /// scanning finds the files. The command line sets it from the chart argument.
     pub source_root: Option<String>,
+    /// Paint the text report's severities (a terminal, without `--no-color` or `NO_COLOR`).
+    pub color: bool,
 }
 
 impl Default for LintSettings {
@@ -164,6 +168,7 @@ impl Default for LintSettings {
             fail_level: Severity::Error,
             strict: false,
             source_root: None,
+            color: false,
         }
     }
 }
