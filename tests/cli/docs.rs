@@ -115,6 +115,16 @@ const EXAMPLES: &[(&str, &str, Check)] = &[
         NotHere("needs a Docker daemon"),
     ),
     (
+        "docs/install.md",
+        "docker build --build-arg",
+        NotHere("needs a Docker daemon and a registry to push to"),
+    ),
+    (
+        "docs/install.md",
+        "FROM eclipse-temurin",
+        NotHere("a Dockerfile for the user's own job image: needs the job's package and a Docker daemon"),
+    ),
+    (
         "docs/exit-codes.md",
         "helm samza last-error",
         Test("exit_codes_md_matches_help_and_last_error_runs"),
