@@ -18,3 +18,4 @@ mod plugin;
 mod post_render;
 mod secured;
 mod support;
+mod values;
