@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use crate::{
     command::{
         coordinator::{self, CoordinatorArgs},
+        import::{self, ImportArgs},
         last_error::{self, LastErrorArgs},
         lint::{self, LintArgs},
         lock::{self, LockArgs},
@@ -58,6 +59,7 @@ pub enum Command {
     Plan(PlanArgs),
     Lock(LockArgs),
     Lint(LintArgs),
+    Import(ImportArgs),
     Coordinator(CoordinatorArgs),
     Show(ShowArgs),
     #[command(name = "last-error")]
@@ -73,6 +75,7 @@ impl Command {
             Command::Plan(args) => plan::run(args),
             Command::Lock(args) => lock::run(args),
             Command::Lint(args) => lint::run(args),
+            Command::Import(args) => import::run(args),
             Command::Coordinator(args) => coordinator::run(args),
             Command::Show(args) => show::run(args),
             Command::LastError(args) => last_error::run(args),

@@ -4,6 +4,7 @@
 //! for shared flag groups, `stdio`, `previous`, `model_configmap`, `job_config`, `helm`). `cli` assembles them.
 
 pub mod coordinator;
+pub mod import;
 pub mod last_error;
 pub mod lint;
 pub mod lock;

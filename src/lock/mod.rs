@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     error::{Error, Result},
     kafka::{KafkaError, KnownCounts, SourceKind, SourceRecord},
-    samza::{job_model::TaskMode, PartitionFacts, Plan, Previous, Ssp, SystemStream},
+    samza::{job_model::TaskMode, PartitionFacts, Plan, Previous, Ssp, StoredState, SystemStream},
 };
 
 /// Current format version; readers refuse newer ones.
@@ -173,6 +173,38 @@ impl LockedJob {
             }
         }
         locked
+    }
+
+    /// What a job's coordinator stream stores, as a lock (a job moving from YARN keeps it on its first deploy):
+    /// every changelog entry, the active and standby tasks' containers, the active tasks' input partitions,
+    /// and as each input's partition count the highest stored partition + 1 (the count the job last ran with,
+    /// unless a partition at the end was never assigned, which Samza's groupers do not do).
+    pub fn from_stored(stored: &StoredState, discovery: Discovery) -> LockedJob {
+        let previous = stored.previous();
+        let mut inputs: BTreeMap<SystemStream, u32> = BTreeMap::new();
+        for ssp in stored.task_partitions.keys() {
+            let count = inputs
+                .entry(SystemStream::new(&ssp.system, &ssp.stream))
+                .or_default();
+            *count = (*count).max(ssp.partition + 1);
+        }
+        let discovered = inputs
+            .keys()
+            .map(|ss| (ss.system.to_string(), discovery.clone()))
+            .collect();
+        LockedJob {
+            inputs,
+            discovered,
+            changelog: previous.changelog,
+            assignment: previous.task_container,
+            standby: previous.standby_container,
+            task_inputs: previous
+                .task_ssps
+                .into_iter()
+                .map(|(task, ssps)| (task, ssps.into_iter().collect()))
+                .collect(),
+            ..LockedJob::default()
+        }
     }
 
     /// The pinned counts and topic lists as a partition source, asked after `--partitions` (see `facts`).
