@@ -133,81 +133,66 @@ pub fn values_for(
     let mut job = Friendly::default();
     let mut dropped = Vec::new();
     let mut worker = Vec::new();
+    // Keys of a sized group whose value no friendly value can carry: they stay in `config`, as they were.
+    let mut keep = std::collections::BTreeSet::new();
 
     // The sized values: the first key (in Samza's order, or the PoC's when it ran the job) whose value the
     // chart's friendly value can carry exactly. When it cannot, every key of the group stays in `config`,
     // where it wins over the friendly default.
-    let resource_groups: [(&str, &[&str], fn(&str) -> Option<String>); 3] = [
+    type Read = fn(&str) -> Option<String>;
+    let resource_groups: [(&str, [&str; 3], Read); 3] = [
         (
             "containerCount",
-            if poc {
-                &[
-                    "kubernetes.pod.count",
-                    "job.container.count",
-                    "yarn.container.count",
-                ]
-            } else {
-                &[
-                    "job.container.count",
-                    "yarn.container.count",
-                    "kubernetes.pod.count",
-                ]
-            },
+            [
+                "job.container.count",
+                "yarn.container.count",
+                "kubernetes.pod.count",
+            ],
             |v| positive_integer(v, 1),
         ),
         (
             "memoryMb",
-            if poc {
-                &[
-                    "kubernetes.container.memory",
-                    "cluster-manager.container.memory.mb",
-                    "yarn.container.memory.mb",
-                ]
-            } else {
-                &[
-                    "cluster-manager.container.memory.mb",
-                    "yarn.container.memory.mb",
-                    "kubernetes.container.memory",
-                ]
-            },
+            [
+                "cluster-manager.container.memory.mb",
+                "yarn.container.memory.mb",
+                "kubernetes.container.memory",
+            ],
             memory_mb,
         ),
         (
             "cpuCores",
-            if poc {
-                &[
-                    "kubernetes.container.cpu.cores",
-                    "cluster-manager.container.cpu.cores",
-                    "yarn.container.cpu.cores",
-                ]
-            } else {
-                &[
-                    "cluster-manager.container.cpu.cores",
-                    "yarn.container.cpu.cores",
-                    "kubernetes.container.cpu.cores",
-                ]
-            },
+            [
+                "cluster-manager.container.cpu.cores",
+                "yarn.container.cpu.cores",
+                "kubernetes.container.cpu.cores",
+            ],
             |v| Some(quoted(v)),
         ),
     ];
-    for (value, keys, read) in resource_groups {
-        let Some(winner) = keys.iter().find(|k| kept.contains_key(**k)) else {
+    for (value, [primary, fallback, poc_key], read) in resource_groups {
+        let keys = if poc {
+            [poc_key, primary, fallback]
+        } else {
+            [primary, fallback, poc_key]
+        };
+        let Some(&winner) = keys.iter().find(|k| kept.contains_key(**k)) else {
             continue;
         };
-        let Some(text) = read(&kept[*winner]) else {
+        let Some(text) = read(&kept[winner]) else {
+            keep.extend(keys.iter().map(|k| (*k).to_owned()));
             continue;
         };
-        // A kept Kubernetes or YARN key of this group would be left over; the winner speaks for all of them.
+        // The other keys of the group would be left over; the winner speaks for all of them.
         for key in keys {
-            if kept.remove(*key).is_some() {
+            if kept.remove(key).is_some() {
                 let (reason, _) = kubernetes_meaning(key).expect("a listed key");
                 dropped.push(Dropped {
-                    key: (*key).into(),
+                    key: key.into(),
                     reason,
                     replaced_by: Some(if key == winner {
                         format!("job.{value}: {text}")
                     } else {
-                        format!("job.{value} (from {winner}, which Samza reads first)")
+                        format!("job.{value} (from {winner}, which wins)")
                     }),
                 });
             }
@@ -246,7 +231,7 @@ pub fn values_for(
     // Every other key without meaning here.
     let rest: Vec<String> = kept
         .keys()
-        .filter(|k| kubernetes_meaning(k).is_some())
+        .filter(|k| kubernetes_meaning(k).is_some() && !keep.contains(*k))
         .cloned()
         .collect();
     for key in rest {
@@ -611,6 +596,28 @@ mod tests {
             Some(r#"{"zone": "a", "disk": "ssd"}"#)
         );
         assert_eq!(node_selector("zone=a"), None);
+    }
+
+    #[test]
+    fn a_size_no_friendly_value_can_carry_stays_in_config_with_its_fallback() {
+        let imported = values_for(
+            &config(&[
+                ("job.name", "j"),
+                ("task.inputs", "kafka.a"),
+                ("job.container.count", "02"),
+                ("yarn.container.count", "3"),
+                ("yarn.queue", "q"),
+            ]),
+            Format::Properties,
+            "f",
+            None,
+        )
+        .unwrap();
+        let dropped: Vec<&str> = imported.dropped.iter().map(|d| d.key.as_str()).collect();
+        assert_eq!(dropped, ["yarn.queue"]);
+        assert!(imported.values.contains("\"job.container.count\": \"02\""));
+        assert!(imported.values.contains("\"yarn.container.count\": \"3\""));
+        assert!(!imported.values.contains("containerCount"));
     }
 
     #[test]

@@ -6,10 +6,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use helm_samza::job_config::{read_config, read_config_file};
+use helm_samza::lock::Lock;
 use helm_samza::manifest::Stream;
+use helm_samza::model_configmap::models_in_stream;
 use serde_json::Value;
 
 use crate::support::{
+    broker::Broker,
     helm::HelmHome,
     run::{fixture, Test},
     tools::{corpus_dir, repo_root},
@@ -236,4 +239,316 @@ fn the_proof_of_concepts_kubernetes_keys_become_chart_values() {
         pod["containers"][0]["resources"]["limits"]["memory"],
         "2048Mi"
     );
+}
+
+/// Samza's value for one coordinator-stream message: a Java `HashMap` as Jackson writes it (host, source,
+/// values, username, timestamp), compact.
+fn samza_value(values: &str) -> Vec<u8> {
+    format!(
+        r#"{{"host":"10.1.2.4","source":"SamzaContainer","values":{values},"username":"yarn","timestamp":1700000000000}}"#
+    )
+    .into_bytes()
+}
+
+/// What Samza stored for page-views on YARN: four tasks on two containers, a changelog mapping no fresh plan
+/// gives (task k writes partition 3 - k), a task that left long ago (its partition 7 stays taken), the config
+/// the job last ran with (one value since changed in the file, one key since removed), host locality, and a
+/// message of a type no Samza writes.
+fn stored_by_samza(file: &Path) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+    let mut messages = Vec::new();
+    let json = |text: &str| serde_json::to_string(text).unwrap();
+    let mut config = as_map(&read_config_file(file).unwrap());
+    config.insert("task.window.ms".into(), "30000".into());
+    config.insert("job.coordinator.replication.factor".into(), "3".into());
+    for (key, value) in &config {
+        messages.push((
+            format!(r#"[1,"set-config",{}]"#, json(key)).into_bytes(),
+            Some(samza_value(&format!(r#"{{"value":{}}}"#, json(value)))),
+        ));
+    }
+    for task in 0..4u32 {
+        let name = format!("Partition {task}");
+        messages.push((
+            format!(r#"[1,"set-task-container-assignment","{name}"]"#).into_bytes(),
+            Some(samza_value(&format!(r#"{{"processorId":"{}"}}"#, task % 2))),
+        ));
+        messages.push((
+            format!(r#"[1,"set-task-mode-assignment","{name}"]"#).into_bytes(),
+            Some(samza_value(r#"{"taskMode":"Active"}"#)),
+        ));
+        for stream in ["AdClickEvent", "PageViewEvent"] {
+            messages.push((
+                format!(
+                    r#"[1,"set-task-partition-assignment","{{\"system\":\"kafka\",\"partition\":{task},\"stream\":\"{stream}\",\"keyBucket\":-1}}"]"#
+                )
+                .into_bytes(),
+                Some(samza_value(&format!(r#"{{"taskNames":"[\"{name}\"]"}}"#))),
+            ));
+        }
+        messages.push((
+            format!(r#"[1,"set-changelog","{name}"]"#).into_bytes(),
+            Some(samza_value(&format!(r#"{{"Partition":"{}"}}"#, 3 - task))),
+        ));
+    }
+    messages.push((
+        br#"[1,"set-changelog","Partition 7"]"#.to_vec(),
+        Some(samza_value(r#"{"Partition":"7"}"#)),
+    ));
+    messages.push((
+        br#"[1,"set-task-container-assignment","Partition 7"]"#.to_vec(),
+        None,
+    ));
+    messages.push((
+        br#"[1,"set-container-host-assignment","0"]"#.to_vec(),
+        Some(samza_value(r#"{"hostname":"node-7","jmx-url":""}"#)),
+    ));
+    messages.push((
+        br#"[1,"set-frobnicate","x"]"#.to_vec(),
+        Some(samza_value(r#"{"a":"b"}"#)),
+    ));
+    messages
+}
+
+fn produce(broker: &Broker, topic: &str, messages: &[(Vec<u8>, Option<Vec<u8>>)]) {
+    broker.create_topic(topic, 1);
+    let raw: Vec<(&[u8], Option<&[u8]>)> = messages
+        .iter()
+        .map(|(k, v)| (k.as_slice(), v.as_deref()))
+        .collect();
+    broker.produce_raw(topic, &raw);
+}
+
+fn import_run(args: &[String]) -> crate::support::run::Output {
+    let mut all = vec!["import".to_owned()];
+    all.extend_from_slice(args);
+    Test::new().args(&all).run()
+}
+
+#[test]
+fn from_kafka_the_stored_mapping_becomes_a_lock_the_first_deploy_keeps() {
+    let broker = Broker::start();
+    let file = fixture("import/page-views.properties");
+    produce(
+        &broker,
+        "__samza_coordinator_page-views_1",
+        &stored_by_samza(&file),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let values = dir.path().join("values.yaml");
+    let out = import_run(&[
+        file.display().to_string(),
+        "--from-kafka".into(),
+        "--bootstrap-servers".into(),
+        broker.bootstrap(),
+        "-o".into(),
+        values.display().to_string(),
+    ])
+    .success();
+    assert!(out.stdout.is_empty());
+    // The stored config is compared, by key only (values can be secrets); unknown types are named.
+    for needle in [
+        "different value: task.window.ms",
+        "only in the stream: job.coordinator.replication.factor",
+        "`set-frobnicate` (1)",
+        "`set-container-host-assignment`",
+    ] {
+        assert!(out.stderr.contains(needle), "{needle}: {}", out.stderr);
+    }
+    assert!(!out.stderr.contains("30000"), "{}", out.stderr);
+
+    // The lock beside the values holds exactly what Samza stored.
+    let lock_path = dir.path().join("samza.lock");
+    let lock = Lock::read(&lock_path).unwrap();
+    let job = &lock.jobs["page-views"];
+    let mut changelog: BTreeMap<String, u32> = (0..4u32)
+        .map(|t| (format!("Partition {t}"), 3 - t))
+        .collect();
+    changelog.insert("Partition 7".into(), 7);
+    assert_eq!(job.changelog, changelog);
+    let assignment: BTreeMap<String, String> = (0..4u32)
+        .map(|t| (format!("Partition {t}"), (t % 2).to_string()))
+        .collect();
+    assert_eq!(job.assignment, assignment);
+    assert!(job.standby.is_empty());
+    let counts: BTreeMap<String, u32> = job.inputs.iter().map(|(s, n)| (s.name(), *n)).collect();
+    assert_eq!(
+        counts,
+        BTreeMap::from([
+            ("kafka.AdClickEvent".to_owned(), 4),
+            ("kafka.PageViewEvent".to_owned(), 4)
+        ])
+    );
+    for t in 0..4u32 {
+        let ssps: Vec<String> = job.task_inputs[&format!("Partition {t}")]
+            .iter()
+            .map(|s| format!("{}.{}.{}", s.system, s.stream, s.partition))
+            .collect();
+        assert_eq!(
+            ssps,
+            [
+                format!("kafka.AdClickEvent.{t}"),
+                format!("kafka.PageViewEvent.{t}")
+            ]
+        );
+    }
+
+    // Planned against that lock, the unchanged job moves no task and changes no changelog partition.
+    let chart = repo_root().join("charts/samza-job");
+    let image = "image.repository=example/page-views,image.tag=1.0";
+    let home = HelmHome::new(4);
+    let plan = home
+        .cmd(["samza", "plan", "page-views"])
+        .arg(&chart)
+        .arg("-f")
+        .arg(&values)
+        .args(["--set", image, "--lock"])
+        .arg(&lock_path)
+        .args(["--no-cluster", "--output", "json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        plan.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    let plan: Value = serde_json::from_str(&text).unwrap();
+    let planned = &plan["jobs"][0];
+    assert_eq!(planned["job"], "page-views", "{text}");
+    assert_eq!(planned["first_deploy"], false, "{text}");
+    assert_eq!(planned["stateful"], true, "{text}");
+    for empty in [
+        "tasks_added",
+        "tasks_removed",
+        "tasks_moved",
+        "changelog_changed",
+        "containers_added",
+        "containers_removed",
+    ] {
+        assert_eq!(
+            planned["diff"][empty],
+            serde_json::json!([]),
+            "{empty}: {text}"
+        );
+    }
+    assert_eq!(planned["hazards"], serde_json::json!([]), "{text}");
+
+    // Deployed (rendered through each Helm's post-renderer with the lock), every task keeps its partition.
+    for version in [3, 4] {
+        let home = HelmHome::new(version);
+        let lock_arg = format!("--lock={}", lock_path.display());
+        let out = home
+            .template(&chart, &["--post-renderer-args", lock_arg.as_str()])
+            .arg("-f")
+            .arg(&values)
+            .args(["--set", image])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let model = models_in_stream(&out.stdout)
+            .unwrap()
+            .remove("page-views")
+            .unwrap();
+        let kept: BTreeMap<String, u32> = model
+            .tasks()
+            .map(|t| (t.name.clone(), t.changelog_partition))
+            .collect();
+        let expected: BTreeMap<String, u32> = (0..4u32)
+            .map(|t| (format!("Partition {t}"), 3 - t))
+            .collect();
+        assert_eq!(kept, expected, "Helm {version}");
+    }
+
+    // Without the file, the config the job last ran with is imported.
+    let values = dir.path().join("from-stream.yaml");
+    let lock_file = dir.path().join("from-stream.lock");
+    import_run(&[
+        "--from-kafka".into(),
+        "--job-name".into(),
+        "page-views".into(),
+        "--bootstrap-servers".into(),
+        broker.bootstrap(),
+        "-o".into(),
+        values.display().to_string(),
+        "--lock-file".into(),
+        lock_file.display().to_string(),
+    ])
+    .success();
+    let text = std::fs::read_to_string(&values).unwrap();
+    assert!(text.contains(r#""task.window.ms": "30000""#), "{text}");
+    assert_eq!(Lock::read(&lock_file).unwrap(), lock);
+}
+
+#[test]
+fn a_stream_samza_could_not_have_written_or_none_at_all_is_an_error_and_nothing_is_written() {
+    let broker = Broker::start();
+    produce(
+        &broker,
+        "__samza_coordinator_newer_1",
+        &[(
+            br#"[2,"set-changelog","Partition 0"]"#.to_vec(),
+            Some(samza_value(r#"{"Partition":"0"}"#)),
+        )],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let values = dir.path().join("values.yaml");
+    for (job, needles) in [
+        (
+            "newer",
+            &["__samza_coordinator_newer_1", "protocol version 2"][..],
+        ),
+        (
+            "never-ran",
+            &["__samza_coordinator_never-ran_1", "does not exist"][..],
+        ),
+    ] {
+        import_run(&[
+            "--from-kafka".into(),
+            "--job-name".into(),
+            job.into(),
+            "--bootstrap-servers".into(),
+            broker.bootstrap(),
+            "-o".into(),
+            values.display().to_string(),
+        ])
+        .fails(16, needles);
+        assert!(!values.exists());
+        assert!(!dir.path().join("samza.lock").exists());
+    }
+}
+
+#[test]
+fn bad_input_is_refused_naming_the_key_with_nothing_on_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let no_name = write("no-name.properties", "task.inputs=kafka.a\ntask.class=C\n");
+    let no_inputs = write("no-inputs.properties", "job.name=j\ntask.class=C\n");
+    let not_samza = write("pom.properties", "version=1.0\ngroupId=com.example\n");
+    let not_a_map = write("list.yaml", "- a\n- b\n");
+    for (args, code, needles) in [
+        (vec![no_name], 10, &["job.name"][..]),
+        (
+            vec![no_inputs],
+            10,
+            &["task.inputs", "app.class", "--app-class"][..],
+        ),
+        (vec![not_samza], 10, &["job.name"][..]),
+        (vec![not_a_map.clone()], 13, &["list.yaml", "map"][..]),
+        (
+            vec![dir.path().join("absent.properties").display().to_string()],
+            74,
+            &["absent.properties"][..],
+        ),
+        (vec![], 64, &["JOB.properties"][..]),
+    ] {
+        import_run(&args).fails(code, needles);
+    }
 }
