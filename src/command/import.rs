@@ -32,8 +32,9 @@ use crate::{
     the chart value that replaces them. With --from-kafka and a file, keys whose stored value differs from the\n\
     file are named on stderr (values are never printed); the file wins. Without a file the stored config is\n\
     imported.\n\n\
-    Exit codes: 0 written; 10 not a Samza job config (no job.name, no inputs: the key is named); 16 the\n\
-    coordinator stream is missing, unreadable, or written by a newer Samza; 64 usage; 74 a file could not be\n\
+    Exit codes: 0 written; 10 not a Samza job config (no job.name, no inputs: the key is named); 12 no Kafka\n\
+    client settings (no bootstrap servers); 13 a YAML config that is not a map of keys; 16 the coordinator\n\
+    stream is missing, unreadable, or written in a newer protocol version; 64 usage; 74 a file could not be\n\
     read or written. On any error nothing is written to stdout and no file is written.")]
 pub struct ImportArgs {
     /// The job's config: a .properties file (as Samza's job runner reads it), or a YAML/JSON map of keys

@@ -254,7 +254,7 @@ fn samza_value(values: &str) -> Vec<u8> {
 /// gives (task k writes partition 3 - k), a task that left long ago (its partition 7 stays taken), the config
 /// the job last ran with (one value since changed in the file, one key since removed), host locality, and a
 /// message of a type no Samza writes.
-fn stored_by_samza(file: &Path) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+pub(crate) fn stored_by_samza(file: &Path) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
     let mut messages = Vec::new();
     let json = |text: &str| serde_json::to_string(text).unwrap();
     let mut config = as_map(&read_config_file(file).unwrap());
@@ -309,7 +309,7 @@ fn stored_by_samza(file: &Path) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
     messages
 }
 
-fn produce(broker: &Broker, topic: &str, messages: &[(Vec<u8>, Option<Vec<u8>>)]) {
+pub(crate) fn produce(broker: &Broker, topic: &str, messages: &[(Vec<u8>, Option<Vec<u8>>)]) {
     broker.create_topic(topic, 1);
     let raw: Vec<(&[u8], Option<&[u8]>)> = messages
         .iter()
