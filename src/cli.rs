@@ -1,10 +1,13 @@
 //! The command line: the `helm-samza` program and its subcommands, assembled from the commands' own `Args`
 //! (`command::*`). Parsed once here into typed values; nothing downstream looks at raw argv.
 
-use clap::{Parser, Subcommand};
+use std::ffi::OsString;
+
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::{
     command::{
+        completion::{self, CompletionArgs, ManArgs},
         coordinator::{self, CoordinatorArgs},
         import::{self, ImportArgs},
         last_error::{self, LastErrorArgs},
@@ -64,6 +67,8 @@ pub enum Command {
     Show(ShowArgs),
     #[command(name = "last-error")]
     LastError(LastErrorArgs),
+    Completion(CompletionArgs),
+    Man(ManArgs),
 }
 
 impl Command {
@@ -79,8 +84,29 @@ impl Command {
             Command::Coordinator(args) => coordinator::run(args),
             Command::Show(args) => show::run(args),
             Command::LastError(args) => last_error::run(args),
+            Command::Completion(args) => completion::run_completion(args, Cli::command()),
+            Command::Man(args) => completion::run_man(args, Cli::command()),
         }
     }
+}
+
+/// Helm 3 runs `--post-renderer PATH` with only the `--post-renderer-args` given, so users who pass the binary
+/// itself without the `post-render` word get either no arguments or only post-render flags, with the manifests
+/// on stdin. Read that as `post-render` rather than printing the whole help: no arguments, or a first argument
+/// that is a flag other than help or version, while stdin is not a terminal.
+pub fn implied_post_render(mut args: Vec<OsString>, stdin_is_terminal: bool) -> Vec<OsString> {
+    let first = args.get(1).and_then(|a| a.to_str()).map(str::to_owned);
+    let implied = !stdin_is_terminal
+        && match first.as_deref() {
+            None => true,
+            Some(flag) => {
+                flag.starts_with('-') && !matches!(flag, "-h" | "--help" | "-V" | "--version")
+            }
+        };
+    if implied {
+        args.insert(1.min(args.len()), OsString::from("post-render"));
+    }
+    args
 }
 
 #[cfg(test)]
@@ -90,5 +116,42 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_bare_post_renderer_call_is_post_render() {
+        use super::implied_post_render;
+        let args = |list: &[&str]| {
+            list.iter()
+                .map(std::ffi::OsString::from)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            implied_post_render(args(&["helm-samza"]), false),
+            args(&["helm-samza", "post-render"])
+        );
+        assert_eq!(
+            implied_post_render(
+                args(&["helm-samza", "--offline", "--partitions=kafka.a=1"]),
+                false
+            ),
+            args(&[
+                "helm-samza",
+                "post-render",
+                "--offline",
+                "--partitions=kafka.a=1"
+            ])
+        );
+        // A terminal, a subcommand, help and version are left alone.
+        for kept in [&["helm-samza"][..], &["helm-samza", "--offline"]] {
+            assert_eq!(implied_post_render(args(kept), true), args(kept));
+        }
+        for kept in [
+            &["helm-samza", "plan", "x"][..],
+            &["helm-samza", "--help"],
+            &["helm-samza", "-V"],
+        ] {
+            assert_eq!(implied_post_render(args(kept), false), args(kept));
+        }
     }
 }

@@ -5,8 +5,10 @@
 //! `helm template` and no post-renderer: helm-samza runs its own pipeline on the output, in process.
 
 use std::{
+    io::Read,
     path::{Path, PathBuf},
-    process::Command,
+    process::{Command, Stdio},
+    time::{Duration, Instant},
 };
 
 use clap::Args;
@@ -69,10 +71,18 @@ pub struct HelmArgs {
     /// The kube context for `helm get manifest` (set by Helm for plugins).
     #[arg(long = "kube-context", env = "HELM_KUBECONTEXT")]
     pub kube_context: Option<String>,
+    /// How long one run of Helm may take before it is stopped and the command fails (exit 18); e.g. 90s, 10m
+    /// (also HELM_SAMZA_HELM_TIMEOUT) [default: 5m].
+    #[arg(long = "helm-timeout", value_name = "DURATION", env = "HELM_SAMZA_HELM_TIMEOUT", value_parser = humantime::parse_duration)]
+    pub helm_timeout: Option<Duration>,
     /// Any other `helm template` flags, after `--`.
     #[arg(last = true, value_name = "HELM FLAGS")]
     pub extra: Vec<String>,
 }
+
+/// How long a run of Helm may take unless `--helm-timeout` says otherwise: a chart that renders for minutes is
+/// unusual; a Helm waiting forever (a values file that is a FIFO, a credentials prompt) must not hang CI.
+pub const DEFAULT_HELM_TIMEOUT: Duration = Duration::from_secs(300);
 
 impl HelmArgs {
     /// `helm template RELEASE CHART ...`: the rendered manifests, hooks included.
@@ -96,7 +106,7 @@ impl HelmArgs {
             cmd.arg("--namespace").arg(ns);
         }
         cmd.args(&self.extra);
-        run(cmd, &self.helm_bin, "template")
+        run(cmd, &self.helm_bin, "template", self.timeout())
     }
 
     /// `helm get manifest RELEASE`: what is deployed; `Error::Helm` with Helm's message when there is no
@@ -110,24 +120,89 @@ impl HelmArgs {
         if let Some(ctx) = &self.kube_context {
             cmd.arg("--kube-context").arg(ctx);
         }
-        run(cmd, &self.helm_bin, &format!("get manifest {release}"))
+        run(
+            cmd,
+            &self.helm_bin,
+            &format!("get manifest {release}"),
+            self.timeout(),
+        )
+    }
+
+    fn timeout(&self) -> Duration {
+        self.helm_timeout.unwrap_or(DEFAULT_HELM_TIMEOUT)
     }
 }
 
-fn run(mut cmd: Command, bin: &Path, what: &str) -> Result<Vec<u8>> {
-    let out = cmd.output().map_err(|e| {
-        Error::Usage(format!(
-            "cannot run {} ({e}); set --helm-bin or HELM_BIN to the Helm binary",
-            bin.display()
-        ))
-    })?;
-    if !out.status.success() {
+/// Runs Helm with its output captured, stopping it when it takes longer than `timeout`.
+fn run(mut cmd: Command, bin: &Path, what: &str, timeout: Duration) -> Result<Vec<u8>> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            Error::Usage(format!(
+                "cannot run {} ({e}); set --helm-bin or HELM_BIN to the Helm binary",
+                bin.display()
+            ))
+        })?;
+    // Both pipes are drained while Helm runs, so a large render cannot fill one and stall it.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::Helm {
+                    command: what.to_string(),
+                    message: format!(
+                        "{} {what} did not finish within {}: stopped (raise --helm-timeout or \
+                         HELM_SAMZA_HELM_TIMEOUT if the chart really takes that long)",
+                        bin.display(),
+                        humantime::format_duration(timeout)
+                    ),
+                });
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => {
+                return Err(Error::Helm {
+                    command: what.to_string(),
+                    message: format!("cannot wait for {}: {e}", bin.display()),
+                })
+            }
+        }
+    };
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    if !status.success() {
         return Err(Error::Helm {
             command: what.to_string(),
-            message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            message: String::from_utf8_lossy(&stderr).trim().to_string(),
         });
     }
-    Ok(out.stdout)
+    Ok(stdout)
 }
 
 /// `[RELEASE] CHART` → (release name, chart path); Helm's own default release name when none is given.

@@ -1,9 +1,16 @@
 //! The `helm-samza` binary: parse arguments, run, map the error to a documented exit code.
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 
 fn main() {
-    let cli = match helm_samza::cli::Cli::try_parse() {
+    let args = helm_samza::cli::implied_post_render(
+        std::env::args_os().collect(),
+        std::io::stdin().is_terminal(),
+    );
+    let is_post_render = args.get(1).is_some_and(|a| a == "post-render");
+    let cli = match helm_samza::cli::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(err) => {
             // clap prints help/version to stdout and usage errors to stderr; usage errors get our code.
@@ -15,11 +22,7 @@ fn main() {
             let _ = err.print();
             // Helm 4 hides a post-renderer's stderr: a bad flag or HELM_SAMZA_* value must reach
             // `helm samza last-error` like every other post-render failure (docs/exit-codes.md).
-            if code != 0
-                && std::env::args_os()
-                    .nth(1)
-                    .is_some_and(|a| a == "post-render")
-            {
+            if code != 0 && is_post_render {
                 helm_samza::diagnostics::record_failure(
                     log_file_arg().as_deref(),
                     err.render().to_string().trim_end(),

@@ -27,7 +27,8 @@ use crate::{
     manifests; 18 helm template failed."
 )]
 pub struct LintArgs {
-    /// `[RELEASE] CHART` (rendered with `helm template`), or a file of rendered manifests, or `-` for stdin.
+    /// `[RELEASE] CHART` (a chart folder or a packaged `.tgz`, rendered with `helm template`), or a file of
+    /// rendered manifests, or `-` for stdin.
     #[arg(value_name = "[RELEASE] CHART|FILE|-", num_args = 1..=2, required = true)]
     pub positional: Vec<String>,
 
@@ -43,6 +44,10 @@ pub struct LintArgs {
     /// Warnings fail too.
     #[arg(long)]
     pub strict: bool,
+
+    /// No colors in the text report, even on a terminal (also: NO_COLOR).
+    #[arg(long = "no-color")]
+    pub no_color: bool,
 
     /// Findings at or above this severity fail the lint.
     #[arg(long = "fail-level", value_name = "SEVERITY", default_value = "error")]
@@ -97,6 +102,9 @@ pub fn run(args: &LintArgs) -> Result<i32> {
         fail_level: args.fail_level,
         strict: args.strict,
         source_root,
+        color: !args.no_color
+            && std::env::var_os("NO_COLOR").is_none()
+            && std::io::IsTerminal::is_terminal(&std::io::stdout()),
     };
     let findings = lint(&input, &settings);
     let text = match args.output {
@@ -137,5 +145,11 @@ fn read_input(args: &LintArgs) -> Result<(Vec<u8>, SourceArgs, Option<String>)> 
         ));
     }
     let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        // A packaged chart (`helm package`): gzip, which no manifest stream is. Helm renders it, as for a folder.
+        let (release, chart) = release_and_chart(&args.positional);
+        let bytes = args.helm.template(&release, &chart)?;
+        return Ok((bytes, args.source.to_source_args(), None));
+    }
     Ok((bytes, args.source.to_source_args(), None))
 }

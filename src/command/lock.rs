@@ -36,6 +36,11 @@ pub struct LockArgs {
     #[arg(long = "verify-live")]
     pub verify_live: bool,
 
+    /// Drop the jobs the lock holds that the render no longer has (renamed or removed jobs), with their changelog
+    /// mappings. Without it such a lock is not written (exit 15).
+    #[arg(long)]
+    pub prune: bool,
+
     #[command(flatten)]
     pub samza_version: SamzaVersionArg,
 }
@@ -87,6 +92,16 @@ pub fn run(args: &LockArgs) -> Result<i32> {
         stream_over_lock: true,
     };
     let jobs = render(&manifests, &options)?.jobs;
+    if jobs.is_empty() {
+        return Err(Error::Job {
+            origin: JobOrigin(chart.display().to_string()),
+            message: format!(
+                "the chart renders no Samza job (no ConfigMap labelled {}=NAME and {}=config): nothing to lock",
+                crate::job::LABEL_JOB,
+                crate::job::LABEL_ROLE
+            ),
+        });
+    }
 
     if args.verify_live {
         let existing = existing.expect("checked above");
@@ -166,6 +181,31 @@ pub fn run(args: &LockArgs) -> Result<i32> {
     for job in &jobs {
         let locked = LockedJob::pin(&job.plan, &job.digest, &job.facts.facts, &job.facts.records);
         lock.jobs.insert(job.name.clone(), locked);
+    }
+    if let Some(existing) = &existing {
+        let dropped: Vec<&String> = existing
+            .jobs
+            .keys()
+            .filter(|job| !lock.jobs.contains_key(*job))
+            .collect();
+        if !dropped.is_empty() && !args.prune {
+            return Err(Error::Unsafe {
+                origin: JobOrigin(path.display().to_string()),
+                message: format!(
+                    "the lock holds job(s) the render no longer has: {}. Writing it would drop their changelog \
+                     mappings (what Samza stored for them); if a job was renamed, its state stays under the old \
+                     name. Pass --prune to drop them, or render with the values that still have them.",
+                    dropped
+                        .iter()
+                        .map(|job| format!("'{job}'"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+        for job in dropped {
+            eprintln!("{}: dropped job '{job}' (--prune)", path.display());
+        }
     }
     crate::output_file::write(&path, lock.to_json().as_bytes(), 0o644)
         .map_err(|e| Error::io(&path, e))?;

@@ -3,6 +3,7 @@
 //! `coordinator`). A command never imports another command: what two of them share lives below them (`flags`
 //! for shared flag groups, `stdio`, `previous`, `model_configmap`, `job_config`, `helm`). `cli` assembles them.
 
+pub mod completion;
 pub mod coordinator;
 pub mod import;
 pub mod last_error;

@@ -151,6 +151,9 @@ pub fn run(args: &PlanArgs) -> Result<i32> {
         stream_over_lock: false,
     };
     let jobs = render(&manifests, &options)?.jobs;
+    if jobs.is_empty() {
+        return Err(no_job(&chart));
+    }
 
     let mut report = Vec::new();
     for job in jobs {
@@ -206,6 +209,19 @@ pub fn run(args: &PlanArgs) -> Result<i32> {
     } else {
         exit_code::OK
     })
+}
+
+/// A render without any Samza job: there is nothing to plan (exit 13), rather than "0 of 0 job(s) to change".
+fn no_job(chart: &std::path::Path) -> Error {
+    Error::Job {
+        origin: JobOrigin(chart.display().to_string()),
+        message: format!(
+            "the chart renders no Samza job: no ConfigMap labelled {}=NAME and {}=config (check the chart and its \
+             values)",
+            crate::job::LABEL_JOB,
+            crate::job::LABEL_ROLE
+        ),
+    }
 }
 
 fn summarize(jobs: Vec<JobPlan>) -> PlanReport {

@@ -155,6 +155,8 @@ pub struct LintSettings {
     /// to, as seen from where the report is read, e.g. `charts`; SARIF locations are prefixed with it so code
     /// scanning finds the files. The command line sets it from the chart argument.
     pub source_root: Option<String>,
+    /// Paint the text report's severities (a terminal, without `--no-color` or `NO_COLOR`).
+    pub color: bool,
 }
 
 impl Default for LintSettings {
@@ -164,6 +166,7 @@ impl Default for LintSettings {
             fail_level: Severity::Error,
             strict: false,
             source_root: None,
+            color: false,
         }
     }
 }

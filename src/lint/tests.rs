@@ -451,6 +451,13 @@ fn text_groups_per_job_then_other_resources() {
     let other_at = text.find("other resources:").expect(&text);
     assert!(job_at < other_at, "{text}");
     assert!(text.contains("warning[SZ502 rbac-wildcard]"), "{text}");
+    assert!(!text.contains('\x1b'), "no colors unless asked: {text}");
+    let painted = LintSettings {
+        color: true,
+        ..Default::default()
+    };
+    let colored = format_text(&findings, &input, &painted);
+    assert!(colored.contains("\x1b[33mwarning\x1b[0m[SZ502 rbac-wildcard]"), "{colored}");
     assert!(text.contains("at Role streams/pvc-samza-job-coordinator (samza-job/templates/rbac.yaml), rules[0].verbs"), "{text}");
     assert!(
         text.trim_end()

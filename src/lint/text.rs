@@ -19,7 +19,7 @@ pub fn format_text(findings: &[Finding], input: &LintInput, settings: &LintSetti
         } else {
             let _ = writeln!(out, "job {}:", job.name);
             for f in of_job {
-                write_finding(&mut out, f, input);
+                write_finding(&mut out, f, input, settings.color);
             }
         }
     }
@@ -27,7 +27,7 @@ pub fn format_text(findings: &[Finding], input: &LintInput, settings: &LintSetti
     if !others.is_empty() {
         let _ = writeln!(out, "other resources:");
         for f in others {
-            write_finding(&mut out, f, input);
+            write_finding(&mut out, f, input, settings.color);
         }
     }
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
@@ -49,12 +49,14 @@ pub fn format_text(findings: &[Finding], input: &LintInput, settings: &LintSetti
     out
 }
 
-fn write_finding(out: &mut String, f: &Finding, input: &LintInput) {
-    let _ = writeln!(
-        out,
-        "  {}[{} {}] {}",
-        f.severity, f.check, f.name, f.message
-    );
+fn write_finding(out: &mut String, f: &Finding, input: &LintInput, color: bool) {
+    let severity = match (color, f.severity) {
+        (false, severity) => severity.to_string(),
+        (true, Severity::Error) => format!("\x1b[31;1m{}\x1b[0m", f.severity),
+        (true, Severity::Warning) => format!("\x1b[33m{}\x1b[0m", f.severity),
+        (true, Severity::Info) => format!("\x1b[36m{}\x1b[0m", f.severity),
+    };
+    let _ = writeln!(out, "  {severity}[{} {}] {}", f.check, f.name, f.message);
     let mut at = super::describe_resource(input, f.doc).unwrap_or_default();
     if let Some(field) = &f.field {
         if !at.is_empty() {

@@ -272,3 +272,56 @@ fn corpus_charts_through_each_helm_equal_that_helm_with_cat() {
         }
     }
 }
+
+/// Helm 3 with the binary as `--post-renderer` and only post-render flags (no `post-render` word, the usual first
+/// attempt): it post-renders instead of printing the whole help.
+#[test]
+fn helm3_runs_the_bare_binary_as_the_post_renderer() {
+    let home = HelmHome::new(3);
+    let binary = home.plugin_binary();
+    let out = run_ok(home.cmd(["template", "samza-test"]).arg(chart()).args([
+        "--post-renderer",
+        binary.to_str().unwrap(),
+        "--post-renderer-args",
+        "--offline",
+        "--post-renderer-args",
+        "--partitions=kafka.PageViewEvent=4,kafka.AdClickEvent=4",
+    ]));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let docs = values(&text);
+    let model = find(&docs, "ConfigMap", "samza-test-page-views-model");
+    assert!(model["data"]["job-model.json"].is_string(), "{text}");
+}
+
+/// Completions and the man page come from the command-line definitions: every subcommand and flag is in them.
+#[test]
+fn completions_and_man_page_name_every_command() {
+    use crate::support::run::Test;
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = Test::new().args(["completion", shell]).run();
+        assert_eq!(out.code, 0, "{shell}: {}", out.stderr);
+        for needle in ["post-render", "plan", "allow-unsafe", "helm-timeout"] {
+            assert!(
+                out.stdout_str().contains(needle),
+                "{shell} completion lacks {needle}"
+            );
+        }
+    }
+    let man = Test::new().args(["man"]).run();
+    assert_eq!(man.code, 0, "{}", man.stderr);
+    for section in [
+        "helm-samza 1",
+        "helm-samza-plan 1",
+        "helm-samza-post-render 1",
+        "helm-samza-lock 1",
+    ] {
+        assert!(
+            man.stdout_str().contains(&format!(".TH {section}")),
+            "man lacks {section}"
+        );
+    }
+    Test::new()
+        .args(["completion", "tcsh"])
+        .run()
+        .fails(64, &["tcsh"]);
+}

@@ -9,6 +9,14 @@ use crate::support::{
     tools::{repo_root, tool, CHART_COUNTS as COUNTS},
 };
 
+/// `test` with Helm's folders in `home` (a bare Helm home: no plugins; helm-samza runs the Helm it is given).
+fn in_home(test: Test, home: &HelmHome) -> Test {
+    ["config", "data", "cache"].iter().fold(test, |test, dir| {
+        let key = format!("HELM_{}_HOME", dir.to_ascii_uppercase());
+        test.env(&key, home.path().join(dir).to_str().unwrap())
+    })
+}
+
 fn values_files() -> Vec<Option<PathBuf>> {
     let repo = repo_root();
     let mut files = vec![None];
@@ -38,13 +46,7 @@ fn dependency_charts_lint_clean() {
             "--helm-bin",
             helm.to_str().unwrap(),
         ]);
-        for (k, v) in [
-            ("HELM_CONFIG_HOME", "config"),
-            ("HELM_DATA_HOME", "data"),
-            ("HELM_CACHE_HOME", "cache"),
-        ] {
-            test = test.env(k, home.path().join(v).to_str().unwrap());
-        }
+        test = in_home(test, &home);
         let out = test.run();
         assert_eq!(out.code, 0, "{chart}: {}{}", out.stdout_str(), out.stderr);
     }
@@ -65,13 +67,7 @@ fn samza_job_chart_with_every_values_file_lints_clean_strict_on_both_helms() {
                 COUNTS,
             ]);
             test = test.args(["--helm-bin", helm.to_str().unwrap()]);
-            for (k, v) in [
-                ("HELM_CONFIG_HOME", "config"),
-                ("HELM_DATA_HOME", "data"),
-                ("HELM_CACHE_HOME", "cache"),
-            ] {
-                test = test.env(k, home.path().join(v).to_str().unwrap());
-            }
+            test = in_home(test, &home);
             if let Some(values) = &values {
                 test = test.args(["-f", values.to_str().unwrap()]);
             }
@@ -219,16 +215,7 @@ fn a_change_the_gate_would_refuse_against_the_lock_fails_lint() {
         "--helm-bin",
         helm.to_str().unwrap(),
     ];
-    let with_home = |mut test: Test| {
-        for (k, v) in [
-            ("HELM_CONFIG_HOME", "config"),
-            ("HELM_DATA_HOME", "data"),
-            ("HELM_CACHE_HOME", "cache"),
-        ] {
-            test = test.env(k, home.path().join(v).to_str().unwrap());
-        }
-        test.run()
-    };
+    let with_home = |test: Test| in_home(test, &home).run();
     let out = with_home(
         Test::new()
             .args([
@@ -265,4 +252,45 @@ fn a_change_the_gate_would_refuse_against_the_lock_fails_lint() {
         "{}",
         out.stdout_str()
     );
+}
+
+/// A packaged chart (`helm package`) lints like its folder, as `plan` and `lock` take it.
+#[test]
+fn a_packaged_chart_lints_like_its_folder() {
+    let helm = tool("helm4");
+    let home = HelmHome::bare(4);
+    let dir = tempfile::tempdir().unwrap();
+    let package = std::process::Command::new(&helm)
+        .args([
+            "package",
+            repo_root().join("charts/samza-job").to_str().unwrap(),
+            "-d",
+        ])
+        .arg(dir.path())
+        .env("HELM_CONFIG_HOME", home.path().join("config"))
+        .env("HELM_DATA_HOME", home.path().join("data"))
+        .env("HELM_CACHE_HOME", home.path().join("cache"))
+        .output()
+        .unwrap();
+    assert!(
+        package.status.success(),
+        "{}",
+        String::from_utf8_lossy(&package.stderr)
+    );
+    let tgz = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "tgz"))
+        .expect("a packaged chart");
+    let test = Test::new().args([
+        "lint",
+        tgz.to_str().unwrap(),
+        "--partitions",
+        "kafka.my-input=4",
+        "--helm-bin",
+        helm.to_str().unwrap(),
+    ]);
+    let out = in_home(test, &home).run();
+    assert_eq!(out.code, 0, "{}{}", out.stdout_str(), out.stderr);
+    assert!(out.stdout_str().contains("my-job"), "{}", out.stdout_str());
 }

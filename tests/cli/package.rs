@@ -141,7 +141,13 @@ fn release_archives_install_in_helm3_and_helm4_and_render_the_example() {
             "{} holds something other than files and folders:\n{listing}",
             archive.display()
         );
-        for needed in ["plugin.yaml", "bin/helm-samza", "LICENSE"] {
+        for needed in [
+            "plugin.yaml",
+            "bin/helm-samza",
+            "LICENSE",
+            "share/man/man1/helm-samza.1",
+            "share/completions/helm-samza.bash",
+        ] {
             assert!(
                 listing.contains(needed),
                 "{} lacks {needed}:\n{listing}",

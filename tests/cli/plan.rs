@@ -574,3 +574,121 @@ fn the_lock_and_previous_give_one_plan_standby_replicas_included() {
     assert_eq!(label, Some(Value::from("--previous")));
     assert_eq!(with_previous, with_lock);
 }
+
+/// A chart without any Samza job: `plan` and `lock` say so (exit 13) instead of "0 of 0 job(s)" or an empty lock
+/// written over the old one.
+#[test]
+fn plan_and_lock_of_a_chart_without_a_job_exit_13() {
+    let home = HelmHome::new(3);
+    let chart = crate::support::tools::repo_root().join("charts/kafka");
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("samza.lock");
+    std::fs::write(
+        &lock,
+        r#"{"version": 1, "jobs": {"old": {"changelog": {"Partition 0": 0}}}}"#,
+    )
+    .unwrap();
+    for args in [
+        vec!["plan", chart.to_str().unwrap(), "--no-cluster"],
+        vec![
+            "lock",
+            chart.to_str().unwrap(),
+            "--file",
+            lock.to_str().unwrap(),
+        ],
+    ] {
+        let run = samza(&home, &args);
+        assert_eq!(run.code, 13, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(run.stdout.is_empty());
+        assert!(
+            run.stderr.contains("renders no Samza job"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(
+        std::fs::read_to_string(&lock).unwrap().contains("\"old\""),
+        "the lock is kept"
+    );
+}
+
+/// Re-locking after a job was renamed would drop the old job's changelog mapping: refused unless --prune.
+#[test]
+fn relocking_refuses_to_drop_a_job_unless_pruned() {
+    let home = HelmHome::new(3);
+    let chart = crate::support::tools::repo_root().join("charts/samza-job");
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("samza.lock");
+    let run_lock = |name: &str, extra: &[&str]| {
+        let set = format!("job.name={name}");
+        let mut args = vec![
+            "lock",
+            chart.to_str().unwrap(),
+            "--file",
+            lock.to_str().unwrap(),
+            "--partitions",
+            "kafka.my-input=2",
+            "--set",
+            &set,
+        ];
+        args.extend(extra);
+        samza(&home, &args)
+    };
+    assert_eq!(run_lock("first", &[]).code, 0);
+    let before = std::fs::read_to_string(&lock).unwrap();
+    let run = run_lock("second", &[]);
+    assert_eq!(run.code, 15, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("'first'") && run.stderr.contains("--prune"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(&lock).unwrap(),
+        before,
+        "the lock is kept"
+    );
+    let run = run_lock("second", &["--prune"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("dropped job 'first'"), "{}", run.stderr);
+    let after = std::fs::read_to_string(&lock).unwrap();
+    assert!(
+        after.contains("\"second\"") && !after.contains("\"first\""),
+        "{after}"
+    );
+}
+
+/// A Helm that never finishes (here the real Helm, waiting to read a values file that is a FIFO no one writes)
+/// is stopped after --helm-timeout, with a message naming the command (exit 18).
+#[test]
+fn a_helm_that_hangs_is_stopped_after_the_timeout() {
+    let home = HelmHome::new(3);
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("values.yaml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let started = std::time::Instant::now();
+    let run = samza(
+        &home,
+        &[
+            "plan",
+            chart().to_str().unwrap(),
+            "--no-cluster",
+            "-f",
+            fifo.to_str().unwrap(),
+            "--helm-timeout",
+            "2s",
+        ],
+    );
+    assert_eq!(run.code, 18, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("template did not finish within 2s")
+            && run.stderr.contains("--helm-timeout"),
+        "{}",
+        run.stderr
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}
