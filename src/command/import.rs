@@ -3,6 +3,7 @@
 //! deploy on Kubernetes keeps every task's changelog partition. The values are `import`'s; the lock is the
 //! `lock` module's; this file reads the inputs, says what was left out and writes the files.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -13,9 +14,12 @@ use crate::{
     flags::KafkaArgs,
     import::{self, Format},
     job_config::read_config_file,
-    kafka::{client_settings_for, read_stored_state},
+    kafka::{
+        client_settings_for, read_stored_state, KafkaError, LiveKafkaSystems, PartitionSource,
+        TopicQuery,
+    },
     lock::{Discovery, Lock, LockedJob, LOCK_VERSION},
-    samza::{coordinator_stream, Config, SamzaError, StoredState},
+    samza::{coordinator_stream, Config, SamzaError, StoredState, SystemStream},
     stdio,
 };
 
@@ -63,6 +67,11 @@ pub struct ImportArgs {
     /// folder when the values go to stdout).
     #[arg(long = "lock-file", value_name = "FILE", requires = "from_kafka")]
     pub lock_file: Option<PathBuf>,
+
+    /// With --from-kafka: the inputs' partition counts as Kafka has them now, instead of the counts the job last
+    /// ran with (the highest stored partition + 1 of each input).
+    #[arg(long = "live-counts", requires = "from_kafka")]
+    pub live_counts: bool,
 
     /// The job's name, when no config file is given (--from-kafka reads the stream of this job).
     #[arg(
@@ -175,6 +184,10 @@ pub fn run(args: &ImportArgs) -> Result<i32> {
             }
         })?;
 
+    if let (Some(locked), true) = (lock.as_mut(), args.live_counts) {
+        live_counts(locked, &config, args)?;
+    }
+
     // Everything is known before anything is written: the lock first (a file), then the values.
     if let Some(mut locked) = lock {
         if locked.changelog.is_empty() && locked.assignment.is_empty() {
@@ -212,6 +225,55 @@ pub fn run(args: &ImportArgs) -> Result<i32> {
         }
         None => stdio::write_stdout(imported.values.as_bytes()).map(|()| exit_code::OK),
     }
+}
+
+/// `--live-counts`: each stored input's partition count from its system's cluster, noting the streams whose
+/// count changed since the job last ran (the first deploy then plans that change, and `plan` shows it).
+fn live_counts(locked: &mut LockedJob, config: &Config, args: &ImportArgs) -> Result<()> {
+    let kafka = LiveKafkaSystems::new(config.as_map().clone(), args.kafka.overrides());
+    let mut by_system: BTreeMap<String, Vec<SystemStream>> = BTreeMap::new();
+    for stream in locked.inputs.keys() {
+        by_system
+            .entry(stream.system.to_string())
+            .or_default()
+            .push(stream.clone());
+    }
+    for (system, streams) in by_system {
+        let query = TopicQuery::counts(&system, streams.iter().map(|s| s.stream.to_string()));
+        let facts = kafka.fetch(&query).map_err(|source| Error::Kafka {
+            origin: JobOrigin(format!("the inputs of system {system}")),
+            source: Box::new(source),
+        })?;
+        for stream in streams {
+            let Some(&live) = facts.counts.get(&*stream.stream) else {
+                return Err(Error::Kafka {
+                    origin: JobOrigin(format!("input {}", stream.name())),
+                    source: Box::new(KafkaError::TopicMissing {
+                        system: system.clone(),
+                        topic: stream.stream.to_string(),
+                        brokers: facts.source.brokers.join(","),
+                    }),
+                });
+            };
+            let stored = locked.inputs.insert(stream.clone(), live).unwrap_or(0);
+            if stored != live {
+                eprintln!(
+                    "note: input {}: {live} partition(s) now, the job last ran with {stored}: the first deploy \
+                     plans that change (`helm samza plan` shows it)",
+                    stream.name()
+                );
+            }
+        }
+        locked.discovered.insert(
+            system,
+            Discovery {
+                source: facts.source.kind.as_str().to_owned(),
+                brokers: facts.source.brokers,
+                at: facts.source.at,
+            },
+        );
+    }
+    Ok(())
 }
 
 fn file_name(path: &Path) -> String {

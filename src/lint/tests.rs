@@ -457,7 +457,10 @@ fn text_groups_per_job_then_other_resources() {
         ..Default::default()
     };
     let colored = format_text(&findings, &input, &painted);
-    assert!(colored.contains("\x1b[33mwarning\x1b[0m[SZ502 rbac-wildcard]"), "{colored}");
+    assert!(
+        colored.contains("\x1b[33mwarning\x1b[0m[SZ502 rbac-wildcard]"),
+        "{colored}"
+    );
     assert!(text.contains("at Role streams/pvc-samza-job-coordinator (samza-job/templates/rbac.yaml), rules[0].verbs"), "{text}");
     assert!(
         text.trim_end()

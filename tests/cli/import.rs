@@ -481,6 +481,40 @@ fn from_kafka_the_stored_mapping_becomes_a_lock_the_first_deploy_keeps() {
     let text = std::fs::read_to_string(&values).unwrap();
     assert!(text.contains(r#""task.window.ms": "30000""#), "{text}");
     assert_eq!(Lock::read(&lock_file).unwrap(), lock);
+
+    // --live-counts: the counts Kafka has now; a grown input is noted (the first deploy plans the growth).
+    broker.create_topic("PageViewEvent", 8);
+    broker.create_topic("AdClickEvent", 4);
+    let out = import_run(&[
+        file.display().to_string(),
+        "--from-kafka".into(),
+        "--live-counts".into(),
+        "--bootstrap-servers".into(),
+        broker.bootstrap(),
+        "-o".into(),
+        values.display().to_string(),
+        "--lock-file".into(),
+        lock_file.display().to_string(),
+    ])
+    .success();
+    assert!(
+        out.stderr
+            .contains("input kafka.PageViewEvent: 8 partition(s) now, the job last ran with 4"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("input kafka.AdClickEvent"),
+        "{}",
+        out.stderr
+    );
+    let live = Lock::read(&lock_file).unwrap();
+    let job = &live.jobs["page-views"];
+    let counts: BTreeMap<String, u32> = job.inputs.iter().map(|(s, n)| (s.name(), *n)).collect();
+    assert_eq!(counts["kafka.PageViewEvent"], 8);
+    assert_eq!(counts["kafka.AdClickEvent"], 4);
+    assert_eq!(job.discovered["kafka"].source, "kafka");
+    assert_eq!(job.changelog, lock.jobs["page-views"].changelog);
 }
 
 #[test]
