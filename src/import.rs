@@ -292,7 +292,12 @@ pub fn values_for(
     job.push("kafkaSystem", quoted(""));
     job.push("checkpoints", "false".into());
 
-    let job_label = job_label(name);
+    // The chart labels a job by job.name, else app.name (`samza-job.jobName`), whatever Samza prefers.
+    let labelled = config
+        .get("job.name")
+        .filter(|n| !n.is_empty())
+        .unwrap_or(name);
+    let job_label = job_label(labelled);
     let values = render_values(
         source,
         format,
@@ -644,5 +649,20 @@ mod tests {
     fn the_job_label_is_the_charts() {
         assert_eq!(job_label("Page_View Counter"), "page-view-counter");
         assert_eq!(job_label("__x__"), "x");
+        // The chart labels by job.name first, though Samza names the job (and its stream) by app.name first.
+        let label = |pairs: &[(&str, &str)]| {
+            values_for(&config(pairs), Format::Properties, "f", None)
+                .unwrap()
+                .job_label
+        };
+        assert_eq!(
+            label(&[
+                ("app.name", "App_X"),
+                ("job.name", "job-y"),
+                ("app.class", "A")
+            ]),
+            "job-y"
+        );
+        assert_eq!(label(&[("app.name", "App_X"), ("app.class", "A")]), "app-x");
     }
 }

@@ -295,13 +295,34 @@ fn lock_path(args: &ImportArgs) -> PathBuf {
 
 /// The job's coordinator stream, read whole; a missing stream is an error here (there is nothing to import).
 fn read_stream(config: &Config, args: &ImportArgs) -> Result<(StoredState, String, String)> {
+    let origin = args
+        .config
+        .as_ref()
+        .map_or_else(|| "--job-name".to_owned(), |p| p.display().to_string());
     let samza = |source: SamzaError| Error::Samza {
-        origin: JobOrigin("the job's config".into()),
+        origin: JobOrigin(origin.clone()),
         source,
     };
     let topic = coordinator_stream::stream_name(config).map_err(samza)?;
     // Without a config (--job-name) the system's name only picks flags scoped to it.
-    let system = coordinator_stream::stream_system(config).unwrap_or("kafka");
+    let system = match coordinator_stream::stream_system(config) {
+        Ok(system) => system,
+        Err(_) if args.config.is_none() => "kafka",
+        Err(error) => return Err(samza(error)),
+    };
+    let factory_key = format!("systems.{system}.samza.factory");
+    if let Some(factory) = config
+        .get(&factory_key)
+        .filter(|f| !f.contains("KafkaSystemFactory"))
+    {
+        return Err(samza(SamzaError::Config {
+            key: factory_key.clone(),
+            message: format!(
+                "the job's coordinator system `{system}` is not a Kafka system ({factory}), so it has no \
+                 coordinator stream to import; leave out --from-kafka"
+            ),
+        }));
+    }
     let overrides = args.kafka.overrides();
     let settings = client_settings_for(system, config.as_map(), &overrides).map_err(|source| {
         Error::Kafka {

@@ -567,6 +567,12 @@ fn bad_input_is_refused_naming_the_key_with_nothing_on_stdout() {
     let no_inputs = write("no-inputs.properties", "job.name=j\ntask.class=C\n");
     let not_samza = write("pom.properties", "version=1.0\ngroupId=com.example\n");
     let not_a_map = write("list.yaml", "- a\n- b\n");
+    let no_system = write("no-system.properties", "job.name=j\ntask.inputs=kafka.a\n");
+    let not_kafka = write(
+        "eventhubs.properties",
+        "job.name=j\napp.class=A\njob.default.system=eventhubs\n\
+         systems.eventhubs.samza.factory=org.apache.samza.system.eventhub.EventHubSystemFactory\n",
+    );
     for (args, code, needles) in [
         (vec![no_name], 10, &["job.name"][..]),
         (
@@ -582,6 +588,16 @@ fn bad_input_is_refused_naming_the_key_with_nothing_on_stdout() {
             &["absent.properties"][..],
         ),
         (vec![], 64, &["JOB.properties"][..]),
+        (
+            vec![no_system, "--from-kafka".into()],
+            10,
+            &["no-system.properties", "job.coordinator.system"][..],
+        ),
+        (
+            vec![not_kafka, "--from-kafka".into()],
+            10,
+            &["systems.eventhubs.samza.factory", "not a Kafka system"][..],
+        ),
     ] {
         import_run(&args).fails(code, needles);
     }
