@@ -264,6 +264,29 @@ pub fn values_for(
     dropped.sort_by(|a, b| a.key.cmp(&b.key));
 
     // The job's identity as friendly values, when the chart renders them back exactly.
+    // What the chart's config ConfigMap cannot carry: it writes keys and values into a YAML block as they are
+    // (escaping only line breaks and tabs in values), and Helm 3's values check refuses DEL and C1 controls.
+    for (key, value) in &kept {
+        let uncarried = |text: &str, breaks: bool| {
+            text.chars().find(|&c| {
+                let allowed = c == '\t' || (breaks && (c == '\n' || c == '\r'));
+                (c.is_control() && !allowed) || c == '\u{2028}' || c == '\u{2029}'
+            })
+        };
+        if let Some((c, what)) = uncarried(key, false)
+            .map(|c| (c, "name"))
+            .or_else(|| uncarried(value, true).map(|c| (c, "value")))
+        {
+            return Err(SamzaError::Config {
+                key: key.escape_debug().to_string(),
+                message: format!(
+                    "its {what} holds U+{:04X} (a control character or line separator), which the chart's config \
+                     ConfigMap cannot carry (Helm writes it into YAML as it is); remove it",
+                    c as u32
+                ),
+            });
+        }
+    }
     fn take(
         job: &mut Friendly,
         kept: &mut BTreeMap<String, String>,
@@ -344,9 +367,38 @@ impl Friendly {
     }
 }
 
-/// The YAML text of one string: JSON's double-quoted form, which YAML reads the same.
+/// The YAML text of one string: JSON's double-quoted form, which YAML reads the same, with `\uXXXX` escapes also
+/// for what JSON writes as is but YAML may not hold or reads as a line break: DEL, the C1 controls (NEL among
+/// them), the line and paragraph separators, and the two non-characters U+FFFE and U+FFFF.
 fn quoted(text: &str) -> String {
-    serde_json::to_string(text).expect("a string serializes")
+    let json = serde_json::to_string(text).expect("a string serializes");
+    let awkward = |c: char| {
+        matches!(
+            c,
+            '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{fffe}' | '\u{ffff}'
+        )
+    };
+    if !json.contains(awkward) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if awkward(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Text for a YAML comment: as it is when it is plain, else quoted, so a line break cannot end the comment.
+fn in_comment(text: &str) -> String {
+    if text.chars().all(|c| c == ' ' || c.is_ascii_graphic()) {
+        text.to_owned()
+    } else {
+        quoted(text)
+    }
 }
 
 /// A number the chart renders back as the same text (so `02` or `+2` stay in `config`).
@@ -446,7 +498,8 @@ fn render_values(
     let mut out = String::new();
     out.push_str(&format!(
         "# Values for the samza-job chart, imported from {source} by `helm samza import`.\n\
-         # Rendered, the chart's config ConfigMap holds the same Samza config, less the keys below.\n"
+         # Rendered, the chart's config ConfigMap holds the same Samza config, less the keys below.\n",
+        source = in_comment(source)
     ));
     if !required.is_empty() {
         out.push_str("#\n# REQUIRED before deploying:\n");
@@ -457,7 +510,7 @@ fn render_values(
     if !dropped.is_empty() {
         out.push_str("#\n# Left out, as they mean nothing on Kubernetes:\n");
         for d in dropped {
-            out.push_str(&format!("#   {}: {}", d.key, d.reason));
+            out.push_str(&format!("#   {}: {}", in_comment(&d.key), d.reason));
             if let Some(by) = &d.replaced_by {
                 out.push_str(&format!(" -> {by}"));
             }
@@ -601,6 +654,7 @@ mod tests {
             Some(r#"{"zone": "a", "disk": "ssd"}"#)
         );
         assert_eq!(node_selector("zone=a"), None);
+        assert_eq!(quoted("a\u{85}b\u{2028}\"\n"), r#""a\u0085b\u2028\"\n""#);
     }
 
     #[test]

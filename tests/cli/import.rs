@@ -602,3 +602,102 @@ fn bad_input_is_refused_naming_the_key_with_nothing_on_stdout() {
         import_run(&args).fails(code, needles);
     }
 }
+
+/// Characters that YAML, Go templates or Java properties treat specially, and some that are merely not ASCII.
+const AWKWARD: &[&str] = &[
+    "a", "Z", "0", "9", ".", "-", "_", " ", "=", ":", "#", "!", "\\", "\"", "'", "\t", "é", "☃",
+    "😀", "{{", "}}", "$", ",", "[", "]", "&", "*", "|", ">", "%", "@", "`", "~", "\u{a0}",
+    "\u{feff}",
+];
+
+/// Line breaks: in values only (the chart escapes them there; a key cannot hold one).
+const BREAKS: &[&str] = &["\n", "\r", "\r\n"];
+
+/// One config of many keys whose names and values mix every awkward character (a fixed seed: the same config
+/// on every run), imported and rendered by both Helms: every key and value comes back as it was.
+#[test]
+fn awkward_keys_and_values_survive_the_values_file_and_the_chart() {
+    let mut seed: u64 = 0x5eed_cafe;
+    let mut next = |n: usize| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((seed >> 33) as usize) % n
+    };
+    let mut text = |len: usize, breaks: bool| -> String {
+        (0..len)
+            .map(|_| {
+                let i = next(AWKWARD.len() + BREAKS.len());
+                match AWKWARD.get(i) {
+                    Some(c) => *c,
+                    None if breaks => BREAKS[i - AWKWARD.len()],
+                    None => "x",
+                }
+            })
+            .collect()
+    };
+    let mut config = serde_json::Map::new();
+    config.insert("job.name".into(), "awkward".into());
+    config.insert("task.inputs".into(), "kafka.in".into());
+    for i in 0..200 {
+        let key = format!("custom.k{i}.{}", text(1 + i % 7, false));
+        config.insert(key, Value::String(text(i % 13, true)));
+    }
+    // Keys left out are named in the values' header: they must not break it either.
+    for i in 0..20 {
+        let key = format!("yarn.k{i}.{}\n\u{85}\u{2028}", text(1 + i % 7, true));
+        config.insert(key, Value::String(text(3, true)));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("awkward.json");
+    std::fs::write(&file, Value::Object(config).to_string()).unwrap();
+    let values = dir.path().join("values.yaml");
+    import_run(&[
+        file.display().to_string(),
+        "-o".into(),
+        values.display().to_string(),
+    ])
+    .success();
+    let mut expected = as_map(&read_config_file(&file).unwrap());
+    expected.retain(|k, _| !k.starts_with("yarn."));
+    for (key, default) in SIZED {
+        expected.insert((*key).to_owned(), (*default).to_owned());
+    }
+    for home in [HelmHome::bare(3), HelmHome::bare(4)] {
+        let rendered = rendered_config(&home, &values);
+        let differ: Vec<String> = expected
+            .iter()
+            .filter(|(k, v)| rendered.get(*k) != Some(*v))
+            .map(|(k, v)| format!("{k:?}={v:?} came back as {:?}", rendered.get(k)))
+            .chain(
+                rendered
+                    .keys()
+                    .filter(|k| !expected.contains_key(*k))
+                    .map(|k| format!("{k:?} was not in the config")),
+            )
+            .collect();
+        assert!(differ.is_empty(), "Helm {}: {differ:#?}", home.version());
+    }
+
+    // What the chart's ConfigMap cannot carry is refused, naming the key, rather than imported broken.
+    // Written as properties, whose \uXXXX escapes can spell any character.
+    let properties = dir.path().join("awkward.properties");
+    for (line, key) in [
+        (r"custom.nel=a\u0085b", "custom.nel"),
+        (
+            r"custom.line\u2028separator=v",
+            "custom.line\u{2028}separator",
+        ),
+        (r"custom.break\nin.key=v", "custom.break\nin.key"),
+        (r"custom.del=\u007f", "custom.del"),
+        (r"custom.nul=a\u0000", "custom.nul"),
+    ] {
+        std::fs::write(
+            &properties,
+            format!("job.name=j\ntask.inputs=kafka.a\n{line}\n"),
+        )
+        .unwrap();
+        let named = format!("'{}'", key.escape_debug());
+        import_run(&[properties.display().to_string()]).fails(10, &[&named, "control character"]);
+    }
+}
