@@ -649,34 +649,67 @@ fn awkward_keys_and_values_survive_the_values_file_and_the_chart() {
         config.insert(key, Value::String(text(3, true)));
     }
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("awkward.json");
-    std::fs::write(&file, Value::Object(config).to_string()).unwrap();
-    let values = dir.path().join("values.yaml");
-    import_run(&[
-        file.display().to_string(),
-        "-o".into(),
-        values.display().to_string(),
-    ])
-    .success();
-    let mut expected = as_map(&read_config_file(&file).unwrap());
-    expected.retain(|k, _| !k.starts_with("yarn."));
-    for (key, default) in SIZED {
-        expected.insert((*key).to_owned(), (*default).to_owned());
-    }
-    for home in [HelmHome::bare(3), HelmHome::bare(4)] {
-        let rendered = rendered_config(&home, &values);
-        let differ: Vec<String> = expected
-            .iter()
-            .filter(|(k, v)| rendered.get(*k) != Some(*v))
-            .map(|(k, v)| format!("{k:?}={v:?} came back as {:?}", rendered.get(k)))
-            .chain(
-                rendered
-                    .keys()
-                    .filter(|k| !expected.contains_key(*k))
-                    .map(|k| format!("{k:?} was not in the config")),
-            )
-            .collect();
-        assert!(differ.is_empty(), "Helm {}: {differ:#?}", home.version());
+    // The same config as JSON (imported with configFormat: yaml) and as properties (\uXXXX escapes spell every
+    // character that is not a plain letter, digit or dot; Samza reads them as UTF-16).
+    let json = dir.path().join("awkward.json");
+    std::fs::write(&json, Value::Object(config.clone()).to_string()).unwrap();
+    let escape = |text: &str| -> String {
+        let mut out = String::new();
+        for c in text.chars() {
+            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                out.push(c);
+            } else {
+                for unit in c.encode_utf16(&mut [0; 2]) {
+                    out.push_str(&format!("\\u{unit:04X}"));
+                }
+            }
+        }
+        out
+    };
+    let properties = dir.path().join("awkward.properties");
+    let lines: String = config
+        .iter()
+        .map(|(k, v)| format!("{}={}\n", escape(k), escape(v.as_str().unwrap())))
+        .collect();
+    std::fs::write(&properties, lines).unwrap();
+    assert_eq!(
+        as_map(&read_config_file(&properties).unwrap()),
+        as_map(&read_config_file(&json).unwrap())
+    );
+
+    for file in [&json, &properties] {
+        let values = dir.path().join("values.yaml");
+        import_run(&[
+            file.display().to_string(),
+            "-o".into(),
+            values.display().to_string(),
+        ])
+        .success();
+        let mut expected = as_map(&read_config_file(file).unwrap());
+        expected.retain(|k, _| !k.starts_with("yarn."));
+        for (key, default) in SIZED {
+            expected.insert((*key).to_owned(), (*default).to_owned());
+        }
+        for home in [HelmHome::bare(3), HelmHome::bare(4)] {
+            let rendered = rendered_config(&home, &values);
+            let differ: Vec<String> = expected
+                .iter()
+                .filter(|(k, v)| rendered.get(*k) != Some(*v))
+                .map(|(k, v)| format!("{k:?}={v:?} came back as {:?}", rendered.get(k)))
+                .chain(
+                    rendered
+                        .keys()
+                        .filter(|k| !expected.contains_key(*k))
+                        .map(|k| format!("{k:?} was not in the config")),
+                )
+                .collect();
+            assert!(
+                differ.is_empty(),
+                "{} through Helm {}: {differ:#?}",
+                file.display(),
+                home.version()
+            );
+        }
     }
 
     // What the chart's ConfigMap cannot carry is refused, naming the key, rather than imported broken.
