@@ -363,6 +363,68 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_stored_state_becomes_a_lock_with_standby_tasks_apart_and_counts_from_the_highest_partition(
+    ) {
+        let ssp =
+            |stream: &str, partition| Ssp::new(&SystemStream::new("kafka", stream), partition);
+        let owned = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let stored = StoredState {
+            changelog: BTreeMap::from([
+                ("Partition 0".to_owned(), 1),
+                ("Partition 2".to_owned(), 0),
+                ("Standby-Partition 0-0".to_owned(), 1),
+            ]),
+            task_container: owned(&[
+                ("Partition 0", "0"),
+                ("Partition 2", "1"),
+                ("Standby-Partition 0-0", "0-0"),
+            ]),
+            task_modes: BTreeMap::from([("Standby-Partition 0-0".to_owned(), TaskMode::Standby)]),
+            task_partitions: BTreeMap::from([
+                (
+                    ssp("a", 0),
+                    vec!["Partition 0".to_owned(), "Standby-Partition 0-0".to_owned()],
+                ),
+                (ssp("a", 2), vec!["Partition 2".to_owned()]),
+                (ssp("b", 0), vec!["Partition 0".to_owned()]),
+            ]),
+            ..StoredState::default()
+        };
+        let discovery = Discovery {
+            source: "coordinator-stream".into(),
+            brokers: vec!["k:9092".into()],
+            at: None,
+        };
+        let locked = LockedJob::from_stored(&stored, discovery.clone());
+        assert_eq!(locked.changelog, stored.changelog);
+        assert_eq!(
+            locked.assignment,
+            owned(&[("Partition 0", "0"), ("Partition 2", "1")])
+        );
+        assert_eq!(locked.standby, owned(&[("Standby-Partition 0-0", "0-0")]));
+        assert_eq!(
+            locked.task_inputs["Partition 0"],
+            vec![ssp("a", 0), ssp("b", 0)]
+        );
+        assert!(!locked.task_inputs.contains_key("Standby-Partition 0-0"));
+        assert_eq!(
+            locked.inputs,
+            BTreeMap::from([
+                (SystemStream::new("kafka", "a"), 3),
+                (SystemStream::new("kafka", "b"), 1)
+            ])
+        );
+        assert_eq!(locked.discovered["kafka"], discovery);
+        // What the lock holds is the previous state the planner reads from the stream itself.
+        assert_eq!(locked.previous(), Some(stored.previous()));
+    }
+
+    #[test]
     fn round_trip_and_version_check() {
         let mut lock = Lock {
             version: 1,
