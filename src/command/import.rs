@@ -188,8 +188,8 @@ pub fn run(args: &ImportArgs) -> Result<i32> {
         live_counts(locked, &config, args)?;
     }
 
-    // Everything is known before anything is written: the lock first (a file), then the values.
-    if let Some(mut locked) = lock {
+    // Every input was read and checked before anything is written: the lock, then the values (stdout last).
+    if let Some(locked) = lock {
         if locked.changelog.is_empty() && locked.assignment.is_empty() {
             eprintln!(
                 "note: the coordinator stream stores no changelog mapping or assignment (the job never started, \
@@ -197,7 +197,6 @@ pub fn run(args: &ImportArgs) -> Result<i32> {
             );
         }
         let path = lock_path(args);
-        locked.digest = None;
         let mut file = Lock {
             version: LOCK_VERSION,
             jobs: Default::default(),
