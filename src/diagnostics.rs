@@ -1,9 +1,10 @@
 //! Making a failed post-render's message reachable when Helm hides it.
 //!
 //! Helm 4 captures a post-renderer's stderr and never prints it; the user sees only "plugin exited with
-//! error". So a failed run also writes its message, and the input it got, to a documented place
-//! (`$TMPDIR/helm-samza/last-error.log` and `last-input.yaml`, or `--log-file`), and `helm samza last-error`
-//! prints the message with the command that re-runs the same input visibly.
+//! error". So a failed run also writes its message, and the input it got, to a documented place of the user's
+//! own (`$XDG_STATE_HOME/helm-samza/`, else `~/.local/state/helm-samza/`, else `$TMPDIR/helm-samza/`:
+//! `last-error.log` and `last-input.yaml`; or `--log-file`), and `helm samza last-error` prints the message with
+//! the command that re-runs the same input visibly.
 //!
 //! The folder is private (0700, and not used when someone else owns it), the files are written with mode 0600
 //! through `output_file` (a regular file replaced atomically, a device such as `/dev/null` written into, a link
@@ -20,12 +21,22 @@ use crate::{
 /// Where `--log-file` may also be given.
 pub const ENV_LOG_FILE: &str = "HELM_SAMZA_LOG_FILE";
 
-/// The folder for the last failure's files: `$TMPDIR/helm-samza`.
+/// The folder for the last failure's files, the user's own: `$XDG_STATE_HOME/helm-samza`, else
+/// `$HOME/.local/state/helm-samza` (the XDG default), else `$TMPDIR/helm-samza`. Not a shared `/tmp` folder
+/// first: there the first user to fail would own it and nobody else's failures could be recorded.
 pub fn state_dir() -> PathBuf {
-    std::env::temp_dir().join("helm-samza")
+    let set = |key: &str| {
+        std::env::var_os(key)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    set("XDG_STATE_HOME")
+        .or_else(|| set("HOME").map(|home| home.join(".local/state")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("helm-samza")
 }
 
-/// The log `last-error` reads: `$HELM_SAMZA_LOG_FILE`, else `$TMPDIR/helm-samza/last-error.log`.
+/// The log `last-error` reads: `$HELM_SAMZA_LOG_FILE`, else `last-error.log` in [`state_dir`].
 pub fn log_file() -> PathBuf {
     std::env::var_os(ENV_LOG_FILE)
         .map(PathBuf::from)
@@ -138,25 +149,27 @@ pub fn recorded_note() -> Option<String> {
 
 pub fn last_failure() -> Result<String> {
     let path = log_file();
-    std::fs::read_to_string(&path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Error::Usage(format!(
-                "no post-render has failed yet ({} does not exist)",
-                path.display()
-            ))
-        } else {
-            Error::io(path, e)
-        }
-    })
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(text),
+        // Nothing recorded is an answer, not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(format!(
+            "no post-render has been recorded yet: {} does not exist (a post-render writes it when it runs).\n",
+            path.display()
+        )),
+        Err(e) => Err(Error::io(path, e)),
+    }
 }
 
-/// `$TMPDIR/helm-samza`, created 0700; `None` when it exists but is not ours or not private.
+/// [`state_dir`], created 0700 (with its parents); `None` when it exists but is not ours or not private.
 fn private_state_dir() -> Option<PathBuf> {
     let dir = state_dir();
     #[cfg(unix)]
     {
         use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
-        let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+        let _ = std::fs::DirBuilder::new()
+            .mode(0o700)
+            .recursive(true)
+            .create(&dir);
         let meta = std::fs::symlink_metadata(&dir).ok()?;
         let ours = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
         if !meta.is_dir()

@@ -140,11 +140,12 @@ fn run(mut cmd: Command, bin: &Path, what: &str, timeout: Duration) -> Result<Ve
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| {
-            Error::Usage(format!(
+        .map_err(|e| Error::Helm {
+            command: what.to_string(),
+            message: format!(
                 "cannot run {} ({e}); set --helm-bin or HELM_BIN to the Helm binary",
                 bin.display()
-            ))
+            ),
         })?;
     // Both pipes are drained while Helm runs, so a large render cannot fill one and stall it.
     let drain = |pipe: Option<Box<dyn Read + Send>>| {

@@ -1,5 +1,6 @@
-//! Fuzz targets for every reader of untrusted bytes: the manifest stream, Java properties, `samza.lock` and
-//! previous job models (as JSON and inside a manifest stream). Each target feeds arbitrary bytes, mutations of
+//! Fuzz targets for every reader of untrusted bytes: the manifest stream, Java properties, `samza.lock`,
+//! previous job models (as JSON and inside a manifest stream) and the coordinator's HTTP request handling (over
+//! a real socket). Each target feeds arbitrary bytes, mutations of
 //! the repository's own inputs (`tests/fixtures`, `tests/corpus`) and structure-aware generated values, and
 //! asserts that the reader never panics, that a refusal is its typed error, and that what it accepts reads back
 //! as written.
@@ -512,4 +513,121 @@ fn seeds_are_found() {
     assert!(yaml_seeds().len() >= 10);
     assert!(properties_seeds().len() >= 10);
     assert!(json_seeds().len() >= 5);
+}
+
+/// A coordinator serving a small model on loopback, shared by the request-handling target's cases (it lives as
+/// long as the test process).
+fn coordinator_addr() -> std::net::SocketAddr {
+    static ADDR: OnceLock<std::net::SocketAddr> = OnceLock::new();
+    *ADDR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let model = dir.join("job-model.json");
+        std::fs::write(
+            &model,
+            r#"{"config":{"job.name":"fuzz"},"containers":{"0":{"processor-id":"0","tasks":{}}},"max-change-log-stream-partitions":0}"#,
+        )
+        .unwrap();
+        let running = helm_samza::coordinator::start(&helm_samza::coordinator::Settings {
+            model,
+            listen: "127.0.0.1:0".into(),
+            kafka: Default::default(),
+            poll_interval: None,
+            write_coordinator_stream: false,
+        })
+        .expect("the coordinator starts");
+        let addr = running.addr();
+        // Kept serving for the rest of the process.
+        Box::leak(Box::new(running));
+        addr
+    })
+}
+
+/// Sends `request` (then closes the writing side) and returns the whole answer.
+fn exchange(request: &[u8]) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(coordinator_addr()).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(15)))
+        .unwrap();
+    // The server may answer and close before reading everything: a failed write is not the server's failure.
+    let _ = stream.write_all(request);
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    answer
+}
+
+/// A request line and headers built from pieces a client might send, well-formed or not.
+fn request_strategy() -> impl Strategy<Value = Vec<u8>> {
+    let method = prop::sample::select(vec!["GET", "HEAD", "POST", "PUT", "get", "", "GET GET"]);
+    let target = prop_oneof![
+        prop::sample::select(vec![
+            "/",
+            "/healthz",
+            "/readyz",
+            "/metrics",
+            "/containerHeartbeat?executionContainerId=w-0",
+            "/containerHeartbeat",
+            "/model/sha256:abc/",
+            "/model/sha256%3Aabc/containerHeartbeat?executionContainerId=x",
+            "/model/",
+            "*",
+        ])
+        .prop_map(str::to_owned),
+        "/[ -~]{0,64}",
+        "[^\r\n]{0,64}",
+    ];
+    let version =
+        prop::sample::select(vec!["HTTP/1.1", "HTTP/1.0", "HTTP/2", "", "HTTP/1.1 extra"]);
+    let headers = prop::collection::vec(
+        prop_oneof![
+            Just("Accept-Encoding: gzip".to_owned()),
+            Just("accept-encoding: br;q=1, gzip;q=0.5".to_owned()),
+            "[A-Za-z-]{1,16}: [ -~]{0,32}",
+            "[^\r\n]{0,48}",
+        ],
+        0..6,
+    );
+    let ending = prop::sample::select(vec!["\r\n\r\n", "\n\n", "\r\n", ""]);
+    (method, target, version, headers, ending).prop_map(|(m, t, v, h, e)| {
+        let mut text = format!("{m} {t} {v}");
+        for header in h {
+            text.push_str("\r\n");
+            text.push_str(&header);
+        }
+        text.push_str(e);
+        text.into_bytes()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 160, ..ProptestConfig::default() })]
+
+    /// The coordinator's request handling, over a real socket: whatever a client sends, the answer is a whole
+    /// HTTP status line with a documented status, or none (the connection ended); the server keeps serving.
+    #[test]
+    fn fuzz_coordinator_requests(
+        request in prop_oneof![
+            request_strategy(),
+            prop::collection::vec(any::<u8>(), 0..2048),
+            prop::collection::vec(any::<u8>(), 16_000..17_000),
+        ]
+    ) {
+        let answer = exchange(&request);
+        if !answer.is_empty() {
+            let text = String::from_utf8_lossy(&answer);
+            let status: Option<u16> = text
+                .strip_prefix("HTTP/1.1 ")
+                .and_then(|rest| rest.get(..3))
+                .and_then(|code| code.parse().ok());
+            prop_assert!(
+                status.is_some_and(|s| [200, 400, 404, 405, 409, 431, 500, 503].contains(&s)),
+                "{:?} got {:?}",
+                String::from_utf8_lossy(&request),
+                text.lines().next()
+            );
+        }
+        let health = exchange(b"GET /healthz HTTP/1.1\r\n\r\n");
+        prop_assert!(health.starts_with(b"HTTP/1.1 200"), "{:?}", String::from_utf8_lossy(&health));
+    }
 }

@@ -1,9 +1,10 @@
 //! `helm-samza coordinator`: runs in the samza-job chart's coordinator pod, serving the job model to Samza
-//! containers over HTTP and watching the inputs' partition counts (`coordinator`).
+//! containers over HTTP, writing the model to the job's coordinator stream and watching the inputs' partition
+//! counts (`coordinator`).
 
 use std::{path::PathBuf, time::Duration};
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use crate::{
     coordinator::{self, CoordinatorError, Settings},
@@ -12,8 +13,8 @@ use crate::{
     flags::KafkaArgs,
 };
 
-/// Serve a job model to Samza containers over HTTP and watch the inputs' partition counts (runs in the
-/// samza-job chart's coordinator pod).
+/// Serve a job model to Samza containers over HTTP, write it to the job's coordinator stream and watch the
+/// inputs' partition counts (runs in the samza-job chart's coordinator pod).
 #[derive(Debug, Clone, Args)]
 pub struct CoordinatorArgs {
     /// The job model as mounted from the model ConfigMap; FILE.gz is read (and gunzipped) when FILE is absent.
@@ -31,6 +32,19 @@ pub struct CoordinatorArgs {
     /// Default: the model's job.coordinator.monitor-partition-change.frequency.ms (Samza: 5 minutes).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub poll_interval: Option<Duration>,
+
+    /// Whether to write the model's task assignments and changelog mapping to the job's coordinator stream on
+    /// start and when the model changes, as Samza's coordinator does (only when the coordinator system is a
+    /// Kafka system); `off` writes nothing.
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = CoordinatorStream::Write)]
+    pub coordinator_stream: CoordinatorStream,
+}
+
+/// `--coordinator-stream`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CoordinatorStream {
+    Write,
+    Off,
 }
 
 impl CoordinatorArgs {
@@ -40,6 +54,7 @@ impl CoordinatorArgs {
             listen: self.listen.clone(),
             kafka: self.kafka.overrides(),
             poll_interval: self.poll_interval,
+            write_coordinator_stream: self.coordinator_stream == CoordinatorStream::Write,
         }
     }
 }
@@ -83,6 +98,10 @@ mod tests {
         assert_eq!(args.poll_interval, Some(Duration::from_secs(60)));
         assert_eq!(args.kafka.kafka_timeout, None);
         assert!(
+            args.settings().write_coordinator_stream,
+            "written by default"
+        );
+        assert!(
             Command::try_parse_from(["coordinator"]).is_err(),
             "--model is required"
         );
@@ -99,9 +118,12 @@ mod tests {
             "kafka=a:1,b:2",
             "--bootstrap-servers",
             "c:3",
+            "--coordinator-stream",
+            "off",
         ])
         .unwrap()
         .coordinator;
+        assert!(!args.settings().write_coordinator_stream);
         assert_eq!(
             args.kafka.bootstrap_servers[0].system.as_deref(),
             Some("kafka")

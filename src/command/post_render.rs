@@ -41,7 +41,8 @@ pub struct PostRenderArgs {
     pub allow_unsafe: AllowUnsafeArg,
 
     /// Where to write the diagnostics of a failed run (Helm 4 hides stderr).
-    /// Default: $TMPDIR/helm-samza/last-error.log
+    /// Default: $XDG_STATE_HOME/helm-samza/last-error.log (else ~/.local/state/helm-samza/, else
+    /// $TMPDIR/helm-samza/)
     #[arg(long = "log-file", value_name = "FILE", env = diagnostics::ENV_LOG_FILE)]
     pub log_file: Option<PathBuf>,
 }

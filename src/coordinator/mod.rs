@@ -7,9 +7,13 @@
 //! the input topics' partition counts.
 //! It calls no Kubernetes API (drift shows through `/readyz` and `/metrics`), so it needs no token and no RBAC.
 //!
-//! Two long-lived threads, the HTTP server (`server`, which answers each connection on a thread of its own) and
-//! the poll loop (`poll`), sharing a `Status`. The command line is `command::coordinator`, which hands over
-//! [`Settings`].
+//! On start, and whenever the mounted model changes, it also writes the model's task assignments and changelog
+//! mapping to the job's coordinator stream, as Samza's cluster-based coordinator does (`writer`, `write_back`),
+//! so that the next render — or Samza on YARN — finds them there.
+//!
+//! Three long-lived threads, the HTTP server (`server`, which answers each connection on a thread of its own),
+//! the poll loop (`poll`) and the coordinator stream's writer (`writer`), sharing a `Status`. The command line is
+//! `command::coordinator`, which hands over [`Settings`].
 
 mod model;
 mod poll;
@@ -17,6 +21,7 @@ mod server;
 mod status;
 mod watch;
 pub mod write_back;
+mod writer;
 
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Sender};
@@ -26,7 +31,7 @@ use std::time::Duration;
 
 pub use model::{Model, ModelError, ModelFacts, ModelLocation, MAX_MODEL_BYTES};
 pub use server::{MAX_CONNECTIONS, MAX_REQUEST_HEAD, READ_TIMEOUT, WRITE_TIMEOUT};
-pub use status::{Status, StreamCounts};
+pub use status::{Status, StreamCounts, StreamStatus};
 pub use watch::{KafkaWatch, PartitionWatch};
 
 use poll::Poller;
@@ -45,6 +50,8 @@ pub struct Settings {
     /// How often to compare the inputs' partition counts with the model; `None`: the model's
     /// job.coordinator.monitor-partition-change.frequency.ms (Samza: 5 minutes).
     pub poll_interval: Option<Duration>,
+    /// Write the model to the job's coordinator stream (`--coordinator-stream write`).
+    pub write_coordinator_stream: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,8 +89,9 @@ pub struct RunningCoordinator {
     addr: std::net::SocketAddr,
     server: Arc<server::Server>,
     serving: JoinHandle<()>,
-    polling: JoinHandle<()>,
-    stop: Sender<()>,
+    /// The poll loop and, when the coordinator writes the stream, the writer.
+    workers: Vec<JoinHandle<()>>,
+    stop: Vec<Sender<()>>,
     status: Arc<Mutex<Status>>,
 }
 
@@ -110,15 +118,20 @@ impl RunningCoordinator {
         Err(CoordinatorError::ServerStopped)
     }
 
+    /// Stops serving, polling and writing; a write under way ends first (within the Kafka timeout).
     pub fn shutdown(self) {
-        let _ = self.stop.send(());
+        for stop in &self.stop {
+            let _ = stop.send(());
+        }
         self.server.unblock();
         let _ = self.serving.join();
-        let _ = self.polling.join();
+        for worker in self.workers {
+            let _ = worker.join();
+        }
     }
 }
 
-/// Binds, then serves and polls on two threads.
+/// Binds, then serves, polls and writes the coordinator stream on threads of their own.
 pub fn start(args: &Settings) -> Result<RunningCoordinator, CoordinatorError> {
     let overrides = args.kafka.clone();
     if args
@@ -156,30 +169,40 @@ pub fn start(args: &Settings) -> Result<RunningCoordinator, CoordinatorError> {
         args.poll_interval,
         make_watch,
     );
-    let (stop, stopped) = mpsc::channel();
-    let polling = std::thread::Builder::new()
-        .name("partition-poll".to_owned())
-        .spawn(move || poller.run(&stopped))
-        .map_err(|error| CoordinatorError::Spawn {
-            thread: "partition-poll",
-            reason: error.to_string(),
-        })?;
+    let mut stop = Vec::new();
+    let mut workers = Vec::new();
+    let (stop_polling, stopped) = mpsc::channel();
+    stop.push(stop_polling);
+    workers.push(spawn("partition-poll", move || poller.run(&stopped))?);
+    if args.write_coordinator_stream {
+        let writer = writer::Writer::new(location.clone(), Arc::clone(&status), args.kafka.clone());
+        let (stop_writing, stopped) = mpsc::channel();
+        stop.push(stop_writing);
+        workers.push(spawn("coordinator-stream", move || writer.run(&stopped))?);
+    }
     let serving = {
         let (server, status) = (Arc::clone(&server), Arc::clone(&status));
-        std::thread::Builder::new()
-            .name("http".to_owned())
-            .spawn(move || server.serve(&location, &status))
-            .map_err(|error| CoordinatorError::Spawn {
-                thread: "http",
-                reason: error.to_string(),
-            })?
+        spawn("http", move || server.serve(&location, &status))?
     };
     Ok(RunningCoordinator {
         addr,
         server,
         serving,
-        polling,
+        workers,
         stop,
         status,
     })
+}
+
+fn spawn(
+    thread: &'static str,
+    run: impl FnOnce() + Send + 'static,
+) -> Result<JoinHandle<()>, CoordinatorError> {
+    std::thread::Builder::new()
+        .name(thread.to_owned())
+        .spawn(run)
+        .map_err(|error| CoordinatorError::Spawn {
+            thread,
+            reason: error.to_string(),
+        })
 }

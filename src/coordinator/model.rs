@@ -203,6 +203,11 @@ impl ModelLocation {
     }
 }
 
+/// Whether `systems.<s>.samza.factory` names Samza's Kafka system factory (the class, whatever its package).
+pub fn is_kafka_factory(factory: Option<&str>) -> bool {
+    factory.is_some_and(|factory| factory.contains("KafkaSystemFactory"))
+}
+
 /// What the coordinator needs to know about a model to watch its inputs.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModelFacts {
@@ -233,9 +238,11 @@ impl ModelFacts {
 
     /// Systems whose factory is Samza's Kafka system factory: the only ones whose partitions can be watched.
     pub fn is_kafka_system(&self, system: &str) -> bool {
-        self.config
-            .get(&format!("systems.{system}.samza.factory"))
-            .is_some_and(|factory| factory.contains("KafkaSystemFactory"))
+        is_kafka_factory(
+            self.config
+                .get(&format!("systems.{system}.samza.factory"))
+                .map(String::as_str),
+        )
     }
 
     /// Samza's partition-count monitor period, used when `--poll-interval` is not given.

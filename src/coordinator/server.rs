@@ -1,7 +1,7 @@
 //! The coordinator's HTTP surface, shaped after Samza's static coordinator (`JobModelHttpServlet`): the model at
 //! `/` as `application/json;charset=UTF-8`, 404 until it exists (Samza containers retry until they get a 200),
 //! `/containerHeartbeat` as Samza's containers expect it from their coordinator, plus `/healthz` (the process
-//! answers), `/readyz` (model present and inputs unchanged) and `/metrics`.
+//! answers), `/readyz` (model present, inputs unchanged, model written to the coordinator stream) and `/metrics`.
 //!
 //! One client must never hold up another: the kubelet's probes have to answer while a slow or hostile client
 //! takes megabytes of model at its own pace (or none). So each connection gets its own thread, with bounded

@@ -1,10 +1,16 @@
-//! What the coordinator knows right now, shared by the poll loop and the HTTP server, and its two readings:
-//! readiness (is the served model still true to the inputs?) and Prometheus metrics.
+//! What the coordinator knows right now, shared by the poll loop, the coordinator stream's writer and the HTTP
+//! server, and its two readings: readiness (is the served model still true to the inputs, and is it written to
+//! the coordinator stream without contradicting Samza's record there?) and Prometheus metrics.
 //!
 //! Drift is the one thing the coordinator exists to notice beyond serving the model: Samza's own coordinator
 //! (StreamPartitionCountMonitor) restarts the job when an input's partition count changes, because the model's
 //! task set no longer covers the topic. Here the model is fixed by the Helm release, so the change is logged,
 //! counted, and turns `/readyz` to 503 until a new release brings a model that matches.
+//!
+//! The coordinator stream is the other: until the served model is written there, the next render (or Samza on
+//! YARN) would not find its changelog mapping; and when Samza's stored mapping gives a task another changelog
+//! partition than the model does, the stored one was kept but the model's containers read another task's state.
+//! Both turn `/readyz` to 503; the model is still served (see `writer`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -37,6 +43,81 @@ pub struct Status {
     pub model_requests: BTreeMap<u16, u64>,
     /// Answered `/containerHeartbeat` requests.
     pub container_heartbeats: u64,
+    /// The write-back to the job's coordinator stream.
+    pub stream: StreamStatus,
+}
+
+/// Where the write-back of the served model to the coordinator stream stands (`writer`).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct StreamStatus {
+    /// The coordinator writes the stream of the served model: `--coordinator-stream write`, and the model's
+    /// coordinator system is a Kafka system (or not known yet, while the model is missing or unreadable).
+    pub enabled: bool,
+    /// The stream's topic, once the model names it.
+    pub topic: Option<String>,
+    /// The served model's mapping is on the stream.
+    pub written: bool,
+    /// Why the last write failed (naming the topic), while it is not written.
+    pub problem: Option<String>,
+    /// Changelog entries stored after the last write.
+    pub changelog_entries: Option<usize>,
+    /// Tasks whose stored changelog partition differs from the served model's, and a few of them as
+    /// `task: stored N, model M`.
+    pub conflicts: usize,
+    pub conflict_examples: Vec<String>,
+    pub writes_ok: u64,
+    pub writes_failed: u64,
+}
+
+/// How many conflicting tasks a reason names.
+pub const CONFLICT_EXAMPLES: usize = 3;
+
+impl StreamStatus {
+    /// Why the coordinator stream keeps the coordinator from being ready, if it does.
+    fn reasons(&self) -> Vec<String> {
+        if !self.enabled {
+            return Vec::new();
+        }
+        let topic = self
+            .topic
+            .as_deref()
+            .map_or(String::new(), |topic| format!(" `{topic}`"));
+        let mut reasons = Vec::new();
+        if !self.written {
+            reasons.push(match &self.problem {
+                Some(problem) => {
+                    format!("the job model is not written to its coordinator stream: {problem}")
+                }
+                None => {
+                    format!("the job model is not written to its coordinator stream{topic} yet")
+                }
+            });
+        }
+        if self.conflicts > 0 {
+            reasons.push(conflict_reason(
+                self.topic.as_deref().unwrap_or_default(),
+                self.conflicts,
+                &self.conflict_examples,
+            ));
+        }
+        reasons
+    }
+}
+
+/// The readiness reason (and log line) for tasks whose stored changelog partition the served model changes.
+pub fn conflict_reason(topic: &str, conflicts: usize, examples: &[String]) -> String {
+    let more = if conflicts > examples.len() {
+        ", …"
+    } else {
+        ""
+    };
+    format!(
+        "the served job model disagrees with Samza's record in coordinator stream `{topic}`: {conflicts} task(s) \
+         have another changelog partition there ({}{more}); the stored partitions were kept, but containers \
+         started with this model restore another task's state: upgrade the release rendered with the stream \
+         readable (live Kafka), or with a lock or --previous that holds the stored mapping",
+        examples.join("; ")
+    )
 }
 
 impl Status {
@@ -59,6 +140,7 @@ impl Status {
         let mut reasons: Vec<String> = self.model_problem.iter().cloned().collect();
         reasons.extend(self.kafka_config_problem.iter().cloned());
         reasons.extend(self.drift());
+        reasons.extend(self.stream.reasons());
         if reasons.is_empty() {
             Ok(())
         } else {
@@ -152,6 +234,43 @@ impl Status {
                 ("result=\"error\"".to_owned(), self.polls_failed.to_string()),
             ],
         );
+        if self.stream.enabled {
+            family(
+                "stream_written",
+                "gauge",
+                "1 when the served job model's assignments and changelog mapping are written to the job's coordinator stream.",
+                plain(u8::from(self.stream.written).to_string()),
+            );
+        }
+        if let Some(entries) = self.stream.changelog_entries {
+            family(
+                "stream_changelog_entries",
+                "gauge",
+                "Changelog entries (task -> partition) in the coordinator stream after the last write.",
+                plain(entries.to_string()),
+            );
+            family(
+                "stream_changelog_conflicts",
+                "gauge",
+                "Tasks whose changelog partition in the coordinator stream differs from the served job model's.",
+                plain(self.stream.conflicts.to_string()),
+            );
+        }
+        family(
+            "stream_writes_total",
+            "counter",
+            "Writes of the served job model to the coordinator stream, by result.",
+            vec![
+                (
+                    "result=\"ok\"".to_owned(),
+                    self.stream.writes_ok.to_string(),
+                ),
+                (
+                    "result=\"error\"".to_owned(),
+                    self.stream.writes_failed.to_string(),
+                ),
+            ],
+        );
         if let Some(seconds) = self.last_poll_unix_seconds {
             family(
                 "last_poll_timestamp_seconds",
@@ -213,5 +332,64 @@ mod tests {
         assert!(text.contains("helm_samza_coordinator_input_partitions{system=\"kafka\",stream=\"in\",source=\"broker\"} 8\n"));
         assert!(text.contains("helm_samza_coordinator_partition_count_drift 1\n"));
         assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+
+    #[test]
+    fn the_coordinator_stream_holds_readiness_until_written_and_while_it_disagrees() {
+        let mut status = status_with(4, Some(4));
+        assert!(status.readiness().is_ok(), "not written when not enabled");
+        assert!(!status.metrics().contains("stream_written"));
+        status.stream.enabled = true;
+        status.stream.topic = Some("__samza_coordinator_j_1".into());
+        assert_eq!(
+            status.readiness().unwrap_err(),
+            ["the job model is not written to its coordinator stream `__samza_coordinator_j_1` yet"]
+        );
+        status.stream.problem =
+            Some("coordinator stream `__samza_coordinator_j_1`: no broker answered".into());
+        status.stream.writes_failed = 2;
+        assert_eq!(
+            status.readiness().unwrap_err(),
+            ["the job model is not written to its coordinator stream: coordinator stream `__samza_coordinator_j_1`: no broker answered"]
+        );
+        let text = status.metrics();
+        assert!(
+            text.contains("helm_samza_coordinator_stream_written 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("helm_samza_coordinator_stream_writes_total{result=\"error\"} 2\n"),
+            "{text}"
+        );
+        assert!(!text.contains("stream_changelog_entries"), "{text}");
+
+        status.stream.written = true;
+        status.stream.problem = None;
+        status.stream.changelog_entries = Some(7);
+        status.stream.conflicts = 5;
+        status.stream.conflict_examples = vec![
+            "Partition 0: stored 1, model 0".into(),
+            "Partition 1: stored 0, model 1".into(),
+            "Partition 2: stored 4, model 2".into(),
+        ];
+        let reasons = status.readiness().unwrap_err();
+        assert_eq!(reasons.len(), 1, "{reasons:?}");
+        for expected in [
+            "disagrees with Samza's record in coordinator stream `__samza_coordinator_j_1`",
+            "5 task(s)",
+            "(Partition 0: stored 1, model 0; Partition 1: stored 0, model 1; Partition 2: stored 4, model 2, …)",
+        ] {
+            assert!(reasons[0].contains(expected), "{expected} in {reasons:?}");
+        }
+        let text = status.metrics();
+        for line in [
+            "helm_samza_coordinator_stream_written 1\n",
+            "helm_samza_coordinator_stream_changelog_entries 7\n",
+            "helm_samza_coordinator_stream_changelog_conflicts 5\n",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
+        status.stream.conflicts = 0;
+        assert!(status.readiness().is_ok());
     }
 }

@@ -60,6 +60,7 @@ fn lint_input(
             namespace: head.namespace,
             value: doc.value()?,
             raw_len: doc.raw().len(),
+            text: doc.raw().to_owned(),
         });
     }
     for (name, docs) in &scan.jobs {

@@ -65,6 +65,8 @@ pub struct LintDoc {
     pub value: Value,
     /// Size in bytes of the document's text.
     pub raw_len: usize,
+    /// The document's text as rendered (for the line of a finding's field in SARIF).
+    pub text: String,
 }
 
 /// One Samza job (all resources labelled `samza.apache.org/job: NAME`).

@@ -114,6 +114,7 @@ fn load_documents(text: &str) -> Vec<LintDoc> {
             name: text_of("/metadata/name").unwrap_or_default(),
             namespace: text_of("/metadata/namespace"),
             raw_len: chunk.len(),
+            text: chunk.clone(),
             value,
         });
     }
@@ -618,6 +619,56 @@ fn sarif_is_valid_against_the_sarif_2_1_0_schema() {
         first["locations"][0]["logicalLocations"][0]["fullyQualifiedName"],
         "ConfigMap/streams/pvc-samza-job-config"
     );
+    // Each result points at the line of its field in the rendered document; a field deep in a document is
+    // below its first line, on the line that names the field's last key.
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    let mut deep = 0;
+    for (result, finding) in results.iter().zip(&findings) {
+        let line = result["locations"][0]["physicalLocation"]["region"]["startLine"]
+            .as_u64()
+            .unwrap_or(1) as usize;
+        let (Some(field), Some(doc)) = (&finding.field, finding.doc) else {
+            continue;
+        };
+        if line > 1 {
+            deep += 1;
+            let text = input.documents[doc]
+                .text
+                .lines()
+                .nth(line - 1)
+                .expect("a line");
+            let last = field
+                .rsplit(['.', '['])
+                .next()
+                .unwrap()
+                .trim_end_matches(']');
+            let last = last.split('[').next().unwrap();
+            assert!(
+                text.contains(last)
+                    || field.contains(text.trim().split([':', '=']).next().unwrap()),
+                "{field} at line {line}: {text}"
+            );
+        }
+    }
+    assert!(
+        deep > 0,
+        "no finding located below its document's first line"
+    );
+    // Fingerprints: the same for the same findings in another run, different between findings.
+    let again: Value =
+        serde_json::from_str(&format_sarif(&findings, &input, &settings)).expect("JSON");
+    let prints = |log: &Value| -> Vec<Value> {
+        log["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["partialFingerprints"]["helmSamzaFinding/v1"].clone())
+            .collect()
+    };
+    assert_eq!(prints(&log), prints(&again));
+    let distinct: std::collections::BTreeSet<String> =
+        prints(&log).iter().map(|p| p.to_string()).collect();
+    assert_eq!(distinct.len(), findings.len(), "{:?}", prints(&log));
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("lint.sarif");
     std::fs::write(&file, &sarif).expect("write");

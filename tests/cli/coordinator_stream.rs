@@ -18,7 +18,6 @@ use helm_samza::samza::stored_state::start_messages;
 use helm_samza::samza::{Config, JobModel, TaskMode, TopicSpec};
 use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::ClientConfig;
 
 use crate::support::broker::Broker;
@@ -29,24 +28,6 @@ fn settings(broker: &Broker) -> KafkaClientSettings {
     let mut settings = KafkaClientSettings::new(vec![broker.bootstrap()]);
     settings.timeout = TIMEOUT;
     settings
-}
-
-/// Produces raw key/value bytes (a `None` value is a tombstone) with a plain librdkafka producer, the way any
-/// Kafka client, Samza's included, puts them on the topic.
-fn produce_raw(broker: &Broker, topic: &str, messages: &[(&[u8], Option<&[u8]>)]) {
-    let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", broker.bootstrap())
-        .set("max.in.flight.requests.per.connection", "1")
-        .create()
-        .expect("a producer for the test broker");
-    for (key, value) in messages {
-        let mut record = BaseRecord::<[u8], [u8]>::to(topic).partition(0).key(*key);
-        if let Some(value) = value {
-            record = record.payload(*value);
-        }
-        producer.send(record).map_err(|(e, _)| e).expect("queued");
-    }
-    producer.flush(TIMEOUT).expect("every message acknowledged");
 }
 
 fn job_config() -> Config {
@@ -67,7 +48,7 @@ fn coordinator_spec(config: &Config) -> TopicSpec {
 
 /// A two-task job that was deployed by Samza on YARN: the tasks' changelog partitions are the reverse of what
 /// a fresh plan gives, which only the stream can tell. Bytes typed out from Samza's documented format.
-const SAMZA_STREAM: &[(&[u8], Option<&[u8]>)] = &[
+pub(crate) const SAMZA_STREAM: &[(&[u8], Option<&[u8]>)] = &[
     (
         br#"[1,"set-config","job.name"]"#,
         Some(br#"{"host":"10.1.2.3","source":"job-runner","values":{"value":"page_view_counter"},"username":"yarn","timestamp":1700000000000}"#),
@@ -108,7 +89,7 @@ fn a_stream_in_samzas_format_reads_back_as_samza_reads_it() {
     let topic = stream_name(&job_config()).unwrap();
     assert_eq!(topic, "__samza_coordinator_page-view-counter_1");
     broker.create_topic(&topic, 1);
-    produce_raw(&broker, &topic, SAMZA_STREAM);
+    broker.produce_raw(&topic, SAMZA_STREAM);
 
     let state = read_stored_state(&settings(&broker), "kafka", &topic)
         .unwrap()
@@ -164,7 +145,7 @@ fn a_message_samza_could_not_read_is_an_error_naming_topic_and_offset() {
             br#"{"host":"","source":"x","values":{"Partition":"two"},"username":"","timestamp":1}"#,
         ),
     ));
-    produce_raw(&broker, topic, &messages);
+    broker.produce_raw(topic, &messages);
     let error = read_stored_state(&settings(&broker), "kafka", topic).unwrap_err();
     let message = error.to_string();
     assert!(
@@ -183,11 +164,7 @@ fn a_message_samza_could_not_read_is_an_error_naming_topic_and_offset() {
     // A key that is not JSON at all stops the read where it is.
     let topic = "__samza_coordinator_garbage_1";
     broker.create_topic(topic, 1);
-    produce_raw(
-        &broker,
-        topic,
-        &[SAMZA_STREAM[1], (b"\x00\x01binary", Some(b"x"))],
-    );
+    broker.produce_raw(topic, &[SAMZA_STREAM[1], (b"\x00\x01binary", Some(b"x"))]);
     let message = read_stored_state(&settings(&broker), "kafka", topic)
         .unwrap_err()
         .to_string();

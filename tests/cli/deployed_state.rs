@@ -4,12 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::process::Output;
-use std::time::SystemTime;
 
-use helm_samza::coordinator::write_back::write_back;
-use helm_samza::kafka::Overrides;
+use helm_samza::kafka::{read_stored_state, KafkaClientSettings, Overrides};
 use helm_samza::model_configmap::models_in_stream;
-use helm_samza::samza::JobModel;
+use helm_samza::samza::{JobModel, SamzaVersion};
 
 use crate::support::{broker::Broker, helm::HelmHome, run::fixture};
 
@@ -264,8 +262,9 @@ fn helm4_upgrades_keep_what_samza_stored() {
     upgrades_keep_what_samza_stored(4);
 }
 
-/// What the coordinator writes on start is what the next render reads: install, write back, then upgrade with
-/// grown inputs keeps every task's changelog partition; `plan` compares with the stream.
+/// What the coordinator writes on start is what the next render reads: install, the coordinator starts on the
+/// model and writes the stream, then an upgrade with grown inputs keeps every task's changelog partition; `plan`
+/// compares with the stream.
 #[test]
 fn what_the_coordinator_wrote_is_the_next_renders_previous_state() {
     let broker = Broker::start();
@@ -273,13 +272,34 @@ fn what_the_coordinator_wrote_is_the_next_renders_previous_state() {
     broker.create_topic("AdClickEvent", 4);
     let home = HelmHome::new(3);
     let installed = model_of(&render(&home, &broker, false, &[]));
-    let overrides = Overrides {
-        bootstrap_servers: vec![format!("kafka={}", broker.bootstrap()).parse().unwrap()],
-        ..Default::default()
+    // The chart's coordinator, started on the mounted model as its pod starts it, writes the stream.
+    let dir = tempfile::tempdir().unwrap();
+    let mounted = dir.path().join("job-model.json");
+    std::fs::write(&mounted, installed.to_json(SamzaVersion::default())).unwrap();
+    let coordinator = helm_samza::coordinator::start(&helm_samza::coordinator::Settings {
+        model: mounted,
+        listen: "127.0.0.1:0".into(),
+        kafka: Overrides::default(),
+        poll_interval: None,
+        write_coordinator_stream: true,
+    })
+    .expect("the coordinator starts");
+    let settings = KafkaClientSettings::new(vec![broker.bootstrap()]);
+    let started = std::time::Instant::now();
+    let stored = loop {
+        if let Ok(Some(stored)) = read_stored_state(&settings, "kafka", TOPIC) {
+            if !stored.changelog.is_empty() {
+                break stored;
+            }
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the coordinator did not write {TOPIC}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
     };
-    let written = write_back(&installed, &overrides, SystemTime::now()).expect("write back");
-    assert!(written.first_deploy);
-    assert_eq!(written.topic, TOPIC);
+    coordinator.shutdown();
+    assert_eq!(stored.changelog, changelog(&installed));
 
     broker.set_partitions("PageViewEvent", 8);
     let upgraded = render(&home, &broker, true, &[]);

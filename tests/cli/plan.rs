@@ -658,6 +658,21 @@ fn relocking_refuses_to_drop_a_job_unless_pruned() {
     );
 }
 
+/// A Helm that cannot be run is Helm failing (18), naming the binary and how to point at another.
+#[test]
+fn a_missing_helm_is_exit_18_naming_the_binary() {
+    let out = crate::support::run::Test::new()
+        .args([
+            "plan",
+            chart().to_str().unwrap(),
+            "--no-cluster",
+            "--helm-bin",
+            "/nonexistent/helm",
+        ])
+        .run();
+    out.fails(18, &["/nonexistent/helm", "HELM_BIN"]);
+}
+
 /// A Helm that never finishes (here the real Helm, waiting to read a values file that is a FIFO no one writes)
 /// is stopped after --helm-timeout, with a message naming the command (exit 18).
 #[test]

@@ -313,6 +313,7 @@ fn failure_is_kept_for_helm4_users() {
     let shown = Test::new()
         .args(["last-error"])
         .env("TMPDIR", tmp.to_str().unwrap())
+        .env("XDG_STATE_HOME", tmp.to_str().unwrap())
         .run()
         .success();
     assert!(shown.stdout_str().contains("job.container.count"));
@@ -345,6 +346,7 @@ fn a_bad_flag_or_variable_is_kept_for_helm4_users() {
         let shown = Test::new()
             .args(["last-error"])
             .env("TMPDIR", tmp.to_str().unwrap())
+            .env("XDG_STATE_HOME", tmp.to_str().unwrap())
             .run()
             .success();
         assert!(
@@ -793,6 +795,7 @@ fn regression_last_error_is_never_stale() {
         Test::new()
             .args(["last-error"])
             .env("TMPDIR", tmp.to_str().unwrap())
+            .env("XDG_STATE_HOME", tmp.to_str().unwrap())
             .run()
             .success()
             .stdout_str()
@@ -804,6 +807,7 @@ fn regression_last_error_is_never_stale() {
     let mut child = Command::new(crate::support::run::binary())
         .args(ONE_JOB_FLAGS)
         .env("TMPDIR", &tmp)
+        .env("XDG_STATE_HOME", &tmp)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -830,9 +834,33 @@ fn regression_last_error_is_never_stale() {
     Test::new()
         .args(ONE_JOB_FLAGS)
         .env("TMPDIR", tmp.to_str().unwrap())
+        .env("XDG_STATE_HOME", tmp.to_str().unwrap())
         .stdin_file(fixture("post-render/one-job-helm3.yaml"))
         .run()
         .success();
     assert!(last().contains("succeeded"), "{}", last());
     drop(failed);
+}
+
+/// `last-error` with nothing recorded says so and succeeds; the log is the user's own (`$XDG_STATE_HOME`), not a
+/// shared temporary folder.
+#[test]
+fn last_error_with_nothing_recorded_says_so() {
+    let out = Test::new().args(["last-error"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout_str()
+            .contains("no post-render has been recorded yet"),
+        "{}",
+        out.stdout_str()
+    );
+    let state = tempfile::tempdir().unwrap();
+    let out = Test::new()
+        .args(["post-render", "--offline"])
+        .env("XDG_STATE_HOME", state.path().to_str().unwrap())
+        .stdin("# nothing\n")
+        .run();
+    assert_eq!(out.code, 13);
+    let log = std::fs::read_to_string(state.path().join("helm-samza/last-error.log")).unwrap();
+    assert!(log.contains("the manifest stream is empty"), "{log}");
 }

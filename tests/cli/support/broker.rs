@@ -44,6 +44,7 @@ pub struct BrokerBuilder {
     advertised: Option<String>,
     authentication: bool,
     tls: bool,
+    port: Option<u16>,
 }
 
 impl BrokerBuilder {
@@ -60,10 +61,16 @@ impl BrokerBuilder {
         self
     }
 
+    /// Listens on `port` (e.g. one a client was pointed at before the broker existed).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
+    }
+
     pub fn start(self) -> Broker {
         let binary = tansu();
         let logs = tempfile::tempdir().expect("a scratch folder for broker logs");
-        let port = free_port();
+        let port = self.port.unwrap_or_else(free_port);
         let listener = format!("tcp://127.0.0.1:{port}");
         let tls_port = self.tls.then(free_port);
         let advertised = match (self.advertised, tls_port) {

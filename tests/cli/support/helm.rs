@@ -108,6 +108,7 @@ impl HelmHome {
             .env("KUBECONFIG", home.join("no-kubeconfig"))
             // helm-samza writes its last error under $TMPDIR: one per home keeps parallel tests apart.
             .env("TMPDIR", home.join("tmp"))
+            .env("XDG_STATE_HOME", home.join("tmp"))
             .env_remove("HELM_NAMESPACE")
             .env_remove("HELM_KUBECONTEXT")
             .env_remove("HELM_DEBUG");

@@ -95,7 +95,8 @@ impl Test {
                 cmd.env_remove(key);
             }
         }
-        cmd.env("TMPDIR", self.tmp.path());
+        cmd.env("TMPDIR", self.tmp.path())
+            .env("XDG_STATE_HOME", self.tmp.path());
         for (k, v) in &self.env {
             cmd.env(k, v);
         }

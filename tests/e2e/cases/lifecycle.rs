@@ -219,19 +219,34 @@ pub fn upgrade_and_plan_keep_a_stateful_jobs_stored_state(env: &Env, version: u8
     );
     assert_eq!(revision(), (Some(1), Some("deployed".into())));
 
-    // The coordinator starts and writes the deployed model's mapping, as Samza's does.
+    // The coordinator starts on the deployed model (as its pod would: the model ConfigMap mounted) and writes the
+    // model's mapping to the stream, as Samza's does.
     let deployed = Deployed::read(&release);
-    let model = helm_samza::samza::JobModel::from_json(&deployed.model_json).expect("the model");
-    let overrides = helm_samza::kafka::Overrides {
-        bootstrap_servers: vec![format!("kafka={bootstrap}").parse().expect("servers")],
-        ..Default::default()
-    };
-    helm_samza::coordinator::write_back::write_back(
-        &model,
-        &overrides,
-        std::time::SystemTime::now(),
-    )
-    .expect("the coordinator's write-back");
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let mounted = dir.path().join("job-model.json");
+    std::fs::write(&mounted, &deployed.model_json).expect("the model mounted");
+    let coordinator = helm_samza::coordinator::start(&helm_samza::coordinator::Settings {
+        model: mounted,
+        listen: "127.0.0.1:0".into(),
+        kafka: helm_samza::kafka::Overrides::default(),
+        poll_interval: None,
+        write_coordinator_stream: true,
+    })
+    .expect("the coordinator starts");
+    let settings = helm_samza::kafka::KafkaClientSettings::new(vec![bootstrap.clone()]);
+    let started = std::time::Instant::now();
+    while helm_samza::kafka::read_stored_state(&settings, "kafka", stream)
+        .ok()
+        .flatten()
+        .is_none_or(|stored| stored.changelog.is_empty())
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the coordinator did not write {stream}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    coordinator.shutdown();
     let (ok, message) = upgrade(&[]);
     assert!(
         ok,

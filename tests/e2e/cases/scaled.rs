@@ -125,6 +125,9 @@ impl Coordinator {
                 &format!("127.0.0.1:{port}"),
                 "--poll-interval",
                 "1h",
+                // Only the model routes matter here; the rendered job's Kafka cluster does not exist.
+                "--coordinator-stream",
+                "off",
             ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
