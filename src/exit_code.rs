@@ -23,7 +23,8 @@ pub const TEMPLATE: i32 = 14;
 pub const UNSAFE: i32 = 15;
 /// A previous job model, lock file or coordinator stream is unreadable.
 pub const PREVIOUS: i32 = 16;
-/// `lock --verify-live`: the lock's partition counts differ from Kafka's.
+/// `lock --verify-live`: the lock's partition counts differ from Kafka's; `values --check`: the values file no
+/// longer matches the job.
 pub const DRIFT: i32 = 17;
 /// Helm itself failed (`helm template`, `helm get manifest`) in `plan`, `lock` or `lint`.
 pub const HELM: i32 = 18;
@@ -45,7 +46,7 @@ Exit codes:
   14  template error in an opted-in resource (resource and field named)
   15  refused by the safety gate (the change would endanger a job's state)
   16  previous state unreadable (job model, lock file, or the job's coordinator stream)
-  17  lock --verify-live: the lock no longer matches Kafka
+  17  lock --verify-live / values --check: the lock or values file no longer matches
   18  Helm failed (helm template / helm get manifest); its message follows
   64  usage error
   74  I/O error (the file is named)";

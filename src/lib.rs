@@ -13,6 +13,7 @@
 //! behind one `PartitionSource` trait), `manifest` (the document stream), `lock`, `plan`, `lint`, `coordinator`.
 #![forbid(unsafe_code)]
 
+pub mod chart_values;
 pub mod cli;
 pub mod command;
 pub mod coordinator;

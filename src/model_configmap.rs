@@ -184,8 +184,12 @@ pub fn models_in_stream(bytes: &[u8]) -> Result<BTreeMap<String, JobModel>> {
 
 /// The job model a model ConfigMap holds, plain or gzipped; `None` when it holds neither key.
 pub fn decode(doc: &Document) -> Result<Option<JobModel>> {
-    let value = doc.value()?;
-    let origin = JobOrigin(doc.describe().to_string());
+    decode_value(&doc.value()?, &JobOrigin(doc.describe().to_string()))
+}
+
+/// [`decode`] of a ConfigMap's value, or of anything holding its `data` and `binaryData` (the chart's `jobModel`).
+pub fn decode_value(value: &Value, origin: &JobOrigin) -> Result<Option<JobModel>> {
+    let origin = origin.clone();
     let json = if let Some(text) = value
         .pointer(&format!("/data/{}", job::MODEL_KEY))
         .and_then(Value::as_str)

@@ -76,7 +76,16 @@ pub fn read_coordinator_stream(
     let topic = coordinator_stream::stream_name(config).map_err(|e| e.to_string())?;
     let settings = client_settings_for(system, config.as_map(), overrides)
         .map_err(|e| format!("coordinator stream `{topic}`: {e}"))?;
-    match read_stored_state(&settings, system, &topic).map_err(|e| e.to_string())? {
+    let note = crate::kafka::WaitNote::start(|| {
+        format!(
+            "the coordinator stream {topic} at {} (up to {})",
+            settings.brokers(),
+            humantime::format_duration(settings.timeout)
+        )
+    });
+    let read = read_stored_state(&settings, system, &topic).map_err(|e| e.to_string());
+    drop(note);
+    match read? {
         None => Ok(StreamState::Absent { topic }),
         Some(stored) => Ok(StreamState::Read(PreviousState {
             state: stored.previous(),

@@ -280,6 +280,13 @@ fn render_job(
         .annotations
         .get(job::ANNOTATION_HELM_UPGRADE)
         .is_some_and(|v| v == "true");
+    // A stream that carries the job's model already (it went through helm-samza before, or the chart rendered it
+    // from `helm samza values`) carries what is or will be deployed: the last source of previous state, as the
+    // deployed release is for `plan`. So post-rendering such a stream changes nothing the same inputs did not.
+    let in_stream = match docs.models.first() {
+        Some(&index) => model_configmap::decode(&stream.documents()[index])?,
+        None => None,
+    };
     let known = PreviousSources {
         model: options
             .previous
@@ -289,7 +296,8 @@ fn render_job(
         deployed: options
             .deployed
             .as_ref()
-            .and_then(|(release, models)| Some((models.get(&docs.name)?, release.as_str()))),
+            .and_then(|(release, models)| Some((models.get(&docs.name)?, release.as_str())))
+            .or_else(|| in_stream.as_ref().map(|model| (model, IN_STREAM))),
         stream: if options.stream_over_lock {
             StreamPolicy::OverLock
         } else if upgrade {
@@ -367,7 +375,8 @@ fn render_job(
     }
     let config_head = &scan.heads[&config_index];
     let mut provenance = gathered.describe();
-    if let Some(previous) = &previous {
+    // The stream's own model is not named: post-rendering a post-rendered stream again changes nothing.
+    if let Some(previous) = previous.as_ref().filter(|p| !p.source.ends_with(IN_STREAM)) {
         provenance.push_str(&format!("; previous state: {}", previous.source));
     }
     let model_cm = model_configmap::encode(config_head, &docs.name, encoded, &provenance);
@@ -456,6 +465,9 @@ pub struct PreviousSources<'a> {
     pub deployed: Option<(&'a JobModel, &'a str)>,
     pub stream: StreamPolicy,
 }
+
+/// The "release" a model found in the rendered stream stands for (`release <this>` in messages).
+const IN_STREAM: &str = "being rendered (its model ConfigMap in the stream)";
 
 /// When the job's coordinator stream is read (never with `--offline`, nor when `--previous` is given).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! Fuzz targets for every reader of untrusted bytes: the manifest stream, Java properties, `samza.lock`,
-//! previous job models (as JSON and inside a manifest stream) and the coordinator's HTTP request handling (over
-//! a real socket). Each target feeds arbitrary bytes, mutations of
+//! previous job models (as JSON and inside a manifest stream), the `helm samza values` file and the
+//! coordinator's HTTP request handling (over a real socket). Each target feeds arbitrary bytes, mutations of
 //! the repository's own inputs (`tests/fixtures`, `tests/corpus`) and structure-aware generated values, and
 //! asserts that the reader never panics, that a refusal is its typed error, and that what it accepts reads back
 //! as written.
@@ -600,6 +600,73 @@ fn seeds_are_found() {
     assert!(yaml_seeds().len() >= 10);
     assert!(properties_seeds().len() >= 10);
     assert!(json_seeds().len() >= 5);
+}
+
+// ---- the values file of `helm samza values` ------------------------------------------------------------------
+
+/// A values file reads as values, as none, or as its typed error (exit 16); the model of values that read is
+/// decoded or refused with a typed error, never a panic.
+fn check_values_file(text: &str) -> Result<(), TestCaseError> {
+    use helm_samza::{chart_values::JobModelValues, error::Error};
+    match JobModelValues::parse(text, Path::new("samza-values.yaml")) {
+        Ok(Some(values)) => {
+            let _ = values.model(&helm_samza::error::JobOrigin("fuzz".into()));
+            let again = JobModelValues::parse(
+                &values
+                    .to_yaml("helm samza values")
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?,
+                Path::new("again.yaml"),
+            )
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(again, Some(values));
+        }
+        Ok(None) => {}
+        Err(Error::Previous { .. }) => {}
+        Err(other) => prop_assert!(false, "not the values reader's own error: {other}"),
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn fuzz_values_file_arbitrary_text(text in any::<String>()) {
+        check_values_file(&text)?;
+    }
+
+    #[test]
+    fn fuzz_values_file_mutated(bytes in mutated(yaml_seeds())) {
+        check_values_file(&String::from_utf8_lossy(&bytes))?;
+    }
+
+    /// Any values the tool could write read back equal.
+    #[test]
+    fn fuzz_values_file_round_trip(
+        job in "[a-z0-9-]{1,20}",
+        containers in 1usize..10_000,
+        changelog_partitions in 0u32..100_000,
+        source in any::<String>(),
+        body in any::<String>(),
+        gzip in any::<bool>(),
+    ) {
+        use helm_samza::chart_values::JobModelValues;
+        let entries = |key: &str| Some(BTreeMap::from([(key.to_string(), body.clone())]));
+        let values = JobModelValues {
+            job,
+            digest: helm_samza::model_configmap::digest(&body),
+            containers,
+            changelog_partitions,
+            partition_source: source,
+            data: if gzip { None } else { entries("job-model.json") },
+            binary_data: if gzip { entries("job-model.json.gz") } else { None },
+        };
+        let text = values.to_yaml("helm samza values r ./chart -o samza-values.yaml")
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let read = JobModelValues::parse(&text, Path::new("samza-values.yaml"))
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(read, Some(values));
+    }
 }
 
 /// A coordinator serving a small model on loopback, shared by the request-handling target's cases (it lives as

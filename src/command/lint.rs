@@ -11,7 +11,7 @@ use crate::{
     flags::{OfflineSourceArgs, SamzaVersionArg, SourceArgs},
     helm::{release_and_chart, HelmArgs},
     lint::{
-        exit_code, find_check, format_json, format_junit, format_sarif, format_text, lint,
+        exit_code, find_check, format_json, format_junit, format_sarif, format_text, lint_all,
         LintInput, LintSettings, Severity,
     },
     render::{render, RenderOptions},
@@ -106,7 +106,7 @@ pub fn run(args: &LintArgs) -> Result<i32> {
             && std::env::var_os("NO_COLOR").is_none()
             && std::io::IsTerminal::is_terminal(&std::io::stdout()),
     };
-    let findings = lint(&input, &settings);
+    let findings = lint_all(&input, &settings);
     let text = match args.output {
         LintOutput::Text => format_text(&findings, &input, &settings),
         LintOutput::Json => format_json(&findings, &input, &settings),

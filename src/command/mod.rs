@@ -13,3 +13,4 @@ pub mod model;
 pub mod plan;
 pub mod post_render;
 pub mod show;
+pub mod values;

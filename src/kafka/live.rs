@@ -573,7 +573,16 @@ impl PartitionSource for LiveKafkaSystems {
     }
 
     fn fetch(&self, query: &TopicQuery) -> Result<SystemFacts, KafkaError> {
-        self.client(&query.system)?.fetch(query)
+        let client = self.client(&query.system)?;
+        let _note = super::WaitNote::start(|| {
+            format!(
+                "Kafka system {} at {} (up to {}; --kafka-timeout)",
+                query.system,
+                client.settings.brokers(),
+                humantime::format_duration(client.settings.timeout)
+            )
+        });
+        client.fetch(query)
     }
 }
 

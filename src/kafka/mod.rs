@@ -13,6 +13,7 @@ mod error;
 mod known;
 mod live;
 mod settings;
+mod wait_note;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,6 +29,7 @@ pub use settings::{
     Overrides, Scoped, DEFAULT_TIMEOUT, ENV_BOOTSTRAP_SERVERS, ENV_KAFKA_CONFIG,
     ENV_KAFKA_PROPERTY_PREFIX, ENV_KAFKA_TIMEOUT,
 };
+pub use wait_note::WaitNote;
 
 /// What the planner needs to know about one system: the partition counts of some of its topics and, for
 /// regex inputs, the names of all its topics.

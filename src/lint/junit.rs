@@ -11,7 +11,14 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::{Finding, LintInput, LintSettings, CHECKS};
 
-pub fn format_junit(findings: &[Finding], input: &LintInput, settings: &LintSettings) -> String {
+pub fn format_junit(all: &[Finding], input: &LintInput, settings: &LintSettings) -> String {
+    // Findings switched off by an annotation are not test failures; the other reports list them.
+    let active: Vec<Finding> = all
+        .iter()
+        .filter(|f| f.suppressed.is_none())
+        .cloned()
+        .collect();
+    let findings = active.as_slice();
     let level = settings.effective_fail_level();
     let mut suites: Vec<(String, Vec<&Finding>)> = input
         .jobs

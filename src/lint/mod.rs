@@ -202,6 +202,9 @@ pub struct Finding {
     /// The field at fault: a path in the document, or `data.job.properties[KEY]` for Samza config keys.
     pub field: Option<String>,
     pub message: String,
+    /// Switched off by a `samza.apache.org/lint-disable` annotation: the reason written there (empty when none).
+    /// Such a finding is reported as suppressed and never fails the lint.
+    pub suppressed: Option<String>,
 }
 
 impl Finding {
@@ -214,6 +217,15 @@ impl Finding {
 /// Runs every enabled check and returns the findings that no setting or annotation disables, ordered by job
 /// (input order, then resources outside any job), check id, document and field.
 pub fn lint(input: &LintInput, settings: &LintSettings) -> Vec<Finding> {
+    let mut findings = lint_all(input, settings);
+    findings.retain(|f| f.suppressed.is_none());
+    findings
+}
+
+/// [`lint`], plus the findings a `samza.apache.org/lint-disable` annotation switched off, marked with the reason
+/// the annotation gives (`SZ302 (heap set by the platform team)`), for the reports to echo. Checks switched off
+/// with `--disable` are not run at all.
+pub fn lint_all(input: &LintInput, settings: &LintSettings) -> Vec<Finding> {
     debug_assert!(
         input
             .documents
@@ -239,7 +251,12 @@ pub fn lint(input: &LintInput, settings: &LintSettings) -> Vec<Finding> {
         .into_iter()
         .filter(|f| {
             let check = find_check(f.check).expect("findings come from the catalogue");
-            !settings.disables(check) && !disabled_by_annotation(input, f, check)
+            !settings.disables(check)
+        })
+        .map(|mut f| {
+            let check = find_check(f.check).expect("findings come from the catalogue");
+            f.suppressed = disabled_by_annotation(input, &f, check);
+            f
         })
         .collect();
     let job_pos = |f: &Finding| {
@@ -277,35 +294,42 @@ pub(crate) fn unowned<'a>(findings: &'a [Finding], input: &LintInput) -> Vec<&'a
 
 pub fn exit_code(findings: &[Finding], settings: &LintSettings) -> i32 {
     let level = settings.effective_fail_level();
-    if findings.iter().any(|f| f.severity >= level) {
+    if findings
+        .iter()
+        .any(|f| f.suppressed.is_none() && f.severity >= level)
+    {
         1
     } else {
         0
     }
 }
 
-/// Annotation on the resource itself, or on the job's config ConfigMap (which speaks for the whole job).
-fn disabled_by_annotation(input: &LintInput, finding: &Finding, check: &Check) -> bool {
-    let names_check = |doc: usize| {
-        input
+/// The annotation on the resource itself, or on the job's config ConfigMap (which speaks for the whole job), that
+/// switches `check` off, and the reason it gives: entries are `ID-or-name` or `ID-or-name (reason)`, separated by
+/// commas. `None`: not switched off.
+fn disabled_by_annotation(input: &LintInput, finding: &Finding, check: &Check) -> Option<String> {
+    let reason_in = |doc: usize| {
+        let list = input
             .documents
             .get(doc)
-            .and_then(|d| annotation(&d.value, DISABLE_ANNOTATION))
-            .is_some_and(|list| {
-                list.split(',')
-                    .map(str::trim)
-                    .any(|item| check.is_named(item))
-            })
+            .and_then(|d| annotation(&d.value, DISABLE_ANNOTATION))?;
+        list.split(',').find_map(|item| {
+            let (name, reason) = match item.split_once('(') {
+                Some((name, rest)) => (name, rest.trim().trim_end_matches(')').trim()),
+                None => (item, ""),
+            };
+            check.is_named(name).then(|| reason.to_owned())
+        })
     };
-    if finding.doc.is_some_and(names_check) {
-        return true;
+    if let Some(reason) = finding.doc.and_then(reason_in) {
+        return Some(reason);
     }
-    let config_doc = finding
+    finding
         .job
         .as_ref()
         .and_then(|name| input.jobs.iter().find(|j| &j.name == name))
-        .and_then(|j| j.config_doc);
-    config_doc.is_some_and(names_check)
+        .and_then(|j| j.config_doc)
+        .and_then(reason_in)
 }
 
 /// `metadata.annotations[key]` as a string.
@@ -332,6 +356,7 @@ impl Findings {
         message: String,
     ) {
         self.0.push(Finding {
+            suppressed: None,
             check: check.id,
             name: check.slug,
             severity: check.severity,

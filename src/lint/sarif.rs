@@ -84,6 +84,13 @@ pub fn format_sarif(findings: &[Finding], input: &LintInput, settings: &LintSett
                 result["locations"] = json!([Value::Object(location)]);
             }
             result["partialFingerprints"] = json!({"helmSamzaFinding/v1": fingerprint(f, input)});
+            if let Some(reason) = &f.suppressed {
+                let mut suppression = json!({"kind": "inSource", "status": "accepted"});
+                if !reason.is_empty() {
+                    suppression["justification"] = json!(reason);
+                }
+                result["suppressions"] = json!([suppression]);
+            }
             result
         })
         .collect();

@@ -390,6 +390,53 @@ fn annotation_disables_on_the_resource_or_the_job_config() {
     assert!(lint(&input, &LintSettings::default()).is_empty());
 }
 
+/// A reason given in the annotation (`SZ302 (why)`) is echoed by every report; the finding fails nothing.
+#[test]
+fn a_switched_off_check_is_reported_with_its_reason() {
+    let mut input = load_fixture("heap-headroom");
+    let worker = input.jobs[0].worker_docs[0];
+    annotate(
+        &mut input,
+        worker,
+        "missing-pdb, SZ302 (heap sized by the platform team)",
+    );
+    let strict = LintSettings {
+        strict: true,
+        ..Default::default()
+    };
+    assert!(lint(&input, &strict).is_empty());
+    let all = lint_all(&input, &strict);
+    assert_eq!(ids(&all), ["SZ302"]);
+    assert_eq!(
+        all[0].suppressed.as_deref(),
+        Some("heap sized by the platform team")
+    );
+    assert_eq!(exit_code(&all, &strict), 0);
+    let text = format_text(&all, &input, &strict);
+    assert!(
+        text.contains("switched off by samza.apache.org/lint-disable:")
+            && text.contains("because: heap sized by the platform team")
+            && text.contains("lint passed"),
+        "{text}"
+    );
+    let json: Value = serde_json::from_str(&format_json(&all, &input, &strict)).unwrap();
+    assert_eq!(json["findings"].as_array().map(Vec::len), Some(0));
+    assert_eq!(
+        json["suppressed"][0]["suppressed_because"],
+        "heap sized by the platform team"
+    );
+    let sarif: Value = serde_json::from_str(&format_sarif(&all, &input, &strict)).unwrap();
+    assert_eq!(
+        sarif["runs"][0]["results"][0]["suppressions"][0]["justification"],
+        "heap sized by the platform team"
+    );
+    assert!(!format_junit(&all, &input, &strict).contains("<failure"));
+    // Without a reason it says so.
+    annotate(&mut input, worker, "SZ302");
+    let all = lint_all(&input, &strict);
+    assert!(format_text(&all, &input, &strict).contains("no reason given"));
+}
+
 #[test]
 fn exit_code_follows_fail_level_and_strict() {
     let input = load_fixture("heap-headroom"); // one warning

@@ -7,7 +7,10 @@ use std::fmt::Write;
 
 use super::{Finding, LintInput, LintSettings, Severity};
 
-pub fn format_text(findings: &[Finding], input: &LintInput, settings: &LintSettings) -> String {
+pub fn format_text(all: &[Finding], input: &LintInput, settings: &LintSettings) -> String {
+    let (suppressed, active): (Vec<Finding>, Vec<Finding>) =
+        all.iter().cloned().partition(|f| f.suppressed.is_some());
+    let findings = active.as_slice();
     let mut out = String::new();
     for job in &input.jobs {
         let of_job: Vec<&Finding> = findings
@@ -28,6 +31,21 @@ pub fn format_text(findings: &[Finding], input: &LintInput, settings: &LintSetti
         let _ = writeln!(out, "other resources:");
         for f in others {
             write_finding(&mut out, f, input, settings.color);
+        }
+    }
+    if !suppressed.is_empty() {
+        let _ = writeln!(out, "switched off by samza.apache.org/lint-disable:");
+        for f in &suppressed {
+            let at = super::describe_resource(input, f.doc).unwrap_or_default();
+            let reason = match f.suppressed.as_deref() {
+                Some("") | None => "no reason given".to_owned(),
+                Some(reason) => format!("because: {reason}"),
+            };
+            let _ = writeln!(
+                out,
+                "  {}[{} {}] {at}: {reason}",
+                f.severity, f.check, f.name
+            );
         }
     }
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();

@@ -118,3 +118,65 @@ fn chart_changelog_topics_agree_with_samzas_topic_settings() {
         }
     }
 }
+
+/// The coordinator runs the image `Dockerfile` builds: the chart names it (tag = the chart's appVersion) and runs
+/// it as the user the image declares, non-root, read-only, no privilege escalation.
+#[test]
+fn the_coordinator_runs_the_dockerfiles_image_as_its_user() {
+    use crate::support::helm::HelmHome;
+    use helm_samza::manifest::Stream;
+    use serde_json::Value;
+
+    let home = HelmHome::bare(4);
+    let chart = repo_root().join("charts/samza-job");
+    let out = home.cmd(["template", "rel"]).arg(&chart).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let docs: Vec<Value> = Stream::split(&text)
+        .documents()
+        .iter()
+        .filter(|d| d.head().expect("head").is_some())
+        .map(|d| d.value().expect("value"))
+        .collect();
+    let coordinator = docs
+        .iter()
+        .find(|d| d["kind"] == "Deployment" && d["metadata"]["name"] == "rel-samza-job-coordinator")
+        .expect("the coordinator Deployment");
+    let pod = &coordinator["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+    let chart_yaml = std::fs::read_to_string(chart.join("Chart.yaml")).unwrap();
+    let app_version = chart_yaml
+        .lines()
+        .find_map(|l| l.strip_prefix("appVersion:"))
+        .unwrap()
+        .trim()
+        .trim_matches('"');
+    assert_eq!(
+        container["image"],
+        format!("helm-samza/helm-samza:{app_version}")
+    );
+    let dockerfile = std::fs::read_to_string(repo_root().join("Dockerfile")).unwrap();
+    let user = dockerfile
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("USER "))
+        .expect("the image declares its user");
+    let uid: u64 = user.split(':').next().unwrap().trim().parse().unwrap();
+    assert_eq!(pod["securityContext"]["runAsUser"], uid);
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(
+        container["securityContext"]["allowPrivilegeEscalation"],
+        false
+    );
+    let entrypoint = dockerfile
+        .lines()
+        .find_map(|l| l.strip_prefix("ENTRYPOINT "))
+        .expect("an entrypoint");
+    assert!(entrypoint.contains("helm-samza"), "{entrypoint}");
+    assert_eq!(container["args"][0], "coordinator");
+}

@@ -333,3 +333,64 @@ fn what_the_coordinator_wrote_is_the_next_renders_previous_state() {
         "{text}"
     );
 }
+
+/// `lock` pins what the coordinator stream stores (not a fresh mapping), and `lock --verify-live` fails when the
+/// stream stores a changelog partition the lock does not.
+#[test]
+fn lock_pins_the_stream_and_verify_live_checks_it() {
+    let broker = Broker::start();
+    broker.create_topic("PageViewEvent", 4);
+    broker.create_topic("AdClickEvent", 4);
+    let home = HelmHome::new(3);
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("samza.lock");
+    let bootstrap = format!("bootstrapServers={}", broker.bootstrap());
+    let run = |extra: &[&str]| {
+        home.cmd(["samza", "lock"])
+            .arg(chart())
+            .args(["--set", &bootstrap, "--file", lock.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    // Locked before any coordinator ran: a fresh mapping.
+    let out = run(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fresh: serde_json::Value = serde_json::from_slice(&std::fs::read(&lock).unwrap()).unwrap();
+    assert_eq!(fresh["jobs"]["page-views"]["changelog"]["Partition 0"], 0);
+    // Samza stored another mapping: the lock no longer tells the truth.
+    broker.create_topic(TOPIC, 1);
+    produce(&broker, &stored_by_samza());
+    let out = run(&["--verify-live"]);
+    assert_eq!(
+        out.status.code(),
+        Some(17),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(TOPIC) && stderr.contains("'Partition 0' 3 (the lock says 0)"),
+        "{stderr}"
+    );
+    // Re-locking pins what Samza stored, and then verifies.
+    let out = run(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pinned: serde_json::Value = serde_json::from_slice(&std::fs::read(&lock).unwrap()).unwrap();
+    assert_eq!(pinned["jobs"]["page-views"]["changelog"]["Partition 0"], 3);
+    assert_eq!(pinned["jobs"]["page-views"]["changelog"]["Partition 7"], 7);
+    let out = run(&["--verify-live"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -116,9 +116,59 @@ const EXAMPLES: &[(&str, &str, Check)] = &[
         NotHere("needs a Docker daemon"),
     ),
     (
+        "docs/install.md",
+        "docker build --build-arg",
+        NotHere("needs a Docker daemon and a registry to push to"),
+    ),
+    (
+        "docs/install.md",
+        "FROM eclipse-temurin",
+        NotHere("a Dockerfile for the user's own job image: needs the job's package and a Docker daemon"),
+    ),
+    (
         "docs/exit-codes.md",
         "helm samza last-error",
         Test("exit_codes_md_matches_help_and_last_error_runs"),
+    ),
+    (
+        "docs/gitops.md",
+        "helm samza values [RELEASE] CHART",
+        Test("synopses_name_only_real_flags"),
+    ),
+    (
+        "docs/gitops.md",
+        "--partitions kafka.wikipedia-edits=8 -o samza-values.yaml",
+        Test("gitops_md_values_path_runs_on_helm4"),
+    ),
+    (
+        "docs/gitops.md",
+        "Error: samza-values.yaml: the values no longer match",
+        Test("gitops_md_values_path_runs_on_helm4"),
+    ),
+    (
+        "docs/gitops.md",
+        "kind: Application",
+        NotHere("needs a cluster running Argo CD"),
+    ),
+    (
+        "docs/gitops.md",
+        "kind: HelmRelease",
+        NotHere("needs a cluster running Flux"),
+    ),
+    (
+        "docs/gitops.md",
+        "releases:",
+        NotHere("needs Helmfile and a cluster"),
+    ),
+    (
+        "docs/gitops.md",
+        "name: samza-values",
+        NotHere("a GitHub Actions workflow: needs GitHub's runners and a release archive"),
+    ),
+    (
+        "docs/gitops.md",
+        "image: $HELM_IMAGE",
+        NotHere("a GitLab CI job: needs GitLab's runners and a release archive"),
     ),
     (
         "docs/install.md",
@@ -1043,6 +1093,49 @@ fn charts_md_examples_run_on_helm4() {
     );
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// docs/gitops.md
+
+#[test]
+fn gitops_md_values_path_runs_on_helm4() {
+    let doc = "docs/gitops.md";
+    let sandbox = Sandbox::with_plugins(4);
+    let results = sandbox.run_commands(
+        &block(doc, "# What Argo CD, Flux or Helmfile then render"),
+        &[],
+        &[],
+    );
+    let native = ran(&results, "helm template views");
+    assert!(
+        rendered_model_configmap(&native.stdout),
+        "the chart rendered no model ConfigMap from the values: {}",
+        native.report()
+    );
+    // The failure the doc shows is what the check prints once the input grew to 16 partitions.
+    let shown = block(doc, "Error: samza-values.yaml: the values no longer match").text;
+    let drifted = sandbox.exits(
+        "helm samza values views charts/samza-job -n streams -f examples/wikipedia-stats.yaml --offline \\
+         --partitions kafka.wikipedia-edits=16 --check samza-values.yaml",
+        17,
+    );
+    let first_line = drifted.stderr.lines().next().unwrap_or_default();
+    assert!(
+        shows(shown.trim_end(), first_line),
+        "{doc} shows another message:\n--- shown\n{shown}--- printed\n{}",
+        drifted.stderr
+    );
+    // Regenerated as the message says, the file passes the check.
+    let regenerate = first_line
+        .split('`')
+        .nth(1)
+        .expect("the message quotes the command");
+    sandbox.ok(regenerate);
+    sandbox.ok(
+        "helm samza values views charts/samza-job -n streams -f examples/wikipedia-stats.yaml --offline \\
+         --partitions kafka.wikipedia-edits=16 --check samza-values.yaml",
+    );
+}
+
 #[test]
 fn charts_md_check_commands_run() {
     let sandbox = Sandbox::new(3).tools(&["helm3", "helm4", "kubernetes-validate"]);
@@ -1411,6 +1504,11 @@ fn synopses_name_only_real_flags() {
             "docs/migrate-from-yarn.md",
             "helm samza import [JOB.properties]",
             "import",
+        ),
+        (
+            "docs/gitops.md",
+            "helm samza values [RELEASE] CHART",
+            "values",
         ),
         ("docs/lint.md", "helm samza lint CHART", "lint"),
         (

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::support::{
     helm::HelmHome,
     run::{Output, Test},
-    tools::tool,
+    tools::{repo_root, tool},
 };
 
 /// The base job: one stateful input job; a case changes a line or two of it.
@@ -90,7 +90,7 @@ impl Scene {
 
     /// `helm-samza ARGS` with `stdin`, Helm 4 as `--helm-bin` for the commands that render charts.
     fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let renders = matches!(args.first(), Some(&("plan" | "lock" | "lint")))
+        let renders = matches!(args.first(), Some(&("plan" | "lock" | "lint" | "values")))
             && !args.contains(&"-")
             && args.iter().any(|a| Path::new(a).is_dir());
         let mut test = Test::new().args(args).stdin(stdin.to_vec());
@@ -155,6 +155,27 @@ fn every_documented_failure_has_one_exit_code_on_every_command() {
     let p6 = "--partitions=kafka.orders=6";
     let no_expansion = config_with("job.systemstreampartition.input.expansion.enabled", "false");
     let no_expansion_chart = s.chart("noexpansion", &job_stream(&no_expansion));
+    // samza-job values written with 4 partitions: the baseline `values --check` finds drifted with 8. (The bare
+    // charts here do not render the values back: `values` refuses them, 13.)
+    let samza_chart = repo_root().join("charts/samza-job").display().to_string();
+    let example = repo_root()
+        .join("examples/wikipedia-stats.yaml")
+        .display()
+        .to_string();
+    let values_file = s.path("samza-values.yaml");
+    let out = s.run(
+        &[
+            "values",
+            &samza_chart,
+            "-f",
+            &example,
+            "--partitions=kafka.wikipedia-edits=4",
+            "-o",
+            &values_file,
+        ],
+        b"",
+    );
+    assert_eq!(out.code, 0, "writing the values: {}", out.stderr);
 
     let rows = vec![
         Row {
@@ -165,6 +186,7 @@ fn every_documented_failure_has_one_exit_code_on_every_command() {
                 cmd(&["model", "--config", &bad_value_file, p4]),
                 cmd(&["plan", &bad_value_chart, p4, "--no-cluster"]),
                 cmd(&["lock", &bad_value_chart, p4, "--file", &s.path("10.lock")]),
+                cmd(&["values", &bad_value_chart, p4]),
             ],
         },
         Row {
@@ -175,6 +197,7 @@ fn every_documented_failure_has_one_exit_code_on_every_command() {
                 cmd(&["model", "--config", &too_many_file, p4]),
                 cmd(&["plan", &too_many_chart, p4, "--no-cluster"]),
                 cmd(&["lock", &too_many_chart, p4, "--file", &s.path("11.lock")]),
+                cmd(&["values", &too_many_chart, p4]),
             ],
         },
         Row {
@@ -185,6 +208,7 @@ fn every_documented_failure_has_one_exit_code_on_every_command() {
                 cmd(&["model", "--config", &ok_config, "--offline"]),
                 cmd(&["plan", &ok_chart, "--offline", "--no-cluster"]),
                 cmd(&["lock", &ok_chart, "--offline", "--file", &s.path("12.lock")]),
+                cmd(&["values", &ok_chart, "--offline"]),
                 cmd(&["lint", &ok_chart]),
                 piped(&["lint", "-"], ok_stream.clone()),
             ],
@@ -209,6 +233,8 @@ fn every_documented_failure_has_one_exit_code_on_every_command() {
                 cmd(&["plan", &empty_chart, "--no-cluster"]),
                 cmd(&["lock", &empty_chart, "--file", &s.path("13.lock")]),
                 cmd(&["lint", &empty_chart]),
+                cmd(&["values", &empty_chart]),
+                cmd(&["values", &ok_chart, p4]),
             ],
         },
         Row {
@@ -226,15 +252,19 @@ fn every_documented_failure_has_one_exit_code_on_every_command() {
                 cmd(&["plan", &template_chart, p4, "--no-cluster"]),
                 cmd(&["lock", &template_chart, p4, "--file", &s.path("14.lock")]),
                 cmd(&["lint", &template_chart, p4]),
+                cmd(&["values", &template_chart, p4]),
             ],
         },
         Row {
             code: 15,
             what: "the safety gate (a stateful job grows from 4 to 6 tasks)",
-            runs: vec![piped(
-                &["post-render", p6, "--previous", &previous],
-                job_stream(&no_expansion),
-            )],
+            runs: vec![
+                piped(
+                    &["post-render", p6, "--previous", &previous],
+                    job_stream(&no_expansion),
+                ),
+                cmd(&["values", &no_expansion_chart, p6, "--previous", &previous]),
+            ],
         },
         Row {
             code: 16,
@@ -266,19 +296,26 @@ fn every_documented_failure_has_one_exit_code_on_every_command() {
                 cmd(&["lock", &ok_chart, p4, "--file", &garbage_lock]),
                 cmd(&["lint", &ok_chart, "--lock", &garbage_lock]),
                 piped(&["lint", "-", "--lock", &garbage_lock], ok_stream.clone()),
+                cmd(&["values", &ok_chart, p4, "--previous", &garbage_json]),
+                cmd(&["values", &ok_chart, p4, "--check", &garbage_lock]),
             ],
         },
         Row {
             code: 17,
-            what: "lock --verify-live: the counts drifted from the lock",
-            runs: vec![cmd(&[
-                "lock",
-                &ok_chart,
-                p8,
-                "--file",
-                &lock,
-                "--verify-live",
-            ])],
+            what:
+                "lock --verify-live, values --check: the counts drifted from the lock or the values",
+            runs: vec![
+                cmd(&["lock", &ok_chart, p8, "--file", &lock, "--verify-live"]),
+                cmd(&[
+                    "values",
+                    &samza_chart,
+                    "-f",
+                    &example,
+                    "--partitions=kafka.wikipedia-edits=8",
+                    "--check",
+                    &values_file,
+                ]),
+            ],
         },
         Row {
             code: 18,
@@ -287,6 +324,7 @@ fn every_documented_failure_has_one_exit_code_on_every_command() {
                 cmd(&["plan", &broken_chart, p4, "--no-cluster"]),
                 cmd(&["lock", &broken_chart, p4, "--file", &s.path("18.lock")]),
                 cmd(&["lint", &broken_chart, p4]),
+                cmd(&["values", &broken_chart, p4]),
             ],
         },
         Row {
@@ -301,6 +339,7 @@ fn every_documented_failure_has_one_exit_code_on_every_command() {
                 cmd(&["plan", &ok_chart, "--no-cluster", "--partitions", "orders"]),
                 cmd(&["lock", &ok_chart, "--partitions", "orders"]),
                 cmd(&["lint", &ok_chart, "--partitions", "orders"]),
+                cmd(&["values", &ok_chart, "--partitions", "orders"]),
                 piped(
                     &[
                         "post-render",
@@ -356,6 +395,8 @@ fn every_documented_failure_has_one_exit_code_on_every_command() {
                 cmd(&["lint", &missing]),
                 cmd(&["lint", &ok_chart, "--lock", &missing]),
                 cmd(&["show", &missing]),
+                cmd(&["values", &ok_chart, p4, "--check", &missing]),
+                cmd(&["values", &ok_chart, p4, "--previous", &missing]),
             ],
         },
     ];
@@ -392,6 +433,7 @@ fn every_documented_failure_has_one_exit_code_on_every_command() {
         "coordinator",
         "show",
         "last-error",
+        "values",
     ] {
         let out = s.run(&[command, "--no-such-flag"], b"");
         if out.code != 64 {

@@ -230,3 +230,49 @@ fn brokers_resolve_from_the_job_config_and_overrides() {
         "{message}"
     );
 }
+
+/// A wait for brokers that do not answer says what it waits for after a second, on a terminal (here a pty made by
+/// `script`); piped (CI, Helm), stderr holds the error alone, first.
+#[test]
+fn a_wait_for_kafka_is_announced_on_a_terminal_only() {
+    let port = crate::support::broker::free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("job.properties");
+    std::fs::write(
+        &config,
+        "job.name=w\ntask.inputs=kafka.t\njob.default.system=kafka\n",
+    )
+    .unwrap();
+    let command = format!(
+        "{} model --config {} --bootstrap-servers 127.0.0.1:{port} --kafka-timeout 3s",
+        env!("CARGO_BIN_EXE_helm-samza"),
+        config.display()
+    );
+    let out = std::process::Command::new(crate::support::tools::on_path("script"))
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("script (util-linux) runs the command on a pty");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let waiting = text
+        .find(&format!(
+            "helm-samza: waiting for Kafka system kafka at 127.0.0.1:{port} (up to 3s"
+        ))
+        .unwrap_or_else(|| panic!("no wait note on the terminal: {text}"));
+    assert!(
+        waiting < text.find("Error: ").expect("the error follows"),
+        "{text}"
+    );
+
+    let piped = crate::support::run::Test::new()
+        .args(["model", "--config", config.to_str().unwrap()])
+        .args([
+            "--bootstrap-servers",
+            &format!("127.0.0.1:{port}"),
+            "--kafka-timeout",
+            "2s",
+        ])
+        .run();
+    assert_eq!(piped.code, 12);
+    assert!(piped.stderr.starts_with("Error: "), "{}", piped.stderr);
+    assert!(!piped.stderr.contains("waiting for"), "{}", piped.stderr);
+}

@@ -19,3 +19,4 @@ mod plugin;
 mod post_render;
 mod secured;
 mod support;
+mod values;

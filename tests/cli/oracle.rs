@@ -11,7 +11,7 @@ use crate::support::{
 };
 
 /// What Helm reads from a stream: one JSON value per non-empty document.
-fn go_read(stream: &[u8]) -> Vec<Value> {
+pub(crate) fn go_read(stream: &[u8]) -> Vec<Value> {
     let mut child = std::process::Command::new(tool("go-yaml2json"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -226,7 +226,8 @@ kafka.strimzi.io/v1beta2
 {{/*
 One Strimzi KafkaTopic: (dict "ctx" $ "topic" name "partitions" p "replicas" rf "config" map "role" role).
 `partitions` is either a number or a post-renderer template expression, which is rendered as a quoted string
-and turned back into a number by the post-renderer.
+and turned back into a number by the post-renderer; with "resolved" (the number `helm samza values` computed) the
+expression is written as the post-renderer would have rendered it, the annotation kept as it keeps it.
 */}}
 {{- define "samza-job.kafkaTopic" -}}
 apiVersion: {{ include "samza-job.strimziApiVersion" .ctx }}
@@ -244,7 +245,7 @@ metadata:
   {{- end }}
 spec:
   topicName: {{ .topic | quote }}
-  partitions: {{ if kindIs "string" .partitions }}{{ .partitions | quote }}{{ else }}{{ .partitions }}{{ end }}
+  partitions: {{ if hasKey . "resolved" }}{{ .resolved | int }}{{ else if kindIs "string" .partitions }}{{ .partitions | quote }}{{ else }}{{ .partitions }}{{ end }}
   replicas: {{ .replicas | int }}
   config:
     {{- range $k := keys .config | sortAlpha }}

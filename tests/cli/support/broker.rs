@@ -24,12 +24,23 @@ use crate::support::tools::on_path;
 /// How long a starting broker may take to accept connections; Tansu is usually ready in milliseconds.
 const STARTUP: Duration = Duration::from_secs(15);
 
+/// Runs its arguments and kills that process when its own stdin (the lifeline, held only by the test process)
+/// closes. Asynchronous lists in a non-interactive shell read /dev/null, so the lifeline is handed over as fd 3.
+const GUARD: &str = r#"exec 3<&0 </dev/null
+"$@" & server=$!
+( read -r _ <&3; kill "$server" 2>/dev/null ) &
+wait "$server""#;
+
 /// A closed port on loopback: advertising it reproduces `kubectl port-forward`, where only the bootstrap
 /// address reaches the broker.
 pub const UNREACHABLE_ADVERTISED: &str = "tcp://127.0.0.1:9";
 
 pub struct Broker {
+    /// The `sh` guard running Tansu (see [`GUARD`]).
     child: Child,
+    /// The guard's stdin: when it closes — on drop, or when the test process dies, even by `kill -9` — the guard
+    /// kills Tansu, so no broker outlives its test.
+    lifeline: Option<std::process::ChildStdin>,
     port: u16,
     logs: tempfile::TempDir,
     /// The TLS listener in front of the broker, when there is one; clients are given its port.
@@ -78,8 +89,10 @@ impl BrokerBuilder {
             (None, Some(tls_port)) => format!("tcp://127.0.0.1:{tls_port}"),
             (None, None) => listener.clone(),
         };
-        let mut command = Command::new(&binary);
+        let mut command = Command::new(on_path("sh"));
         command
+            .args(["-c", GUARD, "guard"])
+            .arg(&binary)
             .args(["broker", "--listener-url", &listener])
             .args(["--advertised-listener-url", &advertised])
             .args(["--storage-engine", "memory://tansu/"]);
@@ -90,15 +103,17 @@ impl BrokerBuilder {
                 .env("RUST_LOG", "warn,tansu_auth=debug")
                 .env("NO_COLOR", "1");
         }
-        let child = command
+        let mut child = command
             .current_dir(logs.path())
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(File::create(logs.path().join("stdout")).expect("broker stdout file"))
             .stderr(File::create(logs.path().join("stderr")).expect("broker stderr file"))
             .spawn()
             .unwrap_or_else(|error| panic!("starting {}: {error}", binary.display()));
+        let lifeline = child.stdin.take();
         let mut broker = Broker {
             child,
+            lifeline,
             port,
             logs,
             tls: None,
@@ -265,6 +280,12 @@ impl Drop for Broker {
         if let Some(tls) = self.tls.as_mut() {
             let _ = tls.child.kill();
             let _ = tls.child.wait();
+        }
+        // Closing the lifeline makes the guard kill Tansu; the guard then exits.
+        drop(self.lifeline.take());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(10));
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
