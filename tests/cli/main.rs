@@ -7,6 +7,7 @@ mod docs;
 mod exit_codes;
 mod fidelity;
 mod helm;
+mod import;
 mod kafka;
 mod limits;
 mod lint;
