@@ -207,10 +207,15 @@ samza.apache.org/role: {{ .role }}
 {{- end -}}
 
 {{- define "samza-job.image" -}}
+{{- $tag := "" -}}
+{{- if not (kindIs "invalid" .tag) }}{{ $tag = toString .tag }}{{ end -}}
 {{- if .digest -}}
 {{- printf "%s@%s" .repository .digest -}}
+{{- else if $tag -}}
+{{- printf "%s:%s" .repository $tag -}}
 {{- else -}}
-{{- printf "%s:%s" .repository (toString .tag) -}}
+{{- /* No tag: the repository alone (the registry's latest), never "repository:". */ -}}
+{{- .repository -}}
 {{- end -}}
 {{- end -}}
 
