@@ -16,64 +16,35 @@ use serde_json::{json, Value};
 use crate::{
     oracle::go_read,
     support::{
-        helm::{copy_tree, run_ok},
+        helm::{copy_tree, run_ok, HelmHome},
         run::binary,
         tools::{repo_root, tool},
     },
 };
 
-const RELEASE: &str = "views";
-const NAMESPACE: &str = "streams";
+pub(crate) const RELEASE: &str = "views";
+pub(crate) const NAMESPACE: &str = "streams";
 /// The Application's `spec.source.path` within the repository.
-const SOURCE_PATH: &str = "charts/samza-job";
+pub(crate) const SOURCE_PATH: &str = "charts/samza-job";
 /// The `values-files` parameter, relative to the source directory as Argo CD's Helm support takes them.
 const VALUES_FILES: &[&str] = &[
     "../../jobs/views/values.yaml",
     "../../jobs/views/strimzi.yaml",
 ];
-const API_VERSIONS: &str = "v1,apps/v1,policy/v1,networking.k8s.io/v1,rbac.authorization.k8s.io/v1";
+pub(crate) const API_VERSIONS: &str =
+    "v1,apps/v1,policy/v1,networking.k8s.io/v1,rbac.authorization.k8s.io/v1";
 
 /// A repository as Argo CD checks it out: the charts, a job's values, and `samza.lock` in the source directory,
-/// written by `helm-samza lock`; plus a PATH folder with `helm` (Helm `version`) and `helm-samza`.
-struct App {
-    dir: tempfile::TempDir,
+/// written by `helm-samza lock`; plus a PATH folder with `helm` (Helm `version`, the samza plugins installed in
+/// its private home) and `helm-samza`.
+pub(crate) struct App {
+    home: HelmHome,
     helm: PathBuf,
 }
 
 impl App {
-    fn new(version: u8) -> App {
-        let dir = tempfile::Builder::new()
-            .prefix("argocd-app-")
-            .tempdir()
-            .unwrap();
-        let repo = dir.path().join("repo");
-        for chart in ["samza-job", "kafka", "zookeeper"] {
-            copy_tree(
-                &repo_root().join("charts").join(chart),
-                &repo.join("charts").join(chart),
-            );
-        }
-        let job = repo.join("jobs/views");
-        fs::create_dir_all(&job).unwrap();
-        fs::copy(
-            repo_root().join("examples/wikipedia-stats.yaml"),
-            job.join("values.yaml"),
-        )
-        .unwrap();
-        fs::write(
-            job.join("strimzi.yaml"),
-            "strimzi:\n  changelogTopics: true\n",
-        )
-        .unwrap();
-        let bin = dir.path().join("bin");
-        fs::create_dir_all(&bin).unwrap();
-        let helm = tool(&format!("helm{version}"));
-        symlink(&helm, bin.join("helm")).unwrap();
-        symlink(binary(), bin.join("helm-samza")).unwrap();
-        for sub in ["tmp", "helm"] {
-            fs::create_dir_all(dir.path().join(sub)).unwrap();
-        }
-        let app = App { dir, helm };
+    pub(crate) fn new(version: u8) -> App {
+        let app = App::without_lock(version);
         let mut lock = app.command(&binary());
         lock.args(["lock", RELEASE, "."])
             .arg("--helm-bin")
@@ -92,36 +63,69 @@ impl App {
         app
     }
 
-    fn source(&self) -> PathBuf {
-        self.dir.path().join("repo").join(SOURCE_PATH)
+    pub(crate) fn without_lock(version: u8) -> App {
+        let home = HelmHome::new(version);
+        let repo = home.path().join("repo");
+        for chart in ["samza-job", "kafka", "zookeeper"] {
+            copy_tree(
+                &repo_root().join("charts").join(chart),
+                &repo.join("charts").join(chart),
+            );
+        }
+        let job = repo.join("jobs/views");
+        fs::create_dir_all(&job).unwrap();
+        fs::copy(
+            repo_root().join("examples/wikipedia-stats.yaml"),
+            job.join("values.yaml"),
+        )
+        .unwrap();
+        fs::write(
+            job.join("strimzi.yaml"),
+            "strimzi:\n  changelogTopics: true\n",
+        )
+        .unwrap();
+        let bin = home.path().join("bin");
+        fs::create_dir_all(&bin).unwrap();
+        let helm = tool(&format!("helm{version}"));
+        symlink(&helm, bin.join("helm")).unwrap();
+        symlink(binary(), bin.join("helm-samza")).unwrap();
+        App { home, helm }
     }
 
-    /// A command in the source directory with a clean environment: PATH, Helm's folders, TMPDIR.
-    fn command(&self, program: &Path) -> Command {
+    /// The repository's root.
+    pub(crate) fn repo(&self) -> PathBuf {
+        self.home.path().join("repo")
+    }
+
+    pub(crate) fn source(&self) -> PathBuf {
+        self.repo().join(SOURCE_PATH)
+    }
+
+    /// A command in the source directory with a clean environment: PATH (`helm`, `helm-samza`, the system's),
+    /// Helm's folders, TMPDIR, HOME.
+    pub(crate) fn command(&self, program: &Path) -> Command {
         let mut cmd = Command::new(program);
-        let home = self.dir.path().join("helm");
-        cmd.current_dir(self.source())
-            .env_clear()
-            .env(
-                "PATH",
-                format!(
-                    "{}:/usr/local/bin:/usr/bin:/bin",
-                    self.dir.path().join("bin").display()
-                ),
-            )
-            .env("HOME", self.dir.path().join("tmp"))
-            .env("TMPDIR", self.dir.path().join("tmp"))
-            .env("HELM_CONFIG_HOME", home.join("config"))
-            .env("HELM_DATA_HOME", home.join("data"))
-            .env("HELM_CACHE_HOME", home.join("cache"))
-            .stdin(Stdio::null());
+        cmd.current_dir(self.source()).env_clear();
+        self.home.apply_env(&mut cmd);
+        let bin = self.home.path().join("bin");
+        cmd.env(
+            "PATH",
+            format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display()),
+        )
+        .env("HOME", self.home.path().join("tmp"))
+        .stdin(Stdio::null());
         cmd
     }
 
     /// `plugins/argocd/generate` with the environment Argo CD's cmp-server gives it: the build environment
     /// (ARGOCD_APP_*, KUBE_*), the Application's plugin env prefixed ARGOCD_ENV_, and its parameters both as
     /// ARGOCD_APP_PARAMETERS JSON and as PARAM_* variables.
-    fn generate(&self, values_files: &[&str], api_versions: &str, env: &[(&str, &str)]) -> Output {
+    pub(crate) fn generate(
+        &self,
+        values_files: &[&str],
+        api_versions: &str,
+        env: &[(&str, &str)],
+    ) -> Output {
         let mut cmd = self.command(&repo_root().join("plugins/argocd/generate"));
         let parameters = json!([{"name": "values-files", "array": values_files}]);
         cmd.env("ARGOCD_APP_NAME", RELEASE)
@@ -150,7 +154,7 @@ impl App {
     }
 
     /// What the plugin stands for, run directly: `helm template` piped into `helm-samza post-render`.
-    fn expected(&self, api_versions: &str) -> Vec<u8> {
+    pub(crate) fn expected(&self, values_files: &[&str], api_versions: &str) -> Vec<u8> {
         let mut template = self.command(&self.helm);
         template
             .args([
@@ -167,7 +171,7 @@ impl App {
                     .split(',')
                     .flat_map(|api| ["--api-versions", api]),
             )
-            .args(VALUES_FILES.iter().flat_map(|f| ["-f", f]));
+            .args(values_files.iter().flat_map(|f| ["-f", f]));
         let rendered = run_ok(&mut template).stdout;
         let mut post = self.command(&binary());
         post.args(["post-render", "--lock", "samza.lock", "--offline"])
@@ -186,7 +190,7 @@ impl App {
     }
 }
 
-fn ok(out: &Output) -> String {
+pub(crate) fn ok(out: &Output) -> String {
     assert!(
         out.status.success(),
         "generate failed with {}: {}",
@@ -229,7 +233,7 @@ fn generate_prints_what_the_post_renderer_prints_on_helm3_and_helm4() {
         ] {
             let out = app.generate(VALUES_FILES, apis, &[]);
             let stdout = ok(&out);
-            let expected = String::from_utf8(app.expected(apis)).unwrap();
+            let expected = String::from_utf8(app.expected(VALUES_FILES, apis)).unwrap();
             assert!(
                 stdout == expected,
                 "Helm {version}, KUBE_API_VERSIONS={apis}: generate differs from helm template | helm-samza \
@@ -272,7 +276,7 @@ fn generate_refuses_with_the_reason_on_stderr_and_nothing_on_stdout() {
         &app.generate(&["/etc/hostname"], API_VERSIONS, &[]),
         "not an absolute one",
     );
-    let outside = app.dir.path().join("outside.yaml");
+    let outside = app.home.path().join("outside.yaml");
     fs::write(&outside, "{}\n").unwrap();
     refused(
         &app.generate(&["../../../outside.yaml"], API_VERSIONS, &[]),
