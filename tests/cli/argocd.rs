@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use crate::{
     oracle::go_read,
     support::{
+        broker::Broker,
         helm::{copy_tree, run_ok, HelmHome},
         run::binary,
         tools::{repo_root, tool},
@@ -418,4 +419,97 @@ fn plugin_definition_follows_argo_cds_structure_and_matches_the_sidecar_recipe()
             "sidecar mounts {mounts:?} lack {want:?}"
         );
     }
+}
+
+/// The `job-model.json` of every model ConfigMap in a stream.
+fn models(stream: &str) -> Vec<Value> {
+    go_read(stream.as_bytes())
+        .into_iter()
+        .filter(|doc| doc["kind"] == "ConfigMap" && doc["data"]["job-model.json"].is_string())
+        .map(|doc| serde_json::from_str(doc["data"]["job-model.json"].as_str().unwrap()).unwrap())
+        .collect()
+}
+
+/// docs/gitops.md's recipe, run: the lock command in the repository's root, the Application's plugin and
+/// parameters turned into the environment Argo CD gives `generate`, and the live-discovery env against a real
+/// broker (the doc's broker address replaced by the test broker's).
+pub(crate) fn doc_examples_run(lock_block: &str, application_block: &str, live_block: &str) {
+    let app = App::without_lock(4);
+    let lock_line = lock_block.trim();
+    assert!(!lock_line.contains('\n'), "one lock command: {lock_block}");
+    let mut lock = app.command(Path::new("bash"));
+    lock.current_dir(app.repo())
+        .args(["-c", lock_line])
+        .env("HELM_SAMZA_OFFLINE", "true")
+        .env("HELM_SAMZA_PARTITIONS", "kafka.wikipedia-edits=8");
+    run_ok(&mut lock);
+    assert!(
+        app.source().join("samza.lock").is_file(),
+        "{lock_line} wrote no {SOURCE_PATH}/samza.lock"
+    );
+
+    let application = &go_read(application_block.as_bytes())[0];
+    let plugin = yaml_file(&repo_root().join("plugins/argocd/plugin.yaml"));
+    let source = &application["spec"]["source"];
+    assert_eq!(source["path"], SOURCE_PATH);
+    assert_eq!(source["plugin"]["name"], plugin["metadata"]["name"]);
+    assert_eq!(application["metadata"]["name"], RELEASE);
+    assert_eq!(application["spec"]["destination"]["namespace"], NAMESPACE);
+    assert!(
+        application["spec"]["syncPolicy"]["syncOptions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("ServerSideApply=true")),
+        "the Application must sync with server-side apply"
+    );
+    let parameters = source["plugin"]["parameters"].as_array().unwrap();
+    let values: Vec<&str> = parameters
+        .iter()
+        .find(|p| p["name"] == "values-files")
+        .expect("a values-files parameter")["array"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let stdout = ok(&app.generate(&values, API_VERSIONS, &[]));
+    let expected = String::from_utf8(app.expected(&values, API_VERSIONS)).unwrap();
+    assert!(
+        stdout == expected,
+        "the doc's Application: generate differs from the pipeline"
+    );
+    let offline_models = models(&stdout);
+    assert_eq!(offline_models.len(), 1, "one model in {stdout}");
+
+    // Live discovery as the doc sets it, without a lock: the counts come from the broker.
+    let live = &go_read(live_block.as_bytes())[0]["plugin"];
+    assert_eq!(live["name"], plugin["metadata"]["name"]);
+    let broker = Broker::start();
+    broker.create_topic("wikipedia-edits", 8);
+    let mut env: Vec<(String, String)> = Vec::new();
+    for var in live["env"].as_array().unwrap() {
+        let name = var["name"].as_str().unwrap();
+        let value = match name {
+            "HELM_SAMZA_BOOTSTRAP_SERVERS" => broker.bootstrap(),
+            _ => var["value"].as_str().unwrap().to_string(),
+        };
+        env.push((format!("ARGOCD_ENV_{name}"), value));
+    }
+    assert!(
+        env.iter()
+            .any(|(name, value)| name == "ARGOCD_ENV_HELM_SAMZA_LIVE" && value == "true"),
+        "the doc's live env does not turn live discovery on: {env:?}"
+    );
+    fs::remove_file(app.source().join("samza.lock")).unwrap();
+    let env: Vec<(&str, &str)> = env.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let live_out = ok(&app.generate(&values, API_VERSIONS, &env));
+    assert_eq!(
+        models(&live_out),
+        offline_models,
+        "live discovery of 8 partitions planned another model than the lock"
+    );
+    assert!(
+        live_out.contains(&broker.bootstrap()),
+        "the partition source does not name the broker asked: {live_out}"
+    );
 }
