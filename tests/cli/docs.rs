@@ -175,7 +175,10 @@ const EXAMPLES: &[(&str, &str, Check)] = &[
     (
         "docs/gitops.md",
         "kind: HelmRelease",
-        NotHere("needs a cluster running Flux"),
+        NotHere(
+            "needs a cluster running Flux; the e2e suite validates it against Flux's HelmRelease v2 CRD \
+             (tests/e2e/cases/gitops.rs)",
+        ),
     ),
     (
         "docs/gitops.md",
