@@ -9,6 +9,7 @@ use crate::{
     command::{
         completion::{self, CompletionArgs, ManArgs},
         coordinator::{self, CoordinatorArgs},
+        import::{self, ImportArgs},
         last_error::{self, LastErrorArgs},
         lint::{self, LintArgs},
         lock::{self, LockArgs},
@@ -63,6 +64,7 @@ pub enum Command {
     Lock(LockArgs),
     Values(ValuesArgs),
     Lint(LintArgs),
+    Import(ImportArgs),
     Coordinator(CoordinatorArgs),
     Show(ShowArgs),
     #[command(name = "last-error")]
@@ -81,6 +83,7 @@ impl Command {
             Command::Lock(args) => lock::run(args),
             Command::Values(args) => values::run(args),
             Command::Lint(args) => lint::run(args),
+            Command::Import(args) => import::run(args),
             Command::Coordinator(args) => coordinator::run(args),
             Command::Show(args) => show::run(args),
             Command::LastError(args) => last_error::run(args),

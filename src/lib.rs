@@ -23,6 +23,7 @@ pub mod exit_code;
 pub mod facts;
 pub mod flags;
 pub mod helm;
+pub mod import;
 pub mod job;
 pub mod job_config;
 pub mod kafka;

@@ -277,6 +277,93 @@ proptest! {
     }
 }
 
+// ---- helm samza import ---------------------------------------------------------------------------------------
+
+/// A config becomes chart values or a `SamzaError::Config`, never a panic; the values are YAML that reads back
+/// to the config: every `config` entry as it was, the job's name, id, inputs and class as the friendly values,
+/// and every other key named as left out.
+fn check_import(config: &Config) -> Result<(), TestCaseError> {
+    use helm_samza::import::{values_for, Format};
+    let imported = match values_for(config, Format::Properties, "fuzz.properties", None) {
+        Ok(imported) => imported,
+        Err(SamzaError::Config { .. }) => return Ok(()),
+        Err(other) => {
+            return Err(TestCaseError::fail(format!(
+                "not a config error: {other:?}"
+            )))
+        }
+    };
+    let values: serde_json::Value = serde_saphyr::from_str(&imported.values)
+        .map_err(|e| TestCaseError::fail(format!("{e}\n{}", imported.values)))?;
+    let kept = values["config"].as_object().cloned().unwrap_or_default();
+    let job = &values["job"];
+    let dropped: std::collections::BTreeSet<&str> =
+        imported.dropped.iter().map(|d| d.key.as_str()).collect();
+    for (key, value) in &kept {
+        prop_assert_eq!(config.get(key), value.as_str(), "config entry {:?}", key);
+    }
+    for (key, value) in config.iter() {
+        let friendly = match key {
+            "job.name" => job["name"].as_str().map(str::to_owned),
+            "job.id" => job["id"].as_str().map(str::to_owned),
+            "task.class" => job["taskClass"].as_str().map(str::to_owned),
+            "app.class" => job["appClass"].as_str().map(str::to_owned),
+            "task.inputs" => job["inputs"].as_array().map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }),
+            _ => None,
+        };
+        prop_assert!(
+            kept.contains_key(key) || dropped.contains(key) || friendly.as_deref() == Some(value),
+            "{:?}={:?} is lost:\n{}",
+            key,
+            value,
+            imported.values
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn fuzz_import_mutated_corpus(bytes in mutated(properties_seeds())) {
+        if let Ok(config) = Config::from_properties(&properties::decode_latin1(bytes)) {
+            check_import(&config)?;
+        }
+    }
+
+    /// Any keys and values beside a name and inputs, the keys sometimes ones import leaves out or turns into
+    /// friendly values.
+    #[test]
+    fn fuzz_import_structured(
+        name in any::<String>(),
+        inputs in prop_oneof!["kafka\\.[a-z]{1,5}(,kafka\\.[a-z]{1,5}){0,2}", any::<String>()],
+        pairs in prop::collection::vec((prop_oneof![
+            any::<String>(),
+            prop::sample::select(vec![
+                "job.container.count", "yarn.container.count", "kubernetes.pod.count", "job.factory.class",
+                "cluster-manager.container.memory.mb", "kubernetes.container.memory", "yarn.package.path",
+                "kubernetes.container.image", "kubernetes.node.selector", "job.id", "task.class", "app.class",
+                "kubernetes.pod.termination.grace.period.sec", "job.host-affinity.enabled", "yarn.queue",
+            ]).prop_map(str::to_owned),
+        ], prop_oneof!["[0-9]{1,5}(Gi|Mi)?", "[a-z]{1,4}:[a-z]{1,4}(,[a-z]{1,4}:[a-z]{1,4})?", any::<String>()]), 0..12),
+    ) {
+        let mut map = indexmap::IndexMap::new();
+        map.insert("job.name".to_owned(), name);
+        map.insert("task.inputs".to_owned(), inputs);
+        for (key, value) in pairs {
+            map.insert(key, value);
+        }
+        check_import(&Config::from_map(map))?;
+    }
+}
+
 // ---- samza.lock ----------------------------------------------------------------------------------------------
 
 fn check_lock(text: &str) -> Result<(), TestCaseError> {

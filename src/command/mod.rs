@@ -5,6 +5,7 @@
 
 pub mod completion;
 pub mod coordinator;
+pub mod import;
 pub mod last_error;
 pub mod lint;
 pub mod lock;

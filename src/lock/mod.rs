@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     error::{Error, Result},
     kafka::{KafkaError, KnownCounts, SourceKind, SourceRecord},
-    samza::{job_model::TaskMode, PartitionFacts, Plan, Previous, Ssp, SystemStream},
+    samza::{job_model::TaskMode, PartitionFacts, Plan, Previous, Ssp, StoredState, SystemStream},
 };
 
 /// Current format version; readers refuse newer ones.
@@ -175,6 +175,38 @@ impl LockedJob {
         locked
     }
 
+    /// What a job's coordinator stream stores, as a lock (a job moving from YARN keeps it on its first deploy):
+    /// every changelog entry, the active and standby tasks' containers, the active tasks' input partitions,
+    /// and as each input's partition count the highest stored partition + 1 (the count the job last ran with,
+    /// unless a partition at the end was never assigned, which Samza's groupers do not do).
+    pub fn from_stored(stored: &StoredState, discovery: Discovery) -> LockedJob {
+        let previous = stored.previous();
+        let mut inputs: BTreeMap<SystemStream, u32> = BTreeMap::new();
+        for ssp in stored.task_partitions.keys() {
+            let count = inputs
+                .entry(SystemStream::new(&ssp.system, &ssp.stream))
+                .or_default();
+            *count = (*count).max(ssp.partition + 1);
+        }
+        let discovered = inputs
+            .keys()
+            .map(|ss| (ss.system.to_string(), discovery.clone()))
+            .collect();
+        LockedJob {
+            inputs,
+            discovered,
+            changelog: previous.changelog,
+            assignment: previous.task_container,
+            standby: previous.standby_container,
+            task_inputs: previous
+                .task_ssps
+                .into_iter()
+                .map(|(task, ssps)| (task, ssps.into_iter().collect()))
+                .collect(),
+            ..LockedJob::default()
+        }
+    }
+
     /// The pinned counts and topic lists as a partition source, asked after `--partitions` (see `facts`).
     pub fn known_counts(&self) -> Result<KnownCounts, KafkaError> {
         let mut known = KnownCounts::new(SourceKind::Lock);
@@ -329,6 +361,68 @@ mod ssp_lists {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stored_state_becomes_a_lock_with_standby_tasks_apart_and_counts_from_the_highest_partition(
+    ) {
+        let ssp =
+            |stream: &str, partition| Ssp::new(&SystemStream::new("kafka", stream), partition);
+        let owned = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let stored = StoredState {
+            changelog: BTreeMap::from([
+                ("Partition 0".to_owned(), 1),
+                ("Partition 2".to_owned(), 0),
+                ("Standby-Partition 0-0".to_owned(), 1),
+            ]),
+            task_container: owned(&[
+                ("Partition 0", "0"),
+                ("Partition 2", "1"),
+                ("Standby-Partition 0-0", "0-0"),
+            ]),
+            task_modes: BTreeMap::from([("Standby-Partition 0-0".to_owned(), TaskMode::Standby)]),
+            task_partitions: BTreeMap::from([
+                (
+                    ssp("a", 0),
+                    vec!["Partition 0".to_owned(), "Standby-Partition 0-0".to_owned()],
+                ),
+                (ssp("a", 2), vec!["Partition 2".to_owned()]),
+                (ssp("b", 0), vec!["Partition 0".to_owned()]),
+            ]),
+            ..StoredState::default()
+        };
+        let discovery = Discovery {
+            source: "coordinator-stream".into(),
+            brokers: vec!["k:9092".into()],
+            at: None,
+        };
+        let locked = LockedJob::from_stored(&stored, discovery.clone());
+        assert_eq!(locked.changelog, stored.changelog);
+        assert_eq!(
+            locked.assignment,
+            owned(&[("Partition 0", "0"), ("Partition 2", "1")])
+        );
+        assert_eq!(locked.standby, owned(&[("Standby-Partition 0-0", "0-0")]));
+        assert_eq!(
+            locked.task_inputs["Partition 0"],
+            vec![ssp("a", 0), ssp("b", 0)]
+        );
+        assert!(!locked.task_inputs.contains_key("Standby-Partition 0-0"));
+        assert_eq!(
+            locked.inputs,
+            BTreeMap::from([
+                (SystemStream::new("kafka", "a"), 3),
+                (SystemStream::new("kafka", "b"), 1)
+            ])
+        );
+        assert_eq!(locked.discovered["kafka"], discovery);
+        // What the lock holds is the previous state the planner reads from the stream itself.
+        assert_eq!(locked.previous(), Some(stored.previous()));
+    }
 
     #[test]
     fn round_trip_and_version_check() {

@@ -59,6 +59,9 @@ pub struct StoredState {
     pub task_partitions: BTreeMap<Ssp, Vec<String>>,
     /// `set-config`: the config the job was last submitted with (written by Samza's job runner).
     pub config: BTreeMap<String, String>,
+    /// Messages of the types not read above (host locality, checkpoints of Samza 0.9, start points, or a type
+    /// some other writer invented): how many of each type, so a reader can say what it passed over.
+    pub skipped: BTreeMap<String, u64>,
 }
 
 /// An entry after folding, before it is checked: its value read for its type, or why it cannot be.
@@ -76,8 +79,8 @@ enum Entry {
 #[derive(Debug, Default)]
 pub struct StateReader {
     entries: HashMap<(String, String), (i64, Entry)>,
-    /// Messages of types that hold nothing the planner needs (host locality, checkpoints of 0.9, …).
-    pub ignored: u64,
+    /// Messages of types that hold nothing the planner needs (host locality, checkpoints of 0.9, …), by type.
+    skipped: BTreeMap<String, u64>,
 }
 
 impl StateReader {
@@ -117,7 +120,7 @@ impl StateReader {
             Some(Ok(entry)) => entry,
             Some(Err(reason)) => Entry::Unread(reason),
             None => {
-                self.ignored += 1;
+                *self.skipped.entry(key.kind).or_default() += 1;
                 return Ok(());
             }
         };
@@ -178,6 +181,7 @@ impl StateReader {
                 .map(|(ssp, (_, tasks))| (ssp, tasks))
                 .collect(),
             config: config.into_iter().collect(),
+            skipped: self.skipped,
         })
     }
 }
@@ -531,6 +535,10 @@ mod tests {
         assert_eq!(
             state.task_modes,
             BTreeMap::from([("Standby-Partition 0-0".to_owned(), TaskMode::Standby)])
+        );
+        assert_eq!(
+            state.skipped,
+            BTreeMap::from([("set-container-host-assignment".to_owned(), 1)])
         );
         assert_eq!(
             state.task_partitions,

@@ -180,3 +180,114 @@ fn the_coordinator_runs_the_dockerfiles_image_as_its_user() {
     assert!(entrypoint.contains("helm-samza"), "{entrypoint}");
     assert_eq!(container["args"][0], "coordinator");
 }
+
+/// The secured-Kafka example (SASL_SSL, SCRAM, a private CA): credentials and CA reach the workers and the
+/// coordinator only as Secret references; the job config (and so the job model the coordinator serves) holds the
+/// protocol and mechanism and nothing secret.
+#[test]
+fn secured_kafka_values_keep_secrets_in_secrets() {
+    use crate::support::helm::HelmHome;
+    use helm_samza::manifest::Stream;
+    use serde_json::Value;
+
+    let home = HelmHome::new(4);
+    let chart = repo_root().join("charts/samza-job");
+    let example = repo_root().join("examples/secured-kafka.yaml");
+    let out = home
+        .template(&chart, &["-f", example.to_str().unwrap()])
+        .env("HELM_SAMZA_OFFLINE", "true")
+        .env("HELM_SAMZA_PARTITIONS", COUNTS)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let docs: Vec<Value> = Stream::split(&text)
+        .documents()
+        .iter()
+        .filter(|d| d.head().expect("head").is_some())
+        .map(|d| d.value().expect("value"))
+        .collect();
+    assert!(
+        !docs.iter().any(|d| d["kind"] == "Secret"),
+        "the chart makes no Secret"
+    );
+    let config = docs
+        .iter()
+        .find(|d| d["metadata"]["name"] == "samza-test-samza-job-config")
+        .expect("the config ConfigMap");
+    let properties = config["data"]["job.properties"].as_str().unwrap();
+    assert!(
+        properties.contains("systems.kafka.consumer.security.protocol=SASL_SSL"),
+        "{properties}"
+    );
+    assert!(
+        properties.contains("systems.kafka.producer.sasl.mechanism=SCRAM-SHA-512"),
+        "{properties}"
+    );
+    let model = docs
+        .iter()
+        .find(|d| d["metadata"]["labels"]["samza.apache.org/role"] == "model")
+        .expect("the model ConfigMap");
+    let served = model["data"]["job-model.json"].as_str().unwrap();
+    for leak in ["password", "jaas", "username"] {
+        assert!(
+            !properties.contains(leak),
+            "{leak} in the job config: {properties}"
+        );
+        assert!(!served.contains(leak), "{leak} in the served model");
+    }
+    let coordinator = docs
+        .iter()
+        .find(|d| d["kind"] == "Deployment")
+        .expect("the coordinator");
+    let env = coordinator["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()
+        .expect("coordinator env");
+    let password = env
+        .iter()
+        .find(|e| e["name"] == "HELM_SAMZA_KAFKA_SASL_PASSWORD")
+        .expect("the password variable");
+    assert!(password.get("value").is_none());
+    assert_eq!(
+        password["valueFrom"]["secretKeyRef"]["name"],
+        "page-views-kafka"
+    );
+    let worker = docs
+        .iter()
+        .find(|d| d["kind"] == "StatefulSet")
+        .expect("the workers");
+    let pod = &worker["spec"]["template"]["spec"];
+    let java_opts = pod["containers"][0]["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "JAVA_OPTS")
+        .unwrap()["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        java_opts.contains("-Djava.security.auth.login.config=/etc/samza/kafka-sasl/jaas.conf"),
+        "{java_opts}"
+    );
+    let volumes = pod["volumes"].as_array().unwrap();
+    let volume = |name: &str| {
+        volumes
+            .iter()
+            .find(|v| v["name"] == name)
+            .unwrap_or_else(|| panic!("{name}"))
+    };
+    assert_eq!(
+        volume("kafka-sasl")["secret"]["secretName"],
+        "page-views-kafka"
+    );
+    assert_eq!(volume("kafka-ca")["secret"]["secretName"], "kafka-ca");
+    assert_eq!(
+        volume("extra-certs")["secret"]["secretName"],
+        "page-views-extra-certs"
+    );
+}

@@ -16,6 +16,7 @@
 //! the docs and where it is checked, or why it cannot run here; a new block fails
 //! `every_code_block_is_checked_or_listed` until it is added there.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::PathBuf;
@@ -274,6 +275,21 @@ const EXAMPLES: &[(&str, &str, Check)] = &[
         "docs/lint.md",
         "$ helm samza lint charts/samza-job",
         Test("lint_md_session_runs_on_helm4"),
+    ),
+    (
+        "docs/migrate-from-yarn.md",
+        "helm samza import [JOB.properties]",
+        Test("synopses_name_only_real_flags"),
+    ),
+    (
+        "docs/migrate-from-yarn.md",
+        "# 1. Stop the job on YARN",
+        Test("migrate_from_yarn_md_cutover_and_rollback_run_on_helm4"),
+    ),
+    (
+        "docs/migrate-from-yarn.md",
+        "# 1. Stop the job on Kubernetes",
+        Test("migrate_from_yarn_md_cutover_and_rollback_run_on_helm4"),
     ),
     (
         "docs/model.md",
@@ -992,6 +1008,82 @@ fn plan_md_session_and_lock_run_on_helm3() {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// docs/migrate-from-yarn.md
+
+#[test]
+fn migrate_from_yarn_md_cutover_and_rollback_run_on_helm4() {
+    let doc = "docs/migrate-from-yarn.md";
+    // What the job left in Kafka on YARN: its coordinator stream in Samza's format, with a changelog mapping no
+    // fresh plan gives (task k writes partition 3 - k). The job's config names kafka:9092; the environment points
+    // the commands at the test's broker instead.
+    let broker = Broker::start();
+    let file = crate::support::run::fixture("import/page-views.properties");
+    crate::import::produce(
+        &broker,
+        "__samza_coordinator_page-views_1",
+        &crate::import::stored_by_samza(&file),
+    );
+    let sandbox = Sandbox::with_plugins(4).env("HELM_SAMZA_BOOTSTRAP_SERVERS", &broker.bootstrap());
+    sandbox.write("page-views.properties", &fs::read_to_string(&file).unwrap());
+
+    let results = sandbox.run_commands(
+        &block(doc, "# 1. Stop the job on YARN"),
+        &[
+            ("yarn application -kill", "needs a YARN cluster"),
+            ("helm install", CLUSTER),
+        ],
+        &[],
+    );
+    let import = ran(&results, "helm samza import");
+    assert!(
+        import.stderr.contains("left out yarn.package.path")
+            && import.stderr.contains("wrote samza.lock"),
+        "{}",
+        import.report()
+    );
+    let plan = ran(&results, "helm samza plan");
+    assert!(
+        plan.stdout.contains("compared with lock file")
+            && plan
+                .stdout
+                .contains("0 task(s) to add, 0 to remove, 0 to move"),
+        "{}",
+        plan.report()
+    );
+    let stored: BTreeMap<String, u32> = (0..4u32)
+        .map(|t| (format!("Partition {t}"), 3 - t))
+        .collect();
+    let rendered = sandbox.read("page-views.rendered.yaml");
+    let model = helm_samza::model_configmap::models_in_stream(rendered.as_bytes())
+        .expect("a post-rendered stream")
+        .remove("page-views")
+        .expect("the job's model");
+    let kept: BTreeMap<String, u32> = model
+        .tasks()
+        .map(|t| (t.name.clone(), t.changelog_partition))
+        .collect();
+    assert_eq!(
+        kept, stored,
+        "the first deploy keeps every stored changelog partition"
+    );
+
+    let results = sandbox.run_commands(
+        &block(doc, "# 1. Stop the job on Kubernetes"),
+        &[
+            ("helm uninstall", CLUSTER),
+            ("run-app.sh", "needs a YARN cluster"),
+        ],
+        &[],
+    );
+    assert_eq!(results.len(), 1);
+    assert_eq!(
+        sandbox.read("rollback.lock"),
+        sandbox.read("samza.lock"),
+        "nothing ran on Kubernetes here, so the stream holds what it held"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // docs/charts.md, docs/conventions.md
 
 #[test]
@@ -1446,6 +1538,11 @@ fn synopses_name_only_real_flags() {
         ("docs/model.md", "helm-samza model --config FILE", "model"),
         ("docs/plan.md", "helm samza plan [RELEASE] CHART", "plan"),
         ("docs/plan.md", "helm samza lock [RELEASE] CHART", "lock"),
+        (
+            "docs/migrate-from-yarn.md",
+            "helm samza import [JOB.properties]",
+            "import",
+        ),
         (
             "docs/gitops.md",
             "helm samza values [RELEASE] CHART",

@@ -8,6 +8,7 @@ mod docs;
 mod exit_codes;
 mod fidelity;
 mod helm;
+mod import;
 mod kafka;
 mod limits;
 mod lint;

@@ -134,6 +134,21 @@ file and the friendly values lead to the same resources.
 {{- with $j.defaultReplicationFactor -}}
 {{- $_ := set $c (printf "systems.%s.default.stream.replication.factor" $sys) (include "samza-job.str" .) -}}
 {{- end -}}
+{{- /* Secured Kafka: what the Java client needs besides the secrets, which never enter the config. */ -}}
+{{- with $j.kafkaSecurity -}}
+{{- range $client := list "consumer" "producer" -}}
+{{- with $.Values.job.kafkaSecurity.protocol -}}
+{{- $_ := set $c (printf "systems.%s.%s.security.protocol" $sys $client) . -}}
+{{- end -}}
+{{- with $.Values.job.kafkaSecurity.sasl.mechanism -}}
+{{- $_ := set $c (printf "systems.%s.%s.sasl.mechanism" $sys $client) . -}}
+{{- end -}}
+{{- if $.Values.job.kafkaSecurity.tls.caSecret -}}
+{{- $_ := set $c (printf "systems.%s.%s.ssl.truststore.type" $sys $client) "PEM" -}}
+{{- $_ := set $c (printf "systems.%s.%s.ssl.truststore.location" $sys $client) (printf "/etc/samza/kafka-ca/%s" $.Values.job.kafkaSecurity.tls.caKey) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- if $j.checkpoints -}}
 {{- $_ := set $c "task.checkpoint.factory" "org.apache.samza.checkpoint.kafka.KafkaCheckpointManagerFactory" -}}
 {{- $_ := set $c "task.checkpoint.system" $sys -}}
@@ -192,10 +207,15 @@ samza.apache.org/role: {{ .role }}
 {{- end -}}
 
 {{- define "samza-job.image" -}}
+{{- $tag := "" -}}
+{{- if not (kindIs "invalid" .tag) }}{{ $tag = toString .tag }}{{ end -}}
 {{- if .digest -}}
 {{- printf "%s@%s" .repository .digest -}}
+{{- else if $tag -}}
+{{- printf "%s:%s" .repository $tag -}}
 {{- else -}}
-{{- printf "%s:%s" .repository (toString .tag) -}}
+{{- /* No tag: the repository alone (the registry's latest), never "repository:". */ -}}
+{{- .repository -}}
 {{- end -}}
 {{- end -}}
 
