@@ -107,10 +107,12 @@ if [ ! -s "$work/checkov.json" ]; then
 fi
 [ -z "$unexpected" ] || fail "checkov: unexpected failed checks on the default samza-job rendering: $unexpected"
 
-# checkov on the coordinator image's Dockerfile: only CKV_DOCKER_2 (a Docker HEALTHCHECK, which Kubernetes ignores;
-# the chart probes /healthz and /readyz) may fail. No Docker engine needed: checkov reads the file.
-"$tools/bin/checkov" -f "$repo/Dockerfile" --framework dockerfile --compact --quiet --skip-download -o json >"$work/checkov-dockerfile.json" 2>"$work/checkov-dockerfile.err" || true
-unexpected=$(python3 - "$work/checkov-dockerfile.json" <<'EOF'
+# checkov on the images' Dockerfiles (the coordinator's, and the Argo CD plugin sidecar's): only CKV_DOCKER_2 (a
+# Docker HEALTHCHECK, which Kubernetes ignores; the chart probes /healthz and /readyz, Argo CD talks to its sidecar
+# over a socket) may fail. No Docker engine needed: checkov reads the file.
+for dockerfile in Dockerfile plugins/argocd/Dockerfile; do
+  "$tools/bin/checkov" -f "$repo/$dockerfile" --framework dockerfile --compact --quiet --skip-download -o json >"$work/checkov-dockerfile.json" 2>"$work/checkov-dockerfile.err" || true
+  unexpected=$(python3 - "$work/checkov-dockerfile.json" <<'EOF'
 import json, sys
 report = json.load(open(sys.argv[1]))
 reports = report if isinstance(report, list) else [report]
@@ -119,8 +121,9 @@ failed = {c["check_id"] for r in reports for c in r.get("results", {}).get("fail
 print(" ".join(sorted(failed - {"CKV_DOCKER_2"})) if passed else "no-checks-ran")
 EOF
 )
-[ -s "$work/checkov-dockerfile.json" ] || { cat "$work/checkov-dockerfile.err" >&2; fail "checkov produced no Dockerfile report"; }
-[ -z "$unexpected" ] || fail "checkov: unexpected failed checks on the Dockerfile: $unexpected"
+  [ -s "$work/checkov-dockerfile.json" ] || { cat "$work/checkov-dockerfile.err" >&2; fail "checkov produced no report on $dockerfile"; }
+  [ -z "$unexpected" ] || fail "checkov: unexpected failed checks on $dockerfile: $unexpected"
+done
 
 if [ "$failures" -gt 0 ]; then
   echo "charts/check.sh: $failures check(s) failed" >&2

@@ -147,13 +147,39 @@ const EXAMPLES: &[(&str, &str, Check)] = &[
     ),
     (
         "docs/gitops.md",
-        "kind: Application",
+        "valueFiles:",
         NotHere("needs a cluster running Argo CD"),
     ),
     (
         "docs/gitops.md",
+        "docker build -f plugins/argocd/Dockerfile",
+        NotHere(
+            "needs a Docker daemon, a registry and a cluster; tests/cli/argocd.rs runs the image's generate \
+             script as the cmp-server does, charts/check.sh checks the Dockerfile with checkov",
+        ),
+    ),
+    (
+        "docs/gitops.md",
+        "helm samza lock views charts/samza-job",
+        Test("gitops_md_argocd_plugin_examples_run"),
+    ),
+    (
+        "docs/gitops.md",
+        "      name: helm-samza\n      parameters:",
+        Test("gitops_md_argocd_plugin_examples_run"),
+    ),
+    (
+        "docs/gitops.md",
+        "name: HELM_SAMZA_LIVE",
+        Test("gitops_md_argocd_plugin_examples_run"),
+    ),
+    (
+        "docs/gitops.md",
         "kind: HelmRelease",
-        NotHere("needs a cluster running Flux"),
+        NotHere(
+            "needs a cluster running Flux; the e2e suite validates it against Flux's HelmRelease v2 CRD \
+             (tests/e2e/cases/gitops.rs)",
+        ),
     ),
     (
         "docs/gitops.md",
@@ -1095,6 +1121,18 @@ fn charts_md_examples_run_on_helm4() {
 
 // ---------------------------------------------------------------------------------------------------------------
 // docs/gitops.md
+
+/// The plugin recipe: the lock command, the Application (its plugin parameters as Argo CD passes them to
+/// `generate`) and the live-discovery env, run by tests/cli/argocd.rs.
+#[test]
+fn gitops_md_argocd_plugin_examples_run() {
+    let doc = "docs/gitops.md";
+    crate::argocd::doc_examples_run(
+        &block(doc, "helm samza lock views charts/samza-job").text,
+        &block(doc, "      name: helm-samza\n      parameters:").text,
+        &block(doc, "name: HELM_SAMZA_LIVE").text,
+    );
+}
 
 #[test]
 fn gitops_md_values_path_runs_on_helm4() {

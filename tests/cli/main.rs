@@ -1,4 +1,5 @@
 //! The one integration-test binary: runs the real `helm-samza` (and real Helm and a real broker).
+mod argocd;
 mod charts;
 mod coordinator;
 mod coordinator_stream;

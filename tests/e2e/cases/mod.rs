@@ -3,6 +3,7 @@
 
 mod admission;
 mod deploy_paths;
+mod gitops;
 mod lifecycle;
 mod limits;
 mod permissions;
@@ -32,6 +33,10 @@ pub fn all() -> Vec<Case> {
     }];
     // The longest first, so that the threads finish together.
     cases.extend([
+        case(
+            "flux_helm_release_of_the_docs_passes_the_crds_schema",
+            Box::new(gitops::flux_helm_release_of_the_docs_passes_the_crds_schema),
+        ),
         case(
             "release_secret_limit_1048576_bytes_and_lint_fails_first",
             Box::new(limits::release_secret_limit),
