@@ -127,9 +127,10 @@ pub fn encode(config_head: &Head, job: &str, model: EncodedModel, partition_sour
         .get(job::ANNOTATION_MODEL_CONFIGMAP)
         .cloned()
         .unwrap_or_else(|| format!("{}-model", config_head.name));
+    // The config ConfigMap's labels (the chart's own and any common labels a chart adds), but its role.
     let mut labels = serde_json::Map::new();
     for (key, value) in &config_head.labels {
-        if key.starts_with("app.kubernetes.io/") || key == "helm.sh/chart" {
+        if key != job::LABEL_ROLE {
             labels.insert(key.clone(), json!(value));
         }
     }

@@ -291,3 +291,65 @@ fn secured_kafka_values_keep_secrets_in_secrets() {
         "page-views-extra-certs"
     );
 }
+
+/// `commonLabels` and `commonAnnotations` reach every object the chart renders (and its pods); the chart's own
+/// labels win over a common one of the same name; the model ConfigMap the post-renderer adds carries the labels.
+#[test]
+fn common_labels_and_annotations_reach_every_object() {
+    use crate::support::helm::HelmHome;
+    use helm_samza::manifest::Stream;
+    use serde_json::Value;
+
+    let home = HelmHome::new(4);
+    let chart = repo_root().join("charts/samza-job");
+    let out = home
+        .template(
+            &chart,
+            &[
+                "--set",
+                "commonLabels.team=streams",
+                "--set",
+                "commonLabels.samza\\.apache\\.org/role=ignored",
+                "--set",
+                "commonAnnotations.owner=data-platform",
+            ],
+        )
+        .env("HELM_SAMZA_OFFLINE", "true")
+        .env("HELM_SAMZA_PARTITIONS", COUNTS)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let docs: Vec<Value> = Stream::split(&text)
+        .documents()
+        .iter()
+        .filter(|d| d.head().expect("head").is_some())
+        .map(|d| d.value().expect("value"))
+        .collect();
+    assert!(docs.len() >= 10);
+    for doc in &docs {
+        let what = format!("{} {}", doc["kind"], doc["metadata"]["name"]);
+        assert_eq!(doc["metadata"]["labels"]["team"], "streams", "{what}");
+        assert_ne!(
+            doc["metadata"]["labels"]["samza.apache.org/role"], "ignored",
+            "{what}"
+        );
+        let model = doc["metadata"]["labels"]["samza.apache.org/role"] == "model";
+        if !model {
+            assert_eq!(
+                doc["metadata"]["annotations"]["owner"], "data-platform",
+                "{what}"
+            );
+        }
+        if let Some(pod) = doc["spec"]["template"]["metadata"].as_object() {
+            assert_eq!(pod["labels"]["team"], "streams", "{what}'s pods");
+        }
+    }
+    assert!(docs
+        .iter()
+        .any(|d| d["metadata"]["labels"]["samza.apache.org/role"] == "model"));
+}

@@ -204,6 +204,20 @@ app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
 samza.apache.org/job: {{ include "samza-job.jobName" .ctx }}
 samza.apache.org/role: {{ .role }}
+{{- /* commonLabels: on every object and pod; the chart's own labels above win (a repeated key is left out). */}}
+{{- $own := list "helm.sh/chart" "app.kubernetes.io/version" "app.kubernetes.io/managed-by" "samza.apache.org/job" "samza.apache.org/role" "app.kubernetes.io/name" "app.kubernetes.io/instance" "app.kubernetes.io/component" }}
+{{- range $key, $value := .ctx.Values.commonLabels }}
+{{- if not (has $key $own) }}
+{{ $key }}: {{ toString $value | quote }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* commonAnnotations, as lines for a metadata.annotations block (empty when there are none). */}}
+{{- define "samza-job.commonAnnotations" -}}
+{{- $annotations := dict -}}
+{{- range $key, $value := .Values.commonAnnotations }}{{ $_ := set $annotations $key (toString $value) }}{{ end -}}
+{{- with $annotations }}{{ toYaml . }}{{ end -}}
 {{- end -}}
 
 {{- define "samza-job.image" -}}
