@@ -120,7 +120,13 @@ pub fn record_failure(log_file: Option<&Path>, message: &str, code: i32, input: 
         && private_dir.is_some()
         && write_private(&last_input_file(), &without_secrets(input)).is_ok();
     let mut text = format!(
-        "helm-samza post-render failed at {} (exit code {code}):\n{message}\n",
+        "helm-samza post-render{} failed at {} (exit code {code}):\n{message}\n",
+        release_of(input)
+            .map(|(release, namespace)| match namespace {
+                Some(ns) => format!(" of release {release} (namespace {ns})"),
+                None => format!(" of release {release}"),
+            })
+            .unwrap_or_default(),
         stamp()
     );
     if saved_input {
@@ -135,6 +141,27 @@ pub fn record_failure(log_file: Option<&Path>, message: &str, code: i32, input: 
             let _ = RECORDED.set(log);
         }
     }
+}
+
+/// The release the manifests were rendered for, as far as they say: the first `app.kubernetes.io/instance` label
+/// (Helm's convention, which charts set to `.Release.Name`) and the first `namespace:`. A post-renderer is not told
+/// the release; this lets `last-error` show whose failure it is. Plain names only (no quotes or spaces).
+fn release_of(input: &[u8]) -> Option<(String, Option<String>)> {
+    let text = std::str::from_utf8(input).ok()?;
+    let value_of = |key: &str| {
+        text.lines().find_map(|line| {
+            let value = line.trim_start().strip_prefix(key)?.trim();
+            let value = value.trim_matches(|c| c == '"' || c == '\'');
+            (!value.is_empty()
+                && value.len() <= 253
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b)))
+            .then(|| value.to_owned())
+        })
+    };
+    let release = value_of("app.kubernetes.io/instance:")?;
+    Some((release, value_of("namespace:")))
 }
 
 /// The line that says where the failure just recorded can be read again, if one was recorded.
@@ -253,6 +280,22 @@ fn scrub(value: &mut serde_json::Value) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_release_is_read_from_the_manifests() {
+        use super::release_of;
+        let input = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: streams\n  labels:\n    app.kubernetes.io/instance: views\n";
+        assert_eq!(
+            release_of(input),
+            Some(("views".to_owned(), Some("streams".to_owned())))
+        );
+        assert_eq!(release_of(b"kind: ConfigMap\n"), None);
+        assert_eq!(
+            release_of(b"  app.kubernetes.io/instance: \"a b\"\n"),
+            None,
+            "not a plain name"
+        );
+    }
+
     /// Every way a Secret can be written that Kubernetes reads as one; none may reach the saved input.
     #[test]
     fn secrets_lose_their_data_in_every_style() {
