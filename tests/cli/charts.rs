@@ -31,7 +31,6 @@ fn charts_pass_lint_schema_validation_and_checkov_through_the_post_renderer() {
 #[test]
 fn chart_changelog_topics_agree_with_samzas_topic_settings() {
     use crate::support::helm::HelmHome;
-    use helm_samza::manifest::Stream;
     use serde_json::Value;
 
     let home = HelmHome::bare(4);
@@ -69,12 +68,7 @@ fn chart_changelog_topics_agree_with_samzas_topic_settings() {
             .stdin(stream)
             .run()
             .success();
-        let docs: Vec<Value> = Stream::split(rendered.stdout_str())
-            .documents()
-            .iter()
-            .filter(|d| d.head().unwrap().is_some())
-            .map(|d| d.value().unwrap())
-            .collect();
+        let docs = crate::support::run::manifest_values(rendered.stdout_str());
         let computed: Vec<Vec<String>> = docs
             .iter()
             .find(|d| d["kind"] == "TopicReport")
@@ -124,9 +118,6 @@ fn chart_changelog_topics_agree_with_samzas_topic_settings() {
 #[test]
 fn the_coordinator_runs_the_dockerfiles_image_as_its_user() {
     use crate::support::helm::HelmHome;
-    use helm_samza::manifest::Stream;
-    use serde_json::Value;
-
     let home = HelmHome::bare(4);
     let chart = repo_root().join("charts/samza-job");
     let out = home.cmd(["template", "rel"]).arg(&chart).output().unwrap();
@@ -136,12 +127,7 @@ fn the_coordinator_runs_the_dockerfiles_image_as_its_user() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).unwrap();
-    let docs: Vec<Value> = Stream::split(&text)
-        .documents()
-        .iter()
-        .filter(|d| d.head().expect("head").is_some())
-        .map(|d| d.value().expect("value"))
-        .collect();
+    let docs = crate::support::run::manifest_values(&text);
     let coordinator = docs
         .iter()
         .find(|d| d["kind"] == "Deployment" && d["metadata"]["name"] == "rel-samza-job-coordinator")
@@ -187,9 +173,6 @@ fn the_coordinator_runs_the_dockerfiles_image_as_its_user() {
 #[test]
 fn secured_kafka_values_keep_secrets_in_secrets() {
     use crate::support::helm::HelmHome;
-    use helm_samza::manifest::Stream;
-    use serde_json::Value;
-
     let home = HelmHome::new(4);
     let chart = repo_root().join("charts/samza-job");
     let example = repo_root().join("examples/secured-kafka.yaml");
@@ -205,12 +188,7 @@ fn secured_kafka_values_keep_secrets_in_secrets() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).unwrap();
-    let docs: Vec<Value> = Stream::split(&text)
-        .documents()
-        .iter()
-        .filter(|d| d.head().expect("head").is_some())
-        .map(|d| d.value().expect("value"))
-        .collect();
+    let docs = crate::support::run::manifest_values(&text);
     assert!(
         !docs.iter().any(|d| d["kind"] == "Secret"),
         "the chart makes no Secret"
@@ -297,8 +275,6 @@ fn secured_kafka_values_keep_secrets_in_secrets() {
 #[test]
 fn common_labels_and_annotations_reach_every_object() {
     use crate::support::helm::HelmHome;
-    use helm_samza::manifest::Stream;
-    use serde_json::Value;
 
     let home = HelmHome::new(4);
     let chart = repo_root().join("charts/samza-job");
@@ -324,12 +300,7 @@ fn common_labels_and_annotations_reach_every_object() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).unwrap();
-    let docs: Vec<Value> = Stream::split(&text)
-        .documents()
-        .iter()
-        .filter(|d| d.head().expect("head").is_some())
-        .map(|d| d.value().expect("value"))
-        .collect();
+    let docs = crate::support::run::manifest_values(&text);
     assert!(docs.len() >= 10);
     for doc in &docs {
         let what = format!("{} {}", doc["kind"], doc["metadata"]["name"]);

@@ -16,16 +16,17 @@ const TOPIC: &str = "__samza_coordinator_page-views_1";
 
 /// Samza's value for one message: `CoordinatorStreamMessage`'s map as Jackson writes a Java `HashMap` (host,
 /// source, values, username, timestamp), compact, the timestamp a number and every value a string.
-fn samza_value(values: &str) -> Vec<u8> {
+pub(crate) fn samza_value(values: &str) -> Vec<u8> {
     format!(
         r#"{{"host":"10.1.2.4","source":"SamzaContainer","values":{values},"username":"yarn","timestamp":1700000000000}}"#
     )
     .into_bytes()
 }
 
-/// What Samza's cluster-based coordinator stored for the 4-task job of the fixture chart, with a changelog
+/// What Samza's cluster-based coordinator stored for the 4-task job of the fixture chart (the import tests read it
+/// too), with a changelog
 /// mapping no fresh plan gives (task k keeps partition 3 - k): only the stream can tell.
-fn stored_by_samza() -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+pub(crate) fn stored_by_samza() -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
     let mut messages = Vec::new();
     for task in 0..4u32 {
         let name = format!("Partition {task}");

@@ -7,22 +7,12 @@ use serde_json::Value;
 use crate::support::{
     broker::Broker,
     helm::{run_ok, HelmHome},
-    run::fixture,
+    run::{fixture, manifest_values},
     tools::corpus_dir,
 };
-use helm_samza::manifest::Stream;
 
 fn chart() -> PathBuf {
     fixture("charts/page-views")
-}
-
-fn values(text: &str) -> Vec<Value> {
-    Stream::split(text)
-        .documents()
-        .iter()
-        .filter(|d| d.head().expect("head").is_some())
-        .map(|d| d.value().expect("value"))
-        .collect()
 }
 
 fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
@@ -60,7 +50,7 @@ fn render_with_broker(version: u8, broker: &Broker, extra: &[&str]) -> Vec<Value
     args.extend(extra.iter().map(|s| s.to_string()));
     let out = run_ok(&mut home.template(&chart(), &args));
     let text = String::from_utf8(out.stdout).unwrap();
-    values(&text)
+    manifest_values(&text)
 }
 
 fn check_model_from_broker(version: u8) {
@@ -288,7 +278,7 @@ fn helm3_runs_the_bare_binary_as_the_post_renderer() {
         "--partitions=kafka.PageViewEvent=4,kafka.AdClickEvent=4",
     ]));
     let text = String::from_utf8(out.stdout).unwrap();
-    let docs = values(&text);
+    let docs = manifest_values(&text);
     let model = find(&docs, "ConfigMap", "samza-test-page-views-model");
     assert!(model["data"]["job-model.json"].is_string(), "{text}");
 }

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 use helm_samza::job_config::{read_config, read_config_file};
 use helm_samza::lock::Lock;
-use helm_samza::manifest::Stream;
 use helm_samza::model_configmap::models_in_stream;
 use serde_json::Value;
 
+use crate::deployed_state::samza_value;
 use crate::support::{
     broker::Broker,
     helm::HelmHome,
@@ -85,12 +85,8 @@ fn rendered_config(home: &HelmHome, values: &Path) -> BTreeMap<String, String> {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).unwrap();
-    let stream = Stream::split(&text);
-    let configmap: Value = stream
-        .documents()
-        .iter()
-        .filter(|d| d.head().unwrap().is_some())
-        .map(|d| d.value().unwrap())
+    let configmap: Value = crate::support::run::manifest_values(&text)
+        .into_iter()
         .find(|d| {
             d["kind"] == "ConfigMap" && d["metadata"]["labels"]["samza.apache.org/role"] == "config"
         })
@@ -219,12 +215,8 @@ fn the_proof_of_concepts_kubernetes_keys_become_chart_values() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).unwrap();
-    let stream = Stream::split(&text);
-    let worker: Value = stream
-        .documents()
-        .iter()
-        .filter(|d| d.head().unwrap().is_some())
-        .map(|d| d.value().unwrap())
+    let worker: Value = crate::support::run::manifest_values(&text)
+        .into_iter()
         .find(|d| d["kind"] == "StatefulSet")
         .expect("the worker StatefulSet");
     let pod = &worker["spec"]["template"]["spec"];
@@ -239,15 +231,6 @@ fn the_proof_of_concepts_kubernetes_keys_become_chart_values() {
         pod["containers"][0]["resources"]["limits"]["memory"],
         "2048Mi"
     );
-}
-
-/// Samza's value for one coordinator-stream message: a Java `HashMap` as Jackson writes it (host, source,
-/// values, username, timestamp), compact.
-fn samza_value(values: &str) -> Vec<u8> {
-    format!(
-        r#"{{"host":"10.1.2.4","source":"SamzaContainer","values":{values},"username":"yarn","timestamp":1700000000000}}"#
-    )
-    .into_bytes()
 }
 
 /// What Samza stored for page-views on YARN: four tasks on two containers, a changelog mapping no fresh plan
@@ -266,38 +249,8 @@ pub(crate) fn stored_by_samza(file: &Path) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
             Some(samza_value(&format!(r#"{{"value":{}}}"#, json(value)))),
         ));
     }
-    for task in 0..4u32 {
-        let name = format!("Partition {task}");
-        messages.push((
-            format!(r#"[1,"set-task-container-assignment","{name}"]"#).into_bytes(),
-            Some(samza_value(&format!(r#"{{"processorId":"{}"}}"#, task % 2))),
-        ));
-        messages.push((
-            format!(r#"[1,"set-task-mode-assignment","{name}"]"#).into_bytes(),
-            Some(samza_value(r#"{"taskMode":"Active"}"#)),
-        ));
-        for stream in ["AdClickEvent", "PageViewEvent"] {
-            messages.push((
-                format!(
-                    r#"[1,"set-task-partition-assignment","{{\"system\":\"kafka\",\"partition\":{task},\"stream\":\"{stream}\",\"keyBucket\":-1}}"]"#
-                )
-                .into_bytes(),
-                Some(samza_value(&format!(r#"{{"taskNames":"[\"{name}\"]"}}"#))),
-            ));
-        }
-        messages.push((
-            format!(r#"[1,"set-changelog","{name}"]"#).into_bytes(),
-            Some(samza_value(&format!(r#"{{"Partition":"{}"}}"#, 3 - task))),
-        ));
-    }
-    messages.push((
-        br#"[1,"set-changelog","Partition 7"]"#.to_vec(),
-        Some(samza_value(r#"{"Partition":"7"}"#)),
-    ));
-    messages.push((
-        br#"[1,"set-task-container-assignment","Partition 7"]"#.to_vec(),
-        None,
-    ));
+    // The tasks, their assignments and changelog mapping: the same stream the deployed-state tests read.
+    messages.extend(crate::deployed_state::stored_by_samza());
     messages.push((
         br#"[1,"set-container-host-assignment","0"]"#.to_vec(),
         Some(samza_value(r#"{"hostname":"node-7","jmx-url":""}"#)),

@@ -10,6 +10,17 @@ pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_helm-samza"))
 }
 
+/// Every document of a rendered manifest stream as a JSON value (what the API server would receive), empty
+/// documents left out.
+pub fn manifest_values(text: &str) -> Vec<serde_json::Value> {
+    helm_samza::manifest::Stream::split(text)
+        .documents()
+        .iter()
+        .filter(|d| d.head().expect("head").is_some())
+        .map(|d| d.value().expect("value"))
+        .collect()
+}
+
 pub fn fixture(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
