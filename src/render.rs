@@ -373,18 +373,17 @@ fn render_job(
             .patch(index)
             .set(pod_annotation(job::ANNOTATION_CHECKSUM), json!(digest));
     }
-    let config_head = &scan.heads[&config_index];
     let mut provenance = gathered.describe();
     // The stream's own model is not named: post-rendering a post-rendered stream again changes nothing.
     if let Some(previous) = previous.as_ref().filter(|p| !p.source.ends_with(IN_STREAM)) {
         provenance.push_str(&format!("; previous state: {}", previous.source));
     }
-    let model_cm = model_configmap::encode(config_head, &docs.name, encoded, &provenance);
+    let model_cm = model_configmap::encode(head, &docs.name, encoded, &provenance);
     // A stream that went through helm-samza before carries the old model: the new one replaces it.
     for &index in &docs.models {
         edits.removed.push(index);
     }
-    let source = config_head
+    let source = head
         .source
         .clone()
         .unwrap_or_else(|| format!("samza/{}-job-model.yaml", docs.name));

@@ -122,19 +122,18 @@ pub fn run(args: &LockArgs) -> Result<i32> {
                     )),
                 }
             }
-        }
-        for job in &jobs {
-            let (Some(stored), Some(pinned)) = (&job.previous, existing.jobs.get(&job.name)) else {
+            // What the job's coordinator stream stores (when it was read) must be what the lock pins.
+            let (Some(stored), Some(pinned)) = (&job.previous, pinned) else {
                 continue;
             };
             let differ: Vec<String> = stored
                 .state
                 .changelog
                 .iter()
-                .filter(|(task, partition)| pinned.changelog.get(*task) != Some(partition))
-                .map(|(task, partition)| match pinned.changelog.get(task) {
-                    Some(locked) => format!("'{task}' {partition} (the lock says {locked})"),
-                    None => format!("'{task}' {partition} (not in the lock)"),
+                .filter_map(|(task, partition)| match pinned.changelog.get(task) {
+                    Some(locked) if locked == partition => None,
+                    Some(locked) => Some(format!("'{task}' {partition} (the lock says {locked})")),
+                    None => Some(format!("'{task}' {partition} (not in the lock)")),
                 })
                 .collect();
             if !differ.is_empty() {
@@ -142,12 +141,7 @@ pub fn run(args: &LockArgs) -> Result<i32> {
                     "job '{}': the {} stores changelog partitions the lock does not: {}{}",
                     job.name,
                     stored.source,
-                    differ
-                        .iter()
-                        .take(3)
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    differ[..differ.len().min(3)].join(", "),
                     if differ.len() > 3 {
                         format!(" and {} more", differ.len() - 3)
                     } else {
