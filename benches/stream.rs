@@ -44,6 +44,7 @@ fn post_render(input: &[u8]) -> usize {
         },
         previous: Default::default(),
         samza_version: Default::default(),
+        model_layout: Default::default(),
         allow_unsafe: false,
         keep_going: false,
         reuse_models: false,

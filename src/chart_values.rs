@@ -97,13 +97,15 @@ impl JobModelValues {
     /// The model the values carry, decoded as a model ConfigMap is.
     pub fn model(&self, origin: &JobOrigin) -> Result<JobModel> {
         let value = json!({"data": self.data, "binaryData": self.binary_data});
-        model_configmap::decode_value(&value, origin)?.ok_or_else(|| Error::Job {
-            origin: origin.clone(),
-            message: format!(
-                "{KEY} holds neither data.{} nor binaryData.{}",
-                job::MODEL_KEY,
-                job::MODEL_KEY_COMPRESSED
-            ),
+        model_configmap::decode_value(&value, origin, &Default::default())?.ok_or_else(|| {
+            Error::Job {
+                origin: origin.clone(),
+                message: format!(
+                    "{KEY} holds neither data.{} nor binaryData.{}",
+                    job::MODEL_KEY,
+                    job::MODEL_KEY_COMPRESSED
+                ),
+            }
         })
     }
 

@@ -144,6 +144,23 @@ pub struct SamzaVersionArg {
     pub samza_version: SamzaVersion,
 }
 
+/// `--model-layout`: how a job's model is carried to its coordinator (docs/limits.md#model-layouts).
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct ModelLayoutArg {
+    /// How each job's model is carried: `auto` in one ConfigMap when it fits, else as its inputs (the
+    /// coordinator computes it again); `inline` one ConfigMap or fail; `parts` split over ConfigMaps when it does
+    /// not fit one; `inputs` always as its inputs. A job's config ConfigMap annotation
+    /// samza.apache.org/model-layout wins.
+    #[arg(
+        long = "model-layout",
+        value_name = "LAYOUT",
+        env = "HELM_SAMZA_MODEL_LAYOUT",
+        default_value = "auto",
+        value_enum
+    )]
+    pub model_layout: crate::model_configmap::Layout,
+}
+
 /// `--allow-unsafe`: open the safety gate.
 #[derive(Debug, Args, Clone, Copy, Default)]
 pub struct AllowUnsafeArg {

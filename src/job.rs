@@ -37,6 +37,16 @@ pub const CONFIG_KEY_YAML: &str = "job.yaml";
 pub const CONFIG_KEY_LOCK: &str = "samza.lock";
 pub const MODEL_KEY: &str = "job-model.json";
 pub const MODEL_KEY_COMPRESSED: &str = "job-model.json.gz";
+/// A model split over several ConfigMaps: the index (in the model ConfigMap) and each part's key (`…part-N`).
+pub const MODEL_KEY_INDEX: &str = "job-model.index.json";
+pub const MODEL_KEY_PART_PREFIX: &str = "job-model.json.gz.part-";
+/// A model carried as its inputs, computed again by the coordinator (`model_inputs`).
+pub const MODEL_KEY_INPUTS: &str = "job-model.inputs.json";
+/// `samza.apache.org/role` of a ConfigMap holding one part of a split model.
+pub const ROLE_MODEL_PART: &str = "model-part";
+/// How the job's model is carried (`auto`, `inline`, `parts`, `inputs`), on the config ConfigMap: wins over
+/// `--model-layout`.
+pub const ANNOTATION_MODEL_LAYOUT: &str = "samza.apache.org/model-layout";
 
 /// One worker StatefulSet of a job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +66,8 @@ pub struct JobDocs {
     pub templated: Vec<usize>,
     /// Job-model ConfigMaps already in the stream (`role: model`): the stream went through helm-samza before.
     pub models: Vec<usize>,
+    /// Parts of a model split over several ConfigMaps (`role: model-part`), from an earlier pass too.
+    pub model_parts: Vec<usize>,
 }
 
 /// A Strimzi KafkaTopic found in the same render: partition counts known without asking Kafka.
@@ -135,6 +147,7 @@ fn classify(scan: &mut Scan, index: usize, head: &Head) {
         }),
         (Some("coordinator"), "Deployment" | "StatefulSet") => entry.coordinators.push(index),
         (Some("model"), "ConfigMap") => entry.models.push(index),
+        (Some(ROLE_MODEL_PART), "ConfigMap") => entry.model_parts.push(index),
         _ => {}
     }
     if templated {

@@ -31,6 +31,7 @@ pub mod lint;
 pub mod lock;
 pub mod manifest;
 pub mod model_configmap;
+pub mod model_inputs;
 pub mod output_file;
 pub mod plan;
 pub mod previous;

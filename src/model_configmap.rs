@@ -1,13 +1,24 @@
 //! The job-model ConfigMap: how the post-renderer writes a job's model into the stream, and how every reader
 //! (plan, lint, `show`, `--previous`, the coordinator) gets it back.
 //!
-//! The model goes under `data.job-model.json`, or gzipped and base64-encoded under `binaryData.job-model.json.gz`
-//! when it would not fit a ConfigMap (1 MiB in all). Encoding and decoding live together so the two forms cannot
-//! drift apart; the checksum on pod templates is the digest of the same JSON.
+//! A model is carried in one of four ways (its *layout*), all under the one ConfigMap the coordinator mounts:
+//! - **plain**: the JSON under `data.job-model.json`, up to [`MAX_PLAIN_MODEL_BYTES`];
+//! - **gzip**: past that, gzipped under `binaryData.job-model.json.gz`, up to [`MAX_PART_BYTES`] of gzip;
+//! - **parts** (`--model-layout parts`): past that, the gzip split into parts of at most [`MAX_PART_BYTES`], one
+//!   ConfigMap each (`<model>-part-N`, key `job-model.json.gz.part-N`), listed in order with their sizes and
+//!   digests by an index under `data.job-model.index.json`; the coordinator's volume projects them all, and the
+//!   coordinator joins them. At most [`MAX_PARTS`]. Kubernetes accepts every part, but Helm stores the whole
+//!   release in one Secret of 1 MiB, so this serves `kubectl apply --server-side` and GitOps tools;
+//! - **inputs** (the default past one ConfigMap): the model's inputs under `data.job-model.inputs.json`
+//!   (`model_inputs`), a few kilobytes whatever the model's size; the coordinator computes the model again and
+//!   serves it only if its digest is the one computed here.
+//!
+//! Encoding and decoding live together so the forms cannot drift apart; the checksum on pod templates is the
+//! digest of the same JSON in every layout (so it covers every part).
 //!
 //! The post-renderer writes the model once, straight into its encoding ([`encode_model`]): the JSON is hashed as
-//! it streams and kept as text while it fits, and past the limit gzipped and base64-encoded as it streams, so a
-//! large model's JSON is never held whole.
+//! it streams and kept as text while it fits, and past the limit gzipped as it streams, so a large model's JSON is
+//! never held whole.
 
 use std::{
     collections::BTreeMap,
@@ -16,6 +27,7 @@ use std::{
 
 use base64::Engine as _;
 use flate2::{read::GzDecoder, write::GzEncoder, Compression};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -23,15 +35,53 @@ use crate::{
     error::{Error, JobOrigin, Result},
     job,
     manifest::{Document, Head, Stream},
+    model_inputs::ModelInputs,
     samza::{JobModel, SamzaVersion},
 };
 
 /// A ConfigMap may hold 1 MiB in all; past this much JSON the model goes into binaryData, gzipped.
 pub const MAX_PLAIN_MODEL_BYTES: usize = 900 * 1024;
 
+/// The most gzip one ConfigMap carries (the gzip layout, and each part): 1 MiB less room for the index, the
+/// metadata and the labels a chart adds.
+pub const MAX_PART_BYTES: usize = 900 * 1024;
+
+/// The most parts a model is split into: every part is a volume source of the coordinator's pod and a request
+/// to the API server on every deploy; 32 parts hold 28.8 MiB of gzip, several times the largest model
+/// helm-samza computes (`samza::limits::MAX_MODEL_SSPS`).
+pub const MAX_PARTS: usize = 32;
+
+/// How a job's model is carried to the coordinator (`--model-layout`, or the config ConfigMap's
+/// `samza.apache.org/model-layout`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Layout {
+    /// In one ConfigMap when it fits (plain, or gzipped), else as its inputs.
+    #[default]
+    Auto,
+    /// In one ConfigMap, or not at all: a model too large is refused.
+    Inline,
+    /// In one ConfigMap when it fits, else split over several.
+    Parts,
+    /// As its inputs, always.
+    Inputs,
+}
+
+impl std::str::FromStr for Layout {
+    type Err = String;
+    fn from_str(text: &str) -> std::result::Result<Layout, String> {
+        <Layout as clap::ValueEnum>::from_str(text.trim(), true)
+            .map_err(|_| format!("{text:?} is not a model layout (auto, inline, parts, inputs)"))
+    }
+}
+
 /// `sha256:<hex>` of a model's JSON: the checksum on pod templates and the model ConfigMap.
 pub fn digest(model_json: &str) -> String {
-    format!("sha256:{:x}", Sha256::digest(model_json.as_bytes()))
+    digest_bytes(model_json.as_bytes())
+}
+
+/// `sha256:<hex>` of bytes.
+pub fn digest_bytes(bytes: &[u8]) -> String {
+    format!("sha256:{:x}", Sha256::digest(bytes))
 }
 
 /// [`digest`] of the model's JSON, hashed as the writer streams it (the JSON is never held).
@@ -58,8 +108,31 @@ pub struct EncodedModel {
 enum Body {
     /// `data`: the JSON itself, up to [`MAX_PLAIN_MODEL_BYTES`].
     Plain(String),
-    /// `binaryData`: the JSON gzipped, base64-encoded.
-    Gzip(String),
+    /// The JSON gzipped.
+    Gzip(Vec<u8>),
+}
+
+impl EncodedModel {
+    /// Whether one ConfigMap carries it (plain, or gzipped within [`MAX_PART_BYTES`]).
+    pub fn fits_one_configmap(&self) -> bool {
+        match &self.body {
+            Body::Plain(_) => true,
+            Body::Gzip(gzip) => gzip.len() <= MAX_PART_BYTES,
+        }
+    }
+
+    /// The bytes the ConfigMap would hold: the JSON, or its gzip.
+    pub fn carried_bytes(&self) -> usize {
+        match &self.body {
+            Body::Plain(json) => json.len(),
+            Body::Gzip(gzip) => gzip.len(),
+        }
+    }
+
+    /// How many parts of at most [`MAX_PART_BYTES`] the gzip makes (1 for a model that fits).
+    pub fn parts_needed(&self) -> usize {
+        self.carried_bytes().div_ceil(MAX_PART_BYTES).max(1)
+    }
 }
 
 /// Writes the model's JSON in the shape of `version` once, into the encoding its ConfigMap carries.
@@ -79,7 +152,7 @@ pub fn encode_model(model: &JobModel, version: SamzaVersion) -> EncodedModel {
         .expect("encoding in memory");
     let body = match sink.gzip {
         None => Body::Plain(String::from_utf8(sink.plain).expect("serde_json writes UTF-8")),
-        Some(gzip) => Body::Gzip(gzip.finish().expect("encoding in memory").into_inner()),
+        Some(gzip) => Body::Gzip(gzip.finish().expect("encoding in memory")),
     };
     EncodedModel {
         digest: format!("sha256:{:x}", sink.hasher.finalize()),
@@ -87,15 +160,12 @@ pub fn encode_model(model: &JobModel, version: SamzaVersion) -> EncodedModel {
     }
 }
 
-type Base64Writer =
-    base64::write::EncoderStringWriter<'static, base64::engine::GeneralPurpose, String>;
-
 /// The far end of [`encode_model`]'s writer: hashes everything, keeps it while it fits `data`, and from the
 /// first byte past [`MAX_PLAIN_MODEL_BYTES`] compresses instead (what was kept first).
 struct Sink {
     hasher: Sha256,
     plain: Vec<u8>,
-    gzip: Option<GzEncoder<Base64Writer>>,
+    gzip: Option<GzEncoder<Vec<u8>>>,
 }
 
 impl Write for Sink {
@@ -104,8 +174,7 @@ impl Write for Sink {
         match &mut self.gzip {
             Some(gzip) => gzip.write_all(buf)?,
             None if self.plain.len() + buf.len() > MAX_PLAIN_MODEL_BYTES => {
-                let base64 = Base64Writer::new(&base64::engine::general_purpose::STANDARD);
-                let mut gzip = GzEncoder::new(base64, Compression::best());
+                let mut gzip = GzEncoder::new(Vec::new(), Compression::best());
                 gzip.write_all(&std::mem::take(&mut self.plain))?;
                 gzip.write_all(buf)?;
                 self.gzip = Some(gzip);
@@ -120,43 +189,216 @@ impl Write for Sink {
     }
 }
 
-/// The ConfigMap that carries the model to the coordinator (and so to the containers).
-pub fn encode(config_head: &Head, job: &str, model: EncodedModel, partition_source: &str) -> Value {
-    let name = config_head
+/// How the model goes into the stream, decided by the caller (`render`) from the layout asked for.
+pub enum Carry {
+    /// One ConfigMap: plain or gzipped, as the model encoded.
+    Inline(EncodedModel),
+    /// Split over parts (the model must be gzipped).
+    Parts(EncodedModel),
+    /// As its inputs.
+    Inputs(Box<ModelInputs>),
+}
+
+/// The index of a model split over several ConfigMaps (`data.job-model.index.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PartsIndex {
+    /// Always `gzip`: the parts joined in order are the model's JSON gzipped.
+    pub encoding: String,
+    /// [`digest`] of the model's JSON.
+    pub model_digest: String,
+    pub parts: Vec<PartEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PartEntry {
+    pub config_map: String,
+    pub key: String,
+    pub bytes: usize,
+    /// [`digest_bytes`] of the part's (decoded) bytes.
+    pub sha256: String,
+}
+
+impl PartsIndex {
+    pub fn from_json(text: &str) -> std::result::Result<PartsIndex, String> {
+        let index: PartsIndex = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if index.encoding != "gzip" {
+            return Err(format!("encoding {:?} is not gzip", index.encoding));
+        }
+        if index.parts.is_empty() || index.parts.len() > MAX_PARTS {
+            return Err(format!(
+                "it lists {} parts (1 to {MAX_PARTS})",
+                index.parts.len()
+            ));
+        }
+        Ok(index)
+    }
+
+    /// The parts' bytes joined, each checked against its size and digest; `part` gets a part's bytes by its
+    /// entry (`None`: not there).
+    pub fn join(
+        &self,
+        mut part: impl FnMut(&PartEntry) -> std::result::Result<Option<Vec<u8>>, String>,
+    ) -> std::result::Result<Vec<u8>, String> {
+        let mut joined = Vec::with_capacity(self.parts.iter().map(|p| p.bytes).sum());
+        for (n, entry) in self.parts.iter().enumerate() {
+            let bytes = part(entry)?.ok_or_else(|| {
+                format!(
+                    "part {} of {} ({} of ConfigMap {}) is missing",
+                    n + 1,
+                    self.parts.len(),
+                    entry.key,
+                    entry.config_map
+                )
+            })?;
+            let sha = digest_bytes(&bytes);
+            if bytes.len() != entry.bytes || sha != entry.sha256 {
+                return Err(format!(
+                    "part {} of {} ({} of ConfigMap {}) is {} bytes with digest {sha}, the index says {} bytes \
+                     with digest {}: the parts are from different renders",
+                    n + 1,
+                    self.parts.len(),
+                    entry.key,
+                    entry.config_map,
+                    bytes.len(),
+                    entry.bytes,
+                    entry.sha256
+                ));
+            }
+            joined.extend_from_slice(&bytes);
+        }
+        Ok(joined)
+    }
+}
+
+/// The name of the ConfigMap that carries the model to the coordinator (and so to the containers).
+pub fn configmap_name(config_head: &Head) -> String {
+    config_head
         .annotations
         .get(job::ANNOTATION_MODEL_CONFIGMAP)
         .cloned()
-        .unwrap_or_else(|| format!("{}-model", config_head.name));
-    // The config ConfigMap's labels (the chart's own and any common labels a chart adds), but its role.
-    let mut labels = serde_json::Map::new();
-    for (key, value) in &config_head.labels {
-        if key != job::LABEL_ROLE {
-            labels.insert(key.clone(), json!(value));
+        .unwrap_or_else(|| format!("{}-model", config_head.name))
+}
+
+/// The name of part `n` (from 1) of a split model.
+pub fn part_name(model_configmap: &str, n: usize) -> String {
+    format!("{model_configmap}-part-{n}")
+}
+
+/// The ConfigMaps that carry the model to the coordinator: the model ConfigMap first, then any parts.
+pub fn encode(
+    config_head: &Head,
+    job: &str,
+    digest: &str,
+    carry: Carry,
+    partition_source: &str,
+) -> Vec<Value> {
+    let name = configmap_name(config_head);
+    let configmap = |name: &str, role: &str| {
+        // The config ConfigMap's labels (the chart's own and any common labels a chart adds), but its role.
+        let mut labels = serde_json::Map::new();
+        for (key, value) in &config_head.labels {
+            if key != job::LABEL_ROLE {
+                labels.insert(key.clone(), json!(value));
+            }
         }
-    }
-    labels.insert(job::LABEL_JOB.into(), json!(job));
-    labels.insert(job::LABEL_ROLE.into(), json!("model"));
-    let mut metadata = json!({
-        "name": name,
-        "labels": labels,
-        "annotations": {
-            job::ANNOTATION_CHECKSUM: model.digest,
-            job::ANNOTATION_SOURCE: partition_source,
-        },
-    });
-    if let Some(namespace) = &config_head.namespace {
-        metadata["namespace"] = json!(namespace);
-    }
-    let mut cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata});
-    // The text moves into the ConfigMap (`json!` would copy it).
-    let (field, key, text) = match model.body {
-        Body::Plain(json) => ("data", job::MODEL_KEY, json),
-        Body::Gzip(base64) => ("binaryData", job::MODEL_KEY_COMPRESSED, base64),
+        labels.insert(job::LABEL_JOB.into(), json!(job));
+        labels.insert(job::LABEL_ROLE.into(), json!(role));
+        let mut metadata = json!({
+            "name": name,
+            "labels": labels,
+            "annotations": {
+                job::ANNOTATION_CHECKSUM: digest,
+                job::ANNOTATION_SOURCE: partition_source,
+            },
+        });
+        if let Some(namespace) = &config_head.namespace {
+            metadata["namespace"] = json!(namespace);
+        }
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata})
     };
-    let mut entries = serde_json::Map::new();
-    entries.insert(key.into(), Value::String(text));
-    cm[field] = Value::Object(entries);
-    cm
+    let with = |mut cm: Value, field: &str, key: &str, text: String| {
+        // The text moves into the ConfigMap (`json!` would copy it).
+        let mut entries = serde_json::Map::new();
+        entries.insert(key.into(), Value::String(text));
+        cm[field] = Value::Object(entries);
+        cm
+    };
+    let base64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    match carry {
+        Carry::Inline(EncodedModel {
+            body: Body::Plain(json),
+            ..
+        }) => vec![with(
+            configmap(&name, "model"),
+            "data",
+            job::MODEL_KEY,
+            json,
+        )],
+        Carry::Inline(EncodedModel {
+            body: Body::Gzip(gzip),
+            ..
+        }) => vec![with(
+            configmap(&name, "model"),
+            "binaryData",
+            job::MODEL_KEY_COMPRESSED,
+            base64(&gzip),
+        )],
+        Carry::Parts(model) => {
+            let bytes = match &model.body {
+                Body::Plain(json) => json.as_bytes(),
+                Body::Gzip(gzip) => gzip.as_slice(),
+            };
+            let gzipped;
+            let bytes = if matches!(model.body, Body::Plain(_)) {
+                let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+                encoder.write_all(bytes).expect("in memory");
+                gzipped = encoder.finish().expect("in memory");
+                gzipped.as_slice()
+            } else {
+                bytes
+            };
+            let mut parts = Vec::new();
+            let mut entries = Vec::new();
+            for (i, chunk) in bytes.chunks(MAX_PART_BYTES).enumerate() {
+                let part = part_name(&name, i + 1);
+                let key = format!("{}{}", job::MODEL_KEY_PART_PREFIX, i + 1);
+                entries.push(PartEntry {
+                    config_map: part.clone(),
+                    key: key.clone(),
+                    bytes: chunk.len(),
+                    sha256: digest_bytes(chunk),
+                });
+                parts.push(with(
+                    configmap(&part, job::ROLE_MODEL_PART),
+                    "binaryData",
+                    &key,
+                    base64(chunk),
+                ));
+            }
+            let index = PartsIndex {
+                encoding: "gzip".into(),
+                model_digest: digest.to_string(),
+                parts: entries,
+            };
+            let index = serde_json::to_string_pretty(&index).expect("index serializes");
+            let mut all = vec![with(
+                configmap(&name, "model"),
+                "data",
+                job::MODEL_KEY_INDEX,
+                index,
+            )];
+            all.extend(parts);
+            all
+        }
+        Carry::Inputs(inputs) => vec![with(
+            configmap(&name, "model"),
+            "data",
+            job::MODEL_KEY_INPUTS,
+            inputs.to_json(),
+        )],
+    }
 }
 
 /// The job models in a manifest stream that went through helm-samza (e.g. `helm get manifest`), by job.
@@ -164,7 +406,7 @@ pub fn models_in_stream(bytes: &[u8]) -> Result<BTreeMap<String, JobModel>> {
     let stream = Stream::from_bytes(bytes)?;
     let mut models = BTreeMap::new();
     for doc in stream.documents() {
-        if !doc.mentions(job::MODEL_KEY) {
+        if !doc.mentions("job-model.") {
             continue;
         }
         let Some(head) = doc.head()? else { continue };
@@ -176,43 +418,135 @@ pub fn models_in_stream(bytes: &[u8]) -> Result<BTreeMap<String, JobModel>> {
         let Some(name) = head.labels.get(job::LABEL_JOB) else {
             continue;
         };
-        if let Some(model) = decode(doc)? {
+        if let Some(model) = decode(&stream, doc)? {
             models.insert(name.clone(), model);
         }
     }
     Ok(models)
 }
 
-/// The job model a model ConfigMap holds, plain or gzipped; `None` when it holds neither key.
-pub fn decode(doc: &Document) -> Result<Option<JobModel>> {
-    decode_value(&doc.value()?, &JobOrigin(doc.describe().to_string()))
+/// The inputs a model ConfigMap carries instead of its model (the inputs layout), if it does.
+pub fn carried_inputs(doc: &Document) -> Result<Option<ModelInputs>> {
+    if !doc.mentions(job::MODEL_KEY_INPUTS) {
+        return Ok(None);
+    }
+    let value = doc.value()?;
+    Ok(value
+        .pointer(&format!("/data/{}", job::MODEL_KEY_INPUTS))
+        .and_then(Value::as_str)
+        .and_then(|text| ModelInputs::from_json(text).ok()))
 }
 
-/// [`decode`] of a ConfigMap's value, or of anything holding its `data` and `binaryData` (the chart's `jobModel`).
-pub fn decode_value(value: &Value, origin: &JobOrigin) -> Result<Option<JobModel>> {
+/// Part ConfigMaps of split models in `stream`, by name (with their namespace, for a stream of several).
+pub fn parts_in_stream(stream: &Stream) -> Result<BTreeMap<String, Value>> {
+    let mut parts = BTreeMap::new();
+    for doc in stream.documents() {
+        if !doc.mentions(job::MODEL_KEY_PART_PREFIX) {
+            continue;
+        }
+        let Some(head) = doc.head()? else { continue };
+        if head.kind == "ConfigMap"
+            && head.labels.get(job::LABEL_ROLE).map(String::as_str) == Some(job::ROLE_MODEL_PART)
+        {
+            parts.insert(head.name.clone(), doc.value()?);
+        }
+    }
+    Ok(parts)
+}
+
+/// The job model a model ConfigMap of `stream` holds, in any layout; `None` when it holds none of the keys.
+pub fn decode(stream: &Stream, doc: &Document) -> Result<Option<JobModel>> {
+    let value = doc.value()?;
+    let parts = if value
+        .pointer(&format!("/data/{}", job::MODEL_KEY_INDEX))
+        .is_some()
+    {
+        parts_in_stream(stream)?
+    } else {
+        BTreeMap::new()
+    };
+    decode_value(&value, &JobOrigin(doc.describe().to_string()), &parts)
+}
+
+/// [`decode`] of a ConfigMap's value, or of anything holding its `data` and `binaryData` (the chart's `jobModel`);
+/// `parts`: the part ConfigMaps a split model's index names, by name.
+pub fn decode_value(
+    value: &Value,
+    origin: &JobOrigin,
+    parts: &BTreeMap<String, Value>,
+) -> Result<Option<JobModel>> {
     let origin = origin.clone();
-    let json = if let Some(text) = value
-        .pointer(&format!("/data/{}", job::MODEL_KEY))
-        .and_then(Value::as_str)
-    {
-        text.to_string()
-    } else if let Some(b64) = value
-        .pointer(&format!("/binaryData/{}", job::MODEL_KEY_COMPRESSED))
-        .and_then(Value::as_str)
-    {
-        let bytes = base64::engine::general_purpose::STANDARD
+    let failed = |message: String| Error::Job {
+        origin: origin.clone(),
+        message,
+    };
+    let unbase64 = |b64: &str, what: &str| {
+        base64::engine::general_purpose::STANDARD
             .decode(b64.trim())
-            .map_err(|e| Error::Job {
-                origin: origin.clone(),
-                message: format!("binaryData is not base64: {e}"),
-            })?;
-        let text = gunzip(&bytes)
+            .map_err(|e| failed(format!("{what} is not base64: {e}")))
+    };
+    let ungzip = |bytes: &[u8], what: &str| {
+        gunzip(bytes)
             .and_then(|bytes| String::from_utf8(bytes).map_err(std::io::Error::other))
-            .map_err(|e| Error::Job {
-                origin: origin.clone(),
-                message: format!("binaryData is not gzip: {e}"),
-            })?;
-        text
+            .map_err(|e| failed(format!("{what} is not gzip: {e}")))
+    };
+    let text = |key: &str, field: &str| {
+        value
+            .pointer(&format!("/{field}/{key}"))
+            .and_then(Value::as_str)
+    };
+    let json = if let Some(text) = text(job::MODEL_KEY, "data") {
+        text.to_string()
+    } else if let Some(b64) = text(job::MODEL_KEY_COMPRESSED, "binaryData") {
+        ungzip(&unbase64(b64, "binaryData")?, "binaryData")?
+    } else if let Some(index) = text(job::MODEL_KEY_INDEX, "data") {
+        let index = PartsIndex::from_json(index).map_err(|e| {
+            failed(format!(
+                "{} is not a parts index: {e}",
+                job::MODEL_KEY_INDEX
+            ))
+        })?;
+        let joined = index
+            .join(|entry| {
+                let Some(part) = parts.get(&entry.config_map) else {
+                    return Ok(None);
+                };
+                match part
+                    .pointer(&format!("/binaryData/{}", entry.key))
+                    .and_then(Value::as_str)
+                {
+                    Some(b64) => base64::engine::general_purpose::STANDARD
+                        .decode(b64.trim())
+                        .map(Some)
+                        .map_err(|e| {
+                            format!(
+                                "{} of ConfigMap {} is not base64: {e}",
+                                entry.key, entry.config_map
+                            )
+                        }),
+                    None => Ok(None),
+                }
+            })
+            .map_err(|e| failed(format!("the model's parts cannot be joined: {e}")))?;
+        ungzip(&joined, "the joined parts")?
+    } else if let Some(inputs) = text(job::MODEL_KEY_INPUTS, "data") {
+        let inputs = ModelInputs::from_json(inputs).map_err(|e| {
+            failed(format!(
+                "{} is not a model's inputs: {e}",
+                job::MODEL_KEY_INPUTS
+            ))
+        })?;
+        return inputs
+            .recompute(|| {
+                Err(format!(
+                    "this job's model was planned against the previous state in its coordinator stream ({}) and \
+                     is carried as its inputs (it is too large for a ConfigMap); only the coordinator stream knows \
+                     that state: read it live (drop --offline), or use the lock (`helm samza lock`)",
+                    inputs.previous_state.source.as_deref().unwrap_or("source unknown")
+                ))
+            })
+            .map(Some)
+            .map_err(|e| failed(e.to_string()));
     } else {
         return Ok(None);
     };
@@ -270,12 +604,16 @@ mod tests {
     fn round_trip(padding: usize) -> (Value, JobModel, JobModel, String, String) {
         let model = JobModel::from_json(&MODEL.replace("PAD", &"x".repeat(padding))).unwrap();
         let json = model.to_json(SamzaVersion::default());
+        let encoded = encode_model(&model, SamzaVersion::default());
+        let digest_written = encoded.digest.clone();
         let cm = encode(
             &head(),
             "j",
-            encode_model(&model, SamzaVersion::default()),
+            &digest_written,
+            Carry::Inline(encoded),
             "kafka: flags",
-        );
+        )
+        .remove(0);
         assert_eq!(
             cm["metadata"]["annotations"][job::ANNOTATION_CHECKSUM],
             digest(&json)
@@ -336,5 +674,118 @@ mod tests {
                 digest(&model.to_json(version))
             );
         }
+    }
+
+    /// A stream of the ConfigMaps `encode` made, and the models read back from it.
+    fn stream_of(cms: &[Value]) -> (String, BTreeMap<String, JobModel>) {
+        let mut text = String::new();
+        for cm in cms {
+            text.push_str("---\n");
+            text.push_str(&crate::manifest::write_document(cm).unwrap());
+        }
+        let models = models_in_stream(text.as_bytes()).unwrap();
+        (text, models)
+    }
+
+    /// A model of `tasks` tasks whose JSON hardly compresses (random stream names), so that it needs parts.
+    fn incompressible(tasks: usize) -> JobModel {
+        use std::fmt::Write as _;
+        let mut seed: u64 = 7;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            seed >> 33
+        };
+        let mut tasks_json = String::new();
+        for t in 0..tasks {
+            if t > 0 {
+                tasks_json.push(',');
+            }
+            let stream: String = (0..24)
+                .map(|_| char::from(b'a' + (next() % 26) as u8))
+                .collect();
+            write!(
+                tasks_json,
+                r#""Partition {t}":{{"task-name":"Partition {t}","system-stream-partitions":[{{"system":"kafka","partition":{t},"stream":"{stream}"}}],"changelog-partition":{t}}}"#
+            )
+            .unwrap();
+        }
+        JobModel::from_json(&format!(
+            r#"{{"config":{{"job.name":"j"}},"containers":{{"0":{{"processor-id":"0","tasks":{{{tasks_json}}}}}}},"max-change-log-stream-partitions":{tasks}}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_model_split_into_parts_comes_back_whole_and_each_part_fits() {
+        let model = incompressible(40_000);
+        let json = model.to_json(SamzaVersion::default());
+        let encoded = encode_model(&model, SamzaVersion::default());
+        assert!(!encoded.fits_one_configmap());
+        let needed = encoded.parts_needed();
+        assert!(needed >= 2, "{needed}");
+        let digest_written = encoded.digest.clone();
+        let cms = encode(
+            &head(),
+            "j",
+            &digest_written,
+            Carry::Parts(encoded),
+            "kafka: flags",
+        );
+        assert_eq!(cms.len(), needed + 1);
+        for part in &cms[1..] {
+            assert_eq!(
+                part["metadata"]["labels"][job::LABEL_ROLE],
+                job::ROLE_MODEL_PART
+            );
+            let (_, b64) = part["binaryData"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .next()
+                .unwrap();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64.as_str().unwrap())
+                .unwrap();
+            assert!(bytes.len() <= MAX_PART_BYTES);
+            assert_eq!(
+                part["metadata"]["annotations"][job::ANNOTATION_CHECKSUM],
+                digest(&json)
+            );
+        }
+        let (text, models) = stream_of(&cms);
+        assert_eq!(models["j"].to_json(SamzaVersion::default()), json);
+        // A part from another render: refused, naming the part.
+        let mut other = cms.clone();
+        let key = format!("{}2", job::MODEL_KEY_PART_PREFIX);
+        other[2]["binaryData"][&key] = json!("AAAA");
+        let (_, error) = (text, {
+            let mut text = String::new();
+            for cm in &other {
+                text.push_str("---\n");
+                text.push_str(&crate::manifest::write_document(cm).unwrap());
+            }
+            models_in_stream(text.as_bytes()).unwrap_err().to_string()
+        });
+        assert!(error.contains("part 2 of"), "{error}");
+        // A missing part: refused too.
+        let (_, missing) = (0, {
+            let mut text = String::new();
+            for cm in &cms[..cms.len() - 1] {
+                text.push_str("---\n");
+                text.push_str(&crate::manifest::write_document(cm).unwrap());
+            }
+            models_in_stream(text.as_bytes()).unwrap_err().to_string()
+        });
+        assert!(missing.contains("is missing"), "{missing}");
+    }
+
+    #[test]
+    fn the_layout_names_parse_and_others_are_refused() {
+        assert_eq!("Inputs".parse::<Layout>().unwrap(), Layout::Inputs);
+        assert_eq!(" parts ".parse::<Layout>().unwrap(), Layout::Parts);
+        let error = "split".parse::<Layout>().unwrap_err();
+        assert!(error.contains("auto, inline, parts, inputs"), "{error}");
     }
 }

@@ -17,8 +17,9 @@ use crate::{
     job_config,
     kafka::SourceKind,
     lock::LockedJob,
-    manifest::{apply, Document, ManifestError, Patch, Stream},
-    model_configmap,
+    manifest::{apply, Document, ManifestError, Patch, Seg, Stream},
+    model_configmap::{self, Carry, EncodedModel, Layout},
+    model_inputs::{self, ModelInputs},
     plan::{self, Hazard, Snapshot},
     previous::{self, PreviousModels, PreviousState, StreamState},
     samza::{self, Config, JobModel, Plan, SamzaVersion},
@@ -45,6 +46,8 @@ pub struct RenderOptions<'a> {
     /// `lock`: what the job's coordinator stream stores wins over the old lock's mappings (re-locking pins what
     /// Samza stored); elsewhere a lock's mappings win and the stream is not read.
     pub stream_over_lock: bool,
+    /// How a model is carried (`--model-layout`); a job's config ConfigMap can choose for itself.
+    pub model_layout: Layout,
 }
 
 /// One job's computed outcome, for summaries and for `plan`.
@@ -200,6 +203,7 @@ fn render_job(
     edits: &mut Edits,
 ) -> Result<RenderedJob> {
     let origin = JobOrigin(format!("job '{}'", docs.name));
+    let manifests = stream;
     let config_index = match docs.configs.as_slice() {
         [one] => *one,
         [] => {
@@ -284,7 +288,15 @@ fn render_job(
     // from `helm samza values`) carries what is or will be deployed: the last source of previous state, as the
     // deployed release is for `plan`. So post-rendering such a stream changes nothing the same inputs did not.
     let in_stream = match docs.models.first() {
-        Some(&index) => model_configmap::decode(&stream.documents()[index])?,
+        // A model carried as its inputs and planned against a stored state cannot be known without that state
+        // (the coordinator stream, read below when it is wanted): it is no last resort.
+        Some(&index)
+            if model_configmap::carried_inputs(&stream.documents()[index])?
+                .is_some_and(|inputs| inputs.needs_previous_state()) =>
+        {
+            None
+        }
+        Some(&index) => model_configmap::decode(stream, &stream.documents()[index])?,
         None => None,
     };
     let known = PreviousSources {
@@ -355,13 +367,37 @@ fn render_job(
             ),
         });
     }
-    let active = plan.model.active_container_count();
     // The model's config must tell the containers the truth about how many of them there are.
-    plan.model
-        .config
-        .set("job.container.count", active.to_string());
+    model_inputs::settle_container_count(&mut plan.model);
+    let active = plan.model.active_container_count();
     let encoded = model_configmap::encode_model(&plan.model, options.samza_version);
     let digest = encoded.digest.clone();
+    let layout = match head.annotations.get(job::ANNOTATION_MODEL_LAYOUT) {
+        Some(text) => text.parse::<Layout>().map_err(|message| Error::Job {
+            origin: origin.clone(),
+            message: format!(
+                "{} annotation {}: {message}",
+                config_doc.describe(),
+                job::ANNOTATION_MODEL_LAYOUT
+            ),
+        })?,
+        None => options.model_layout,
+    };
+    let carry = carry(
+        layout,
+        encoded,
+        || {
+            Box::new(ModelInputs::new(
+                &docs.name,
+                options.samza_version,
+                &digest,
+                &config,
+                &gathered.facts,
+                previous.as_ref().map(|p| (&p.state, p.source.as_str())),
+            ))
+        },
+        &origin,
+    )?;
 
     for worker in &docs.workers {
         let patch = edits.patch(worker.index);
@@ -378,16 +414,28 @@ fn render_job(
     if let Some(previous) = previous.as_ref().filter(|p| !p.source.ends_with(IN_STREAM)) {
         provenance.push_str(&format!("; previous state: {}", previous.source));
     }
-    let model_cm = model_configmap::encode(head, &docs.name, encoded, &provenance);
+    let model_name = model_configmap::configmap_name(head);
+    let configmaps = model_configmap::encode(head, &docs.name, &digest, carry, &provenance);
+    // The coordinator mounts the model ConfigMap; a split model needs every part in the same volume.
+    let parts: Vec<String> = configmaps[1..]
+        .iter()
+        .filter_map(|cm| cm.pointer("/metadata/name").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect();
+    for &index in &docs.coordinators {
+        mount_model(manifests, index, &model_name, &parts, edits, &origin)?;
+    }
     // A stream that went through helm-samza before carries the old model: the new one replaces it.
-    for &index in &docs.models {
+    for &index in docs.models.iter().chain(&docs.model_parts) {
         edits.removed.push(index);
     }
     let source = head
         .source
         .clone()
         .unwrap_or_else(|| format!("samza/{}-job-model.yaml", docs.name));
-    edits.added.push((source, model_cm));
+    for configmap in configmaps {
+        edits.added.push((source.clone(), configmap));
+    }
 
     Ok(RenderedJob {
         name: docs.name.clone(),
@@ -399,6 +447,127 @@ fn render_job(
     })
 }
 
+/// How the model travels, from the layout asked for and the size it encoded to.
+fn carry(
+    layout: Layout,
+    encoded: EncodedModel,
+    inputs: impl FnOnce() -> Box<ModelInputs>,
+    origin: &JobOrigin,
+) -> Result<Carry> {
+    let too_large = |message: String| Error::Samza {
+        origin: origin.clone(),
+        source: samza::SamzaError::Model { message },
+    };
+    let size = |encoded: &EncodedModel| {
+        format!(
+            "{:.2} MiB of gzipped JSON",
+            encoded.carried_bytes() as f64 / 1_048_576.0
+        )
+    };
+    Ok(match layout {
+        Layout::Inputs => Carry::Inputs(inputs()),
+        _ if encoded.fits_one_configmap() => Carry::Inline(encoded),
+        Layout::Auto => Carry::Inputs(inputs()),
+        Layout::Inline => {
+            return Err(too_large(format!(
+                "the job model is {}, more than the {} KiB one ConfigMap carries (model layout `inline`): use                  the layout `auto` or `inputs` (the model is computed again by the coordinator), or `parts`",
+                size(&encoded),
+                model_configmap::MAX_PART_BYTES / 1024
+            )))
+        }
+        Layout::Parts if encoded.parts_needed() > model_configmap::MAX_PARTS => {
+            return Err(too_large(format!(
+                "the job model is {}, {} parts of {} KiB, more than the {} parts a model is split into (model                  layout `parts`): use the layout `inputs` (the model is computed again by the coordinator)",
+                size(&encoded),
+                encoded.parts_needed(),
+                model_configmap::MAX_PART_BYTES / 1024,
+                model_configmap::MAX_PARTS
+            )))
+        }
+        Layout::Parts => Carry::Parts(encoded),
+    })
+}
+
+/// Points the coordinator's model volume at the model ConfigMap and every part (a projected volume), so the
+/// parts are files side by side with the index; and back at the model ConfigMap alone when a stream that went
+/// through helm-samza before had parts and the model now has none.
+fn mount_model(
+    stream: &Stream,
+    index: usize,
+    model: &str,
+    parts: &[String],
+    edits: &mut Edits,
+    origin: &JobOrigin,
+) -> Result<()> {
+    let doc = &stream.documents()[index];
+    if parts.is_empty() && !doc.mentions("projected") {
+        return Ok(());
+    }
+    let value = doc.value()?;
+    let volumes = value
+        .pointer("/spec/template/spec/volumes")
+        .and_then(Value::as_array);
+    let names = |volume: &Value| -> Vec<String> {
+        let direct = volume.pointer("/configMap/name").and_then(Value::as_str);
+        let projected = volume
+            .pointer("/projected/sources")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|source| source.pointer("/configMap/name").and_then(Value::as_str));
+        direct
+            .into_iter()
+            .chain(projected)
+            .map(str::to_string)
+            .collect()
+    };
+    let found = volumes.and_then(|volumes| {
+        volumes
+            .iter()
+            .position(|volume| names(volume).iter().any(|name| name == model))
+            .map(|position| (position, volumes[position].get("projected").is_some()))
+    });
+    let path = |position: usize, last: &str| -> Vec<Seg> {
+        vec![
+            "spec".into(),
+            "template".into(),
+            "spec".into(),
+            "volumes".into(),
+            position.into(),
+            last.into(),
+        ]
+    };
+    match found {
+        None if parts.is_empty() => {}
+        None => {
+            return Err(Error::Job {
+                origin: origin.clone(),
+                message: format!(
+                    "{} mounts no volume of the model ConfigMap {model}: a model split into parts needs one (the \
+                     samza-job chart's coordinator has it)",
+                    doc.describe()
+                ),
+            })
+        }
+        Some((_, false)) if parts.is_empty() => {}
+        Some((position, _)) if parts.is_empty() => {
+            edits
+                .patch(index)
+                .remove(path(position, "projected"))
+                .set(path(position, "configMap"), json!({"name": model, "optional": true}));
+        }
+        Some((position, _)) => {
+            let mut sources = vec![json!({"configMap": {"name": model}})];
+            sources.extend(parts.iter().map(|part| json!({"configMap": {"name": part}})));
+            edits
+                .patch(index)
+                .remove(path(position, "configMap"))
+                .set(path(position, "projected"), json!({"sources": sources}));
+        }
+    }
+    Ok(())
+}
+
 /// The job as its model in the stream says it is: no partition counts needed, nothing changed.
 fn reuse_model(
     stream: &Stream,
@@ -408,7 +577,7 @@ fn reuse_model(
     version: SamzaVersion,
 ) -> Result<RenderedJob> {
     let doc = &stream.documents()[index];
-    let model = model_configmap::decode(doc)?.ok_or_else(|| Error::Job {
+    let model = model_configmap::decode(stream, doc)?.ok_or_else(|| Error::Job {
         origin: origin.clone(),
         message: format!("{} holds no job model", doc.describe()),
     })?;

@@ -17,7 +17,10 @@ use crate::{
 /// inputs' partition counts (runs in the samza-job chart's coordinator pod).
 #[derive(Debug, Clone, Args)]
 pub struct CoordinatorArgs {
-    /// The job model as mounted from the model ConfigMap; FILE.gz is read (and gunzipped) when FILE is absent.
+    /// The job model as mounted from the model ConfigMap. When FILE is absent: FILE.gz (gunzipped), the parts
+    /// job-model.index.json beside it lists (joined), or job-model.inputs.json beside it (the model computed
+    /// again, with the previous state from the job's coordinator stream, and served only when its digest is the
+    /// post-renderer's).
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
 

@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 
 use crate::{
     error::{Error, Result},
-    flags::{OfflineSourceArgs, SamzaVersionArg, SourceArgs},
+    flags::{ModelLayoutArg, OfflineSourceArgs, SamzaVersionArg, SourceArgs},
     helm::{release_and_chart, HelmArgs},
     lint::{
         exit_code, find_check, format_json, format_junit, format_sarif, format_text, lint_all,
@@ -59,6 +59,8 @@ pub struct LintArgs {
 
     #[command(flatten)]
     pub samza_version: SamzaVersionArg,
+    #[command(flatten)]
+    pub model_layout: ModelLayoutArg,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -87,6 +89,7 @@ pub fn run(args: &LintArgs) -> Result<i32> {
         sources,
         previous: Default::default(),
         samza_version: args.samza_version.samza_version,
+        model_layout: args.model_layout.model_layout,
         allow_unsafe: true,
         keep_going: true,
         reuse_models: true,

@@ -84,6 +84,7 @@ pub fn run(args: &LockArgs) -> Result<i32> {
         sources,
         previous: Default::default(),
         samza_version: args.samza_version.samza_version,
+        model_layout: Default::default(),
         allow_unsafe: true,
         keep_going: false,
         reuse_models: false,

@@ -144,6 +144,7 @@ pub fn run(args: &PlanArgs) -> Result<i32> {
         sources: inputs.fact_sources(),
         previous: previous_models,
         samza_version: args.samza_version.samza_version,
+        model_layout: Default::default(),
         allow_unsafe: true,
         keep_going: false,
         reuse_models: false,

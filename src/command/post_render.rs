@@ -12,7 +12,7 @@ use crate::{
     diagnostics,
     error::Result,
     exit_code,
-    flags::{AllowUnsafeArg, SamzaVersionArg, SourceArgs},
+    flags::{AllowUnsafeArg, ModelLayoutArg, SamzaVersionArg, SourceArgs},
     previous::read_previous_args,
     render::{render, RenderOptions},
     stdio,
@@ -36,6 +36,8 @@ pub struct PostRenderArgs {
 
     #[command(flatten)]
     pub samza_version: SamzaVersionArg,
+    #[command(flatten)]
+    pub model_layout: ModelLayoutArg,
 
     #[command(flatten)]
     pub allow_unsafe: AllowUnsafeArg,
@@ -75,6 +77,7 @@ fn post_render<'a>(args: &PostRenderArgs, input: &'a [u8]) -> Result<std::borrow
         sources: inputs.fact_sources(),
         previous: read_previous_args(&args.previous)?,
         samza_version: args.samza_version.samza_version,
+        model_layout: args.model_layout.model_layout,
         allow_unsafe: args.allow_unsafe.allow_unsafe,
         keep_going: false,
         reuse_models: false,

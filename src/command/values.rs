@@ -11,7 +11,7 @@ use crate::{
     chart_values::JobModelValues,
     error::{Error, JobOrigin, Result},
     exit_code,
-    flags::{AllowUnsafeArg, SamzaVersionArg, SourceArgs},
+    flags::{AllowUnsafeArg, ModelLayoutArg, SamzaVersionArg, SourceArgs},
     helm::ChartArgs,
     previous::read_previous_args,
     render::{render, RenderOptions},
@@ -61,6 +61,8 @@ pub struct ValuesArgs {
 
     #[command(flatten)]
     pub samza_version: SamzaVersionArg,
+    #[command(flatten)]
+    pub model_layout: ModelLayoutArg,
 }
 
 pub fn run(args: &ValuesArgs) -> Result<i32> {
@@ -88,6 +90,7 @@ pub fn run(args: &ValuesArgs) -> Result<i32> {
         sources: inputs.fact_sources(),
         previous: read_previous_args(&args.previous)?,
         samza_version: args.samza_version.samza_version,
+        model_layout: args.model_layout.model_layout,
         allow_unsafe: args.allow_unsafe.allow_unsafe,
         keep_going: false,
         reuse_models: false,

@@ -2,8 +2,9 @@
 //!
 //! Samza containers started by `run-container.sh` fetch the model from `SAMZA_COORDINATOR_URL` and retry until
 //! they get it (`SamzaContainer#readJobModel`). On YARN the ClusterBasedJobCoordinator computes and serves it;
-//! with helm-samza the model is computed at render time and mounted from a ConfigMap, so the coordinator only
-//! serves those bytes (and answers the containers' heartbeats) and watches the one thing that makes them stale:
+//! with helm-samza the model is computed at render time and mounted from a ConfigMap (or, too large for one,
+//! computed again here from the inputs the post-renderer recorded, and checked against its digest), so the
+//! coordinator only serves those bytes (and answers the containers' heartbeats) and watches the one thing that makes them stale:
 //! the input topics' partition counts.
 //! It calls no Kubernetes API (drift shows through `/readyz` and `/metrics`), so it needs no token and no RBAC.
 //!
@@ -41,7 +42,8 @@ use crate::kafka::{client_settings_for, LiveKafka, Overrides};
 /// What a coordinator serves and watches, decided once from its command line (`command::coordinator`).
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The job model as mounted from the model ConfigMap; FILE.gz is read (and gunzipped) when FILE is absent.
+    /// The job model as mounted from the model ConfigMap; when FILE is absent, FILE.gz (gunzipped), the parts
+    /// listed by job-model.index.json beside it (joined), or job-model.inputs.json beside it (computed again).
     pub model: PathBuf,
     /// Address to serve on.
     pub listen: String,
@@ -150,7 +152,7 @@ pub fn start(args: &Settings) -> Result<RunningCoordinator, CoordinatorError> {
     })?;
     let addr = server.addr();
     let server = Arc::new(server);
-    let location = ModelLocation::new(&args.model);
+    let location = ModelLocation::new(&args.model).with_kafka(args.kafka.clone());
     let status = Arc::new(Mutex::new(Status::default()));
     let make_watch: poll::WatchFactory = Box::new(move |system, facts| {
         let job_config = facts

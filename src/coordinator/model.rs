@@ -1,22 +1,34 @@
 //! The job model as the coordinator finds it on disk: the model ConfigMap mounted as files.
 //!
-//! The post-renderer writes `data.job-model.json`, or `binaryData.job-model.json.gz` when the model does not fit
-//! a ConfigMap uncompressed; Kubernetes mounts either as a file of that name. The coordinator serves the JSON
-//! bytes exactly as written (Samza's containers parse them), so reading never re-serializes; only the facts the
-//! partition watch needs (input partition counts, Kafka systems, bootstrap servers) are pulled out of it, by the
-//! same readers the rest of helm-samza uses (`JobModel::from_json`, `JobModel::input_partition_counts`). The
-//! gzipped file is expanded here, not with `model_configmap::gunzip`, because a mounted file is bounded while it
-//! is read.
+//! The post-renderer carries the model in one of four layouts (`model_configmap`), each a file (or files) of the
+//! mounted volume: `job-model.json`; `job-model.json.gz`; `job-model.index.json` with the parts
+//! `job-model.json.gz.part-N` beside it (a projected volume); or `job-model.inputs.json`, from which the model is
+//! computed again (`model_inputs`), with the previous state read from the job's coordinator stream when the model
+//! was planned against one, and served only when its digest is the one the post-renderer computed. The
+//! coordinator serves the JSON bytes exactly as written or computed (Samza's containers parse them), so reading
+//! never re-serializes; only the facts the partition watch needs (input partition counts, Kafka systems,
+//! bootstrap servers) are pulled out of it, by the same readers the rest of helm-samza uses
+//! (`JobModel::from_json`, `JobModel::input_partition_counts`). A gzipped file is expanded here, not with
+//! `model_configmap::gunzip`, because a mounted file is bounded while it is read.
 
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use flate2::read::GzDecoder;
 
-use crate::samza::JobModel;
+use crate::job;
+use crate::kafka::Overrides;
+use crate::model_configmap::PartsIndex;
+use crate::model_inputs::{ModelInputs, RecomputeError};
+use crate::previous::{self, StreamState};
+use crate::samza::{JobModel, Previous};
+
+/// How long a model that could not be read or computed is not tried again (containers ask every few seconds;
+/// computing reads the coordinator stream).
+const RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// Samza's default for `job.coordinator.monitor-partition-change.frequency.ms` (StreamPartitionCountMonitor).
 const DEFAULT_MONITOR_INTERVAL: Duration = Duration::from_secs(300);
@@ -33,7 +45,10 @@ pub struct ModelLocation {
     pub path: PathBuf,
     /// `MAX_MODEL_BYTES`, smaller in tests.
     limit: u64,
+    /// How to read the coordinator stream, for a model carried as its inputs.
+    kafka: Overrides,
     cache: Arc<Mutex<Option<Cached>>>,
+    failed: Arc<Mutex<Option<(Identity, Instant, ModelError)>>>,
 }
 
 /// One version of the mounted model, read.
@@ -89,7 +104,7 @@ fn digest(json: &[u8]) -> String {
 }
 
 /// Why the model cannot be served or understood right now. Absence is normal until the ConfigMap exists.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ModelError {
     #[error("no job model at {path} (nor {path}.gz) yet")]
     Missing { path: String },
@@ -97,6 +112,8 @@ pub enum ModelError {
     Unreadable { path: String, reason: String },
     #[error("the job model {path} is not a Samza job model: {reason}")]
     Invalid { path: String, reason: String },
+    #[error("the job model cannot be computed from {path}: {reason}")]
+    Refused { path: String, reason: String },
 }
 
 impl ModelLocation {
@@ -104,8 +121,21 @@ impl ModelLocation {
         ModelLocation {
             path: path.to_owned(),
             limit: MAX_MODEL_BYTES,
+            kafka: Overrides::default(),
             cache: Arc::default(),
+            failed: Arc::default(),
         }
+    }
+
+    /// Reads a coordinator stream with these client settings (as the coordinator's `--bootstrap-servers`,
+    /// `--kafka-config` give them) when the model is carried as its inputs.
+    pub fn with_kafka(mut self, kafka: Overrides) -> Self {
+        self.kafka = kafka;
+        self
+    }
+
+    fn sibling(&self, name: &str) -> PathBuf {
+        self.path.with_file_name(name)
     }
 
     fn gz_path(&self) -> PathBuf {
@@ -114,67 +144,155 @@ impl ModelLocation {
         PathBuf::from(name)
     }
 
-    /// The model JSON, byte for byte as the post-renderer wrote it (decompressed when mounted gzipped).
+    /// The model JSON, byte for byte as the post-renderer wrote it (decompressed when mounted gzipped, joined
+    /// from its parts, or computed from its inputs).
     pub fn read(&self) -> Result<Arc<Model>, ModelError> {
         let unreadable = |path: &Path, error: io::Error| ModelError::Unreadable {
             path: path.display().to_string(),
             reason: error.to_string(),
         };
-        let gz = self.gz_path();
-        let identity = match Identity::of(&self.path) {
-            Ok(identity) => identity,
-            Err(error) if error.kind() != io::ErrorKind::NotFound => {
-                return Err(unreadable(&self.path, error))
-            }
-            Err(_) => match Identity::of(&gz) {
-                Ok(identity) => identity,
-                Err(error) if error.kind() == io::ErrorKind::NotFound => {
-                    return Err(ModelError::Missing {
-                        path: self.path.display().to_string(),
-                    })
+        let candidates = [
+            (self.path.clone(), Form::Plain),
+            (self.gz_path(), Form::Gzip),
+            (self.sibling(job::MODEL_KEY_INDEX), Form::Parts),
+            (self.sibling(job::MODEL_KEY_INPUTS), Form::Inputs),
+        ];
+        let mut found = None;
+        for (path, form) in candidates {
+            match Identity::of(&path) {
+                Ok(identity) => {
+                    found = Some((identity, form));
+                    break;
                 }
-                Err(error) => return Err(unreadable(&gz, error)),
-            },
+                Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+                Err(error) => return Err(unreadable(&path, error)),
+            }
+        }
+        let Some((identity, form)) = found else {
+            return Err(ModelError::Missing {
+                path: self.path.display().to_string(),
+            });
         };
         let mut cache = self.lock();
         if let Some(cached) = cache.as_ref().filter(|c| c.identity == identity) {
             return Ok(Arc::clone(&cached.model));
         }
-        let bytes = std::fs::read(&identity.path).map_err(|e| unreadable(&identity.path, e))?;
-        let model = if identity.path == gz {
-            let mut json = Vec::new();
-            GzDecoder::new(bytes.as_slice())
-                .take(self.limit + 1)
-                .read_to_end(&mut json)
-                .map_err(|error| unreadable(&gz, error))?;
-            if json.len() as u64 > self.limit {
-                return Err(ModelError::Unreadable {
-                    path: gz.display().to_string(),
-                    reason: format!(
-                        "it expands beyond {} MiB, more than any job model",
-                        self.limit >> 20
-                    ),
-                });
+        {
+            let failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((_, _, error)) = failed
+                .as_ref()
+                .filter(|(id, at, _)| *id == identity && at.elapsed() < RETRY_AFTER)
+            {
+                return Err(error.clone());
             }
-            Model {
-                digest: digest(&json),
-                json,
-                gzip: Some(bytes),
-            }
-        } else {
-            Model {
-                digest: digest(&bytes),
-                json: bytes,
-                gzip: None,
+        }
+        let model = match self.read_form(&identity.path, form) {
+            Ok(model) => Arc::new(model),
+            Err(error) => {
+                *self.failed.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some((identity, Instant::now(), error.clone()));
+                return Err(error);
             }
         };
-        let model = Arc::new(model);
         *cache = Some(Cached {
             identity,
             model: Arc::clone(&model),
             facts: None,
         });
         Ok(model)
+    }
+
+    fn read_form(&self, path: &Path, form: Form) -> Result<Model, ModelError> {
+        let unreadable = |path: &Path, reason: String| ModelError::Unreadable {
+            path: path.display().to_string(),
+            reason,
+        };
+        let bytes = std::fs::read(path).map_err(|e| unreadable(path, e.to_string()))?;
+        match form {
+            Form::Plain => Ok(Model {
+                digest: digest(&bytes),
+                json: bytes,
+                gzip: None,
+            }),
+            Form::Gzip => self.gunzip(path, bytes),
+            Form::Parts => {
+                let text = String::from_utf8(bytes).map_err(|e| unreadable(path, e.to_string()))?;
+                let index = PartsIndex::from_json(&text).map_err(|reason| ModelError::Invalid {
+                    path: path.display().to_string(),
+                    reason: format!("not a parts index: {reason}"),
+                })?;
+                let joined = index
+                    .join(|entry| {
+                        if entry.key.contains('/') || entry.key.starts_with('.') {
+                            return Err(format!("part key {:?} is not a file name", entry.key));
+                        }
+                        match std::fs::read(self.sibling(&entry.key)) {
+                            Ok(bytes) => Ok(Some(bytes)),
+                            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                            Err(e) => Err(format!("{}: {e}", entry.key)),
+                        }
+                    })
+                    .map_err(|reason| unreadable(path, reason))?;
+                let model = self.gunzip(path, joined)?;
+                if model.digest != index.model_digest {
+                    return Err(ModelError::Invalid {
+                        path: path.display().to_string(),
+                        reason: format!(
+                            "the joined parts are the model {}, the index says {}",
+                            model.digest, index.model_digest
+                        ),
+                    });
+                }
+                Ok(model)
+            }
+            Form::Inputs => {
+                let text = String::from_utf8(bytes).map_err(|e| unreadable(path, e.to_string()))?;
+                let refused = |reason: String| ModelError::Refused {
+                    path: path.display().to_string(),
+                    reason,
+                };
+                let inputs = ModelInputs::from_json(&text).map_err(&refused)?;
+                let version = inputs.version().map_err(&refused)?;
+                let model = inputs
+                    .recompute(|| stored_state(&inputs, &self.kafka))
+                    .map_err(|error| match error {
+                        // Kafka may come up later: retried, and shown as not ready meanwhile.
+                        RecomputeError::Stream(reason) => unreadable(path, reason),
+                        other => refused(other.to_string()),
+                    })?;
+                let json = model.to_json(version).into_bytes();
+                Ok(Model {
+                    digest: digest(&json),
+                    json,
+                    gzip: None,
+                })
+            }
+        }
+    }
+
+    fn gunzip(&self, path: &Path, bytes: Vec<u8>) -> Result<Model, ModelError> {
+        let mut json = Vec::new();
+        GzDecoder::new(bytes.as_slice())
+            .take(self.limit + 1)
+            .read_to_end(&mut json)
+            .map_err(|error| ModelError::Unreadable {
+                path: path.display().to_string(),
+                reason: error.to_string(),
+            })?;
+        if json.len() as u64 > self.limit {
+            return Err(ModelError::Unreadable {
+                path: path.display().to_string(),
+                reason: format!(
+                    "it expands beyond {} MiB, more than any job model",
+                    self.limit >> 20
+                ),
+            });
+        }
+        Ok(Model {
+            digest: digest(&json),
+            json,
+            gzip: Some(bytes),
+        })
     }
 
     /// Reads and understands the model (once per version of the file).
@@ -200,6 +318,27 @@ impl ModelLocation {
         self.cache
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Which layout a mounted file holds.
+#[derive(Debug, Clone, Copy)]
+enum Form {
+    Plain,
+    Gzip,
+    Parts,
+    Inputs,
+}
+
+/// What the job's coordinator stream stores now (`None`: nothing), for a model carried as its inputs.
+fn stored_state(inputs: &ModelInputs, kafka: &Overrides) -> Result<Option<Previous>, String> {
+    match previous::read_coordinator_stream(&inputs.config(), kafka)? {
+        StreamState::NotKafka => Err(
+            "the job's coordinator system is not a Kafka system, so its stored state cannot be read".into(),
+        ),
+        StreamState::Absent { .. } => Ok(None),
+        StreamState::Read(state) if state.state == Previous::default() => Ok(None),
+        StreamState::Read(state) => Ok(Some(state.state)),
     }
 }
 
