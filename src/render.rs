@@ -381,13 +381,13 @@ fn render_job(
         })?,
         None => options.model_layout,
     };
-    // Only a split model needs its gzip past one ConfigMap (and a refusal its size); a model carried as its
+    // Only a split model needs its gzip past one ConfigMap, and only up to the most parts; a model carried as its
     // inputs needs only its digest.
-    let encoded = model_configmap::encode_model(
-        &plan.model,
-        options.samza_version,
-        matches!(layout, Layout::Parts | Layout::Inline),
-    );
+    let keep_up_to = match layout {
+        Layout::Parts => model_configmap::MAX_PARTS * model_configmap::MAX_PART_BYTES,
+        _ => model_configmap::MAX_PART_BYTES,
+    };
+    let encoded = model_configmap::encode_model(&plan.model, options.samza_version, keep_up_to);
     let digest = encoded.digest.clone();
     let carry = carry(
         layout,
@@ -479,7 +479,8 @@ fn carry(
     };
     let size = |encoded: &EncodedModel| {
         format!(
-            "{:.2} MiB of gzipped JSON",
+            "{}{:.2} MiB of gzipped JSON",
+            if encoded.kept() { "" } else { "more than " },
             encoded.carried_bytes() as f64 / 1_048_576.0
         )
     };
@@ -497,10 +498,9 @@ fn carry(
         }
         Layout::Parts if encoded.parts_needed() > model_configmap::MAX_PARTS => {
             return Err(too_large(format!(
-                "the job model is {}, {} parts of {} KiB, more than the {} parts a model is split into (model \
-                 layout `parts`): use the layout `inputs` (the model is computed again by the coordinator)",
+                "the job model is {}, more parts of {} KiB than the {} a model is split into (model layout \
+                 `parts`): use the layout `inputs` (the model is computed again by the coordinator)",
                 size(&encoded),
-                encoded.parts_needed(),
                 model_configmap::MAX_PART_BYTES / 1024,
                 model_configmap::MAX_PARTS
             )))
