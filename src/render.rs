@@ -288,12 +288,10 @@ fn render_job(
     // from `helm samza values`) carries what is or will be deployed: the last source of previous state, as the
     // deployed release is for `plan`. So post-rendering such a stream changes nothing the same inputs did not.
     let in_stream = match docs.models.first() {
-        // A model carried as its inputs and planned against a stored state cannot be known without that state
-        // (the coordinator stream, read below when it is wanted): it is no last resort.
-        Some(&index)
-            if model_configmap::carried_inputs(&stream.documents()[index])?
-                .is_some_and(|inputs| inputs.needs_previous_state()) =>
-        {
+        // A model carried as its inputs names the previous state it was planned against itself (the coordinator
+        // stream, read below when it is wanted, or none): planning against the model would record another one,
+        // and a stream post-rendered again must come out as it went in.
+        Some(&index) if model_configmap::carried_inputs(&stream.documents()[index])?.is_some() => {
             None
         }
         Some(&index) => model_configmap::decode(stream, &stream.documents()[index])?,
@@ -409,7 +407,7 @@ fn render_job(
             // The coordinator can read only the stream: it gives the same model when the other source holds
             // what the stream holds, and it refuses to serve anything else.
             eprintln!(
-                "note: {origin}: its model is carried as its inputs (it does not fit a ConfigMap) and was kept stable \
+                "note: {origin}: its model is carried as its inputs (model layout) and was kept stable \
                  against the previous state from {}; the coordinator computes it again with the state in the job's \
                  coordinator stream, and serves it only if that gives this model (it does when the {} holds what \
                  the stream holds: check with `helm samza lock --verify-live`)",
