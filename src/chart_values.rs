@@ -305,8 +305,8 @@ fn split_model_refusal(parts: usize, layout_annotation: Option<&str>) -> String 
         None => "pass --model-layout inputs (or auto) instead of parts (the flag or HELM_SAMZA_MODEL_LAYOUT)".into(),
     };
     format!(
-        "the job model is split over {parts} ConfigMaps (model layout `parts`), which helm samza values cannot \
-         carry: charts/samza-job renders one model ConfigMap from {KEY}. Carry the model as its inputs instead, a \
+        "the job model is split into {parts} parts (model layout `parts`), a ConfigMap each, which helm samza \
+         values cannot carry: charts/samza-job renders one model ConfigMap from {KEY}. Carry the model as its inputs instead, a \
          few kilobytes from which the coordinator computes it again: {instead}"
     )
 }
@@ -475,6 +475,83 @@ mod tests {
         assert_eq!(
             committed.differences(&fresh, &counts(1)),
             ["they hold job 'j', the chart renders job 'k'"]
+        );
+    }
+
+    /// Values carrying the inputs of a two-stream job, planned against `previous` (with its source).
+    fn inputs_values(a: u32, previous: Option<&str>) -> JobModelValues {
+        use crate::samza::{Config, PartitionFacts, Previous, SamzaVersion};
+        let config = Config::from_properties("job.name=j\ntask.inputs=kafka.a\n").unwrap();
+        let mut facts = PartitionFacts::default();
+        facts.counts.insert(SystemStream::new("kafka", "a"), a);
+        let mut model = crate::samza::plan(&config, &facts, None).unwrap().model;
+        crate::model_inputs::settle_container_count(&mut model);
+        let digest = model_configmap::model_digest(&model, SamzaVersion::default());
+        let state = Previous::from_model(&model);
+        let inputs = ModelInputs::new(
+            "j",
+            SamzaVersion::default(),
+            &digest,
+            &config,
+            &facts,
+            previous.map(|source| (&state, source)),
+        );
+        JobModelValues {
+            job: "j".into(),
+            digest,
+            containers: 1,
+            changelog_partitions: 0,
+            partition_source: "kafka: flags".into(),
+            data: Some([(job::MODEL_KEY_INPUTS.to_string(), inputs.to_json())].into()),
+            binary_data: None,
+        }
+    }
+
+    #[test]
+    fn values_carrying_inputs_come_back_by_computing_the_model_again() {
+        let origin = JobOrigin("samza-values.yaml (jobModel)".into());
+        let first = inputs_values(4, None);
+        assert!(first.unheld_state(&origin).unwrap().is_none());
+        let model = first.model(&origin).unwrap();
+        assert_eq!(
+            model_configmap::model_digest(&model, Default::default()),
+            first.digest
+        );
+        // The counts are read from the inputs: drift without computing anything.
+        assert_eq!(
+            first.differences(&inputs_values(4, None), &counts(8)),
+            ["kafka.a has 8 partitions, the values were computed for 4"]
+        );
+
+        // The same model planned against a state: not drift, whichever state the inputs name.
+        let second = inputs_values(4, Some("release r (samza-values.yaml)"));
+        assert!(first.differences(&second, &counts(4)).is_empty());
+        assert!(second.differences(&first, &counts(4)).is_empty());
+        // But the file holds only that state's digest: its model cannot come back from the file alone.
+        let state = second.unheld_state(&origin).unwrap().expect("a state");
+        assert_eq!(
+            state.source.as_deref(),
+            Some("release r (samza-values.yaml)")
+        );
+        let error = second.model(&origin).unwrap_err();
+        assert_eq!(error.exit_code(), crate::exit_code::PREVIOUS);
+        let message = error.to_string();
+        for needle in [
+            "samza-values.yaml (jobModel): job 'j'",
+            "release r (samza-values.yaml)",
+            "coordinator stream",
+            "--lock FILE",
+        ] {
+            assert!(message.contains(needle), "{needle}: {message}");
+        }
+
+        // Inputs changed by hand are refused, naming the key.
+        let mut broken = first.clone();
+        broken.data = Some([(job::MODEL_KEY_INPUTS.to_string(), "{}".to_string())].into());
+        let error = broken.model(&origin).unwrap_err().to_string();
+        assert!(
+            error.contains("jobModel.data.job-model.inputs.json is not a model's inputs"),
+            "{error}"
         );
     }
 
