@@ -370,8 +370,6 @@ fn render_job(
     // The model's config must tell the containers the truth about how many of them there are.
     model_inputs::settle_container_count(&mut plan.model);
     let active = plan.model.active_container_count();
-    let encoded = model_configmap::encode_model(&plan.model, options.samza_version);
-    let digest = encoded.digest.clone();
     let layout = match head.annotations.get(job::ANNOTATION_MODEL_LAYOUT) {
         Some(text) => text.parse::<Layout>().map_err(|message| Error::Job {
             origin: origin.clone(),
@@ -383,6 +381,14 @@ fn render_job(
         })?,
         None => options.model_layout,
     };
+    // Only a split model needs its gzip past one ConfigMap (and a refusal its size); a model carried as its
+    // inputs needs only its digest.
+    let encoded = model_configmap::encode_model(
+        &plan.model,
+        options.samza_version,
+        matches!(layout, Layout::Parts | Layout::Inline),
+    );
+    let digest = encoded.digest.clone();
     let carry = carry(
         layout,
         encoded,
@@ -470,14 +476,16 @@ fn carry(
         Layout::Auto => Carry::Inputs(inputs()),
         Layout::Inline => {
             return Err(too_large(format!(
-                "the job model is {}, more than the {} KiB one ConfigMap carries (model layout `inline`): use                  the layout `auto` or `inputs` (the model is computed again by the coordinator), or `parts`",
+                "the job model is {}, more than the {} KiB one ConfigMap carries (model layout `inline`): use \
+                 the layout `auto` or `inputs` (the model is computed again by the coordinator), or `parts`",
                 size(&encoded),
                 model_configmap::MAX_PART_BYTES / 1024
             )))
         }
         Layout::Parts if encoded.parts_needed() > model_configmap::MAX_PARTS => {
             return Err(too_large(format!(
-                "the job model is {}, {} parts of {} KiB, more than the {} parts a model is split into (model                  layout `parts`): use the layout `inputs` (the model is computed again by the coordinator)",
+                "the job model is {}, {} parts of {} KiB, more than the {} parts a model is split into (model \
+                 layout `parts`): use the layout `inputs` (the model is computed again by the coordinator)",
                 size(&encoded),
                 encoded.parts_needed(),
                 model_configmap::MAX_PART_BYTES / 1024,
