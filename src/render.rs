@@ -404,6 +404,19 @@ fn render_job(
         },
         &origin,
     )?;
+    if let (Carry::Inputs(_), Some(previous)) = (&carry, &previous) {
+        if !previous.source.starts_with("coordinator stream") && !options.keep_going {
+            // The coordinator can read only the stream: it gives the same model when the other source holds
+            // what the stream holds, and it refuses to serve anything else.
+            eprintln!(
+                "note: {origin}: its model is carried as its inputs (it does not fit a ConfigMap) and was kept stable \
+                 against the previous state from {}; the coordinator computes it again with the state in the job's \
+                 coordinator stream, and serves it only if that gives this model (it does when the {} holds what \
+                 the stream holds: check with `helm samza lock --verify-live`)",
+                previous.source, previous.source
+            );
+        }
+    }
 
     for worker in &docs.workers {
         let patch = edits.patch(worker.index);
