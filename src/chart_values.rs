@@ -478,7 +478,7 @@ mod tests {
         );
     }
 
-    /// Values carrying the inputs of a two-stream job, planned against `previous` (with its source).
+    /// Values carrying the inputs of a one-input job, as if planned against a previous state from `previous`.
     fn inputs_values(a: u32, previous: Option<&str>) -> JobModelValues {
         use crate::samza::{Config, PartitionFacts, Previous, SamzaVersion};
         let config = Config::from_properties("job.name=j\ntask.inputs=kafka.a\n").unwrap();
