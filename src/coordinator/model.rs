@@ -91,12 +91,51 @@ impl Identity {
 }
 
 /// The model's JSON, and the gzip it was mounted as, if it was (served as is to clients that accept gzip).
-#[derive(Debug)]
+#[derive(Default)]
 pub struct Model {
     pub json: Vec<u8>,
+    /// The gzip the model was mounted as, if it was.
     pub gzip: Option<Vec<u8>>,
     /// `sha256:<hex>` of `json`: the checksum the post-renderer put on the pod templates rendered with it.
     pub digest: String,
+    /// The JSON gzipped here, on the first request that accepts gzip, for a model not mounted gzipped.
+    compressed: std::sync::OnceLock<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("json_bytes", &self.json.len())
+            .field("digest", &self.digest)
+            .finish()
+    }
+}
+
+/// A model JSON at least this long goes gzipped to clients that accept gzip even when it was not mounted so.
+const GZIP_FROM: usize = 64 * 1024;
+
+impl Model {
+    /// The model gzipped, for a client that accepts gzip: as mounted, or compressed here once (fast) for a large
+    /// model served as plain JSON (parts joined, a model computed again); `None` for a small one.
+    pub fn gzip_for_client(&self) -> Option<&[u8]> {
+        if let Some(gzip) = &self.gzip {
+            return Some(gzip);
+        }
+        if self.json.len() < GZIP_FROM {
+            return None;
+        }
+        Some(self.compressed.get_or_init(|| {
+            use std::io::Write as _;
+            let mut encoder = flate2::write::GzEncoder::new(
+                Vec::with_capacity(self.json.len() / 8),
+                flate2::Compression::fast(),
+            );
+            encoder
+                .write_all(&self.json)
+                .and_then(|()| encoder.finish())
+                .expect("compressing in memory")
+        }))
+    }
 }
 
 fn digest(json: &[u8]) -> String {
@@ -219,7 +258,7 @@ impl ModelLocation {
                 Model {
                     digest: digest(&bytes),
                     json: bytes,
-                    gzip: None,
+                    ..Model::default()
                 },
                 None,
             )),
@@ -276,7 +315,7 @@ impl ModelLocation {
                     Model {
                         digest: digest(&json),
                         json,
-                        gzip: None,
+                        ..Model::default()
                     },
                     Some(facts),
                 ))
@@ -306,6 +345,7 @@ impl ModelLocation {
             digest: digest(&json),
             json,
             gzip: Some(bytes),
+            ..Model::default()
         })
     }
 

@@ -9,7 +9,8 @@
 //! `MAX_REQUEST_HEAD` bytes read within `READ_TIMEOUT`, and a response whose every write must make progress within
 //! `WRITE_TIMEOUT`. One request per connection (`Connection: close`): Samza's containers, the kubelet and
 //! Prometheus all open a connection per request anyway. The model comes from `ModelLocation`'s cache, read once
-//! per version of the mounted file; gzip-mounted models go as they are to clients that accept gzip.
+//! per version of the mounted file; gzip-mounted models go as they are to clients that accept gzip, and other
+//! large ones gzipped here once.
 //!
 //! The model and the heartbeat also live under `/model/<digest>/`: the samza-job chart points each worker there
 //! with the digest of the model its pod template was rendered with. Only the model with that digest is served
@@ -158,7 +159,11 @@ fn handle(
         };
         *lock(status).model_requests.entry(code).or_default() += 1;
         return match (gzip, body) {
-            (Some(model), _) => match model.gzip.as_deref().filter(|_| request.accepts_gzip) {
+            (Some(model), _) => match request
+                .accepts_gzip
+                .then(|| model.gzip_for_client())
+                .flatten()
+            {
                 Some(compressed) => respond(stream, head_only, 200, JSON, Some("gzip"), compressed),
                 None => respond(stream, head_only, 200, JSON, None, &model.json),
             },

@@ -275,7 +275,7 @@ mod tests {
         Model {
             digest: crate::model_configmap::digest(&json),
             json: json.into_bytes(),
-            gzip: None,
+            ..Model::default()
         }
     }
 

@@ -158,18 +158,41 @@ fn served(dir: &Path, digest: &str) -> Vec<u8> {
         write_coordinator_stream: false,
     })
     .expect("the coordinator starts");
-    let (status, body) = get(running.addr(), &format!("/model/{digest}/"));
-    running.shutdown();
+    let (status, body) = get(running.addr(), &format!("/model/{digest}/"), false);
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    // A client that accepts gzip gets the same model gzipped (compressed once by the coordinator).
+    let (status, gzipped) = get(running.addr(), &format!("/model/{digest}/"), true);
+    running.shutdown();
+    assert_eq!(status, 200);
+    assert!(
+        gzipped.len() < body.len() / 4,
+        "{} of {}",
+        gzipped.len(),
+        body.len()
+    );
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(gzipped.as_slice())
+        .read_to_end(&mut unzipped)
+        .unwrap();
+    assert!(unzipped == body, "the gzipped model is the model");
     body
 }
 
-fn get(addr: SocketAddr, path: &str) -> (u16, Vec<u8>) {
+fn get(addr: SocketAddr, path: &str, gzip: bool) -> (u16, Vec<u8>) {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
         .unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let accept = if gzip {
+        "Accept-Encoding: gzip\r\n"
+    } else {
+        ""
+    };
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {addr}\r\n{accept}\r\n"
+    )
+    .unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).unwrap();
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
@@ -356,7 +379,7 @@ fn a_model_no_layout_can_carry_fails_before_anything_is_written() {
         .fails(
             11,
             &[
-                "more than the 8 parts a model is split into",
+                "more parts of 900 KiB than the 8 a model is split into",
                 "use the layout `inputs`",
             ],
         );
