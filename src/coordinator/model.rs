@@ -99,7 +99,7 @@ pub struct Model {
     /// `sha256:<hex>` of `json`: the checksum the post-renderer put on the pod templates rendered with it.
     pub digest: String,
     /// The JSON gzipped here, on the first request that accepts gzip, for a model not mounted gzipped.
-    compressed: std::sync::OnceLock<Vec<u8>>,
+    pub(super) compressed: std::sync::OnceLock<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Model {
