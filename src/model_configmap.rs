@@ -257,6 +257,17 @@ pub enum Carry {
     Inputs(Box<ModelInputs>),
 }
 
+impl Carry {
+    /// The layout's name, as `--model-layout` spells it (`inline` for plain or gzip).
+    pub fn layout_name(&self) -> &'static str {
+        match self {
+            Carry::Inline(_) => "inline",
+            Carry::Parts(_) => "parts",
+            Carry::Inputs(_) => "inputs",
+        }
+    }
+}
+
 /// The index of a model split over several ConfigMaps (`data.job-model.index.json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -63,6 +63,8 @@ pub struct RenderedJob {
     pub hazards: Vec<Hazard>,
     /// The length of the model's JSON: what the coordinator holds and serves.
     pub model_json_bytes: u64,
+    /// How the model is carried to the coordinator: `inline`, `parts` or `inputs` (`model_configmap::Layout`).
+    pub model_layout: &'static str,
 }
 
 /// What a render produced: the output stream, the jobs computed and (with `keep_going`) the jobs that failed.
@@ -434,6 +436,7 @@ fn render_job(
     if let Some(previous) = previous.as_ref().filter(|p| !p.source.ends_with(IN_STREAM)) {
         provenance.push_str(&format!("; previous state: {}", previous.source));
     }
+    let model_layout = carry.layout_name();
     let model_name = model_configmap::configmap_name(head);
     let configmaps = model_configmap::encode(head, &docs.name, &digest, carry, &provenance);
     // The coordinator mounts the model ConfigMap; a split model needs every part in the same volume.
@@ -465,6 +468,7 @@ fn render_job(
         previous,
         hazards,
         model_json_bytes,
+        model_layout,
     })
 }
 
@@ -633,6 +637,13 @@ fn reuse_model(
         previous: None,
         hazards: Vec::new(),
         model_json_bytes,
+        model_layout: if model_configmap::carried_inputs(doc)?.is_some() {
+            "inputs"
+        } else if doc.mentions(job::MODEL_KEY_INDEX) {
+            "parts"
+        } else {
+            "inline"
+        },
     })
 }
 

@@ -80,6 +80,10 @@ pub struct JobPlan {
     pub containers: usize,
     pub tasks: usize,
     pub model_digest: String,
+    /// The length of the model's JSON.
+    pub model_json_bytes: u64,
+    /// How the model is carried to the coordinator: `inline`, `parts` or `inputs` (docs/limits.md).
+    pub model_layout: &'static str,
     pub partition_source: String,
     pub diff: ModelDiff,
     pub hazards: Vec<Hazard>,
@@ -172,6 +176,8 @@ pub fn run(args: &PlanArgs) -> Result<i32> {
             containers: job.plan.model.active_container_count(),
             tasks: job.plan.model.tasks().count(),
             model_digest: job.digest,
+            model_json_bytes: job.model_json_bytes,
+            model_layout: job.model_layout,
             partition_source: job.facts.describe(),
             job: job.name,
             baseline,
@@ -302,6 +308,17 @@ fn render_table(report: &PlanReport, color: bool) -> String {
                 ),
             )
         };
+        if job.model_layout != "inline" {
+            out.push_str(&format!(
+                "  model: {:.1} MB of JSON, {} (docs/limits.md#model-layouts)\n",
+                job.model_json_bytes as f64 / 1e6,
+                if job.model_layout == "parts" {
+                    "split into parts"
+                } else {
+                    "carried as its inputs and computed again by the coordinator"
+                }
+            ));
+        }
         out.push_str(&containers);
         if d.standby_after > 0 || d.standby_before > 0 {
             out.push_str(&format!(
