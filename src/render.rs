@@ -470,14 +470,16 @@ fn carry(
         Layout::Auto => Carry::Inputs(inputs()),
         Layout::Inline => {
             return Err(too_large(format!(
-                "the job model is {}, more than the {} KiB one ConfigMap carries (model layout `inline`): use                  the layout `auto` or `inputs` (the model is computed again by the coordinator), or `parts`",
+                "the job model is {}, more than the {} KiB one ConfigMap carries (model layout `inline`): use \
+                 the layout `auto` or `inputs` (the model is computed again by the coordinator), or `parts`",
                 size(&encoded),
                 model_configmap::MAX_PART_BYTES / 1024
             )))
         }
         Layout::Parts if encoded.parts_needed() > model_configmap::MAX_PARTS => {
             return Err(too_large(format!(
-                "the job model is {}, {} parts of {} KiB, more than the {} parts a model is split into (model                  layout `parts`): use the layout `inputs` (the model is computed again by the coordinator)",
+                "the job model is {}, {} parts of {} KiB, more than the {} parts a model is split into (model \
+                 layout `parts`): use the layout `inputs` (the model is computed again by the coordinator)",
                 size(&encoded),
                 encoded.parts_needed(),
                 model_configmap::MAX_PART_BYTES / 1024,
