@@ -11,7 +11,8 @@ pub const FINDINGS: i32 = 1;
 pub const CHANGES: i32 = 2;
 /// A Samza config value Samza itself would reject (names the key).
 pub const CONFIG: i32 = 10;
-/// Samza would refuse to build this job model (e.g. more containers than tasks).
+/// Samza would refuse to build this job model (e.g. more containers than tasks), or it is too large to compute or
+/// to carry in its layout.
 pub const MODEL: i32 = 11;
 /// Partition counts could not be learned (broker unreachable, topic missing, not authorized, no count given).
 pub const PARTITIONS: i32 = 12;

@@ -46,10 +46,10 @@ pub const MAX_PLAIN_MODEL_BYTES: usize = 900 * 1024;
 /// metadata and the labels a chart adds.
 pub const MAX_PART_BYTES: usize = 900 * 1024;
 
-/// The most parts a model is split into: every part is a volume source of the coordinator's pod and a request
-/// to the API server on every deploy; 32 parts hold 28.8 MiB of gzip, several times the largest model
-/// helm-samza computes (`samza::limits::MAX_MODEL_SSPS`).
-pub const MAX_PARTS: usize = 32;
+/// The most parts a model is split into (7.2 MiB of gzip, some 600,000 ordinary tasks): every part is another
+/// object the API server stores and the kubelet watches, rewritten whole on every deploy that changes the model,
+/// and joined in the coordinator's memory. A larger model is carried as its inputs, a few kilobytes.
+pub const MAX_PARTS: usize = 8;
 
 /// How a job's model is carried to the coordinator (`--model-layout`, or the config ConfigMap's
 /// `samza.apache.org/model-layout`).
@@ -110,6 +110,8 @@ enum Body {
     Plain(String),
     /// The JSON gzipped.
     Gzip(Vec<u8>),
+    /// More gzip than one ConfigMap carries, not kept ([`encode_model`] asked not to): only the digest is.
+    Dropped { at_least: usize },
 }
 
 impl EncodedModel {
@@ -118,7 +120,13 @@ impl EncodedModel {
         match &self.body {
             Body::Plain(_) => true,
             Body::Gzip(gzip) => gzip.len() <= MAX_PART_BYTES,
+            Body::Dropped { .. } => false,
         }
+    }
+
+    /// Whether the gzip was kept (it can be split into parts).
+    pub fn kept(&self) -> bool {
+        !matches!(self.body, Body::Dropped { .. })
     }
 
     /// The bytes the ConfigMap would hold: the JSON, or its gzip.
@@ -126,6 +134,7 @@ impl EncodedModel {
         match &self.body {
             Body::Plain(json) => json.len(),
             Body::Gzip(gzip) => gzip.len(),
+            Body::Dropped { at_least } => *at_least,
         }
     }
 
@@ -135,12 +144,16 @@ impl EncodedModel {
     }
 }
 
-/// Writes the model's JSON in the shape of `version` once, into the encoding its ConfigMap carries.
-pub fn encode_model(model: &JobModel, version: SamzaVersion) -> EncodedModel {
+/// Writes the model's JSON in the shape of `version` once, into the encoding its ConfigMap carries. With
+/// `keep_large` false, gzip past what one ConfigMap carries is not kept (nor compressed further): a model carried
+/// as its inputs needs only its digest.
+pub fn encode_model(model: &JobModel, version: SamzaVersion, keep_large: bool) -> EncodedModel {
     let sink = Sink {
         hasher: Sha256::new(),
         plain: Vec::new(),
         gzip: None,
+        keep_large,
+        dropped: None,
     };
     let mut writer = std::io::BufWriter::with_capacity(WRITE_BUFFER, sink);
     model
@@ -150,9 +163,12 @@ pub fn encode_model(model: &JobModel, version: SamzaVersion) -> EncodedModel {
         .into_inner()
         .map_err(|e| e.into_error())
         .expect("encoding in memory");
-    let body = match sink.gzip {
-        None => Body::Plain(String::from_utf8(sink.plain).expect("serde_json writes UTF-8")),
-        Some(gzip) => Body::Gzip(gzip.finish().expect("encoding in memory")),
+    let body = match (sink.dropped, sink.gzip) {
+        (Some(at_least), _) => Body::Dropped { at_least },
+        (None, None) => {
+            Body::Plain(String::from_utf8(sink.plain).expect("serde_json writes UTF-8"))
+        }
+        (None, Some(gzip)) => Body::Gzip(gzip.finish().expect("encoding in memory")),
     };
     EncodedModel {
         digest: format!("sha256:{:x}", sink.hasher.finalize()),
@@ -166,12 +182,22 @@ struct Sink {
     hasher: Sha256,
     plain: Vec<u8>,
     gzip: Option<GzEncoder<Vec<u8>>>,
+    keep_large: bool,
+    /// Set when the gzip passed one ConfigMap and was let go: its size then.
+    dropped: Option<usize>,
 }
 
 impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.hasher.update(buf);
+        if self.dropped.is_some() {
+            return Ok(buf.len());
+        }
         match &mut self.gzip {
+            Some(gzip) if !self.keep_large && gzip.get_ref().len() > MAX_PART_BYTES => {
+                self.dropped = Some(gzip.get_ref().len());
+                self.gzip = None;
+            }
             Some(gzip) => gzip.write_all(buf)?,
             None if self.plain.len() + buf.len() > MAX_PLAIN_MODEL_BYTES => {
                 let mut gzip = GzEncoder::new(Vec::new(), Compression::best());
@@ -337,6 +363,10 @@ pub fn encode(
             json,
         )],
         Carry::Inline(EncodedModel {
+            body: Body::Dropped { .. },
+            ..
+        }) => unreachable!("a model in one ConfigMap fits it"),
+        Carry::Inline(EncodedModel {
             body: Body::Gzip(gzip),
             ..
         }) => vec![with(
@@ -349,6 +379,7 @@ pub fn encode(
             let bytes = match &model.body {
                 Body::Plain(json) => json.as_bytes(),
                 Body::Gzip(gzip) => gzip.as_slice(),
+                Body::Dropped { .. } => unreachable!("a model split into parts keeps its gzip"),
             };
             let gzipped;
             let bytes = if matches!(model.body, Body::Plain(_)) {
@@ -604,7 +635,7 @@ mod tests {
     fn round_trip(padding: usize) -> (Value, JobModel, JobModel, String, String) {
         let model = JobModel::from_json(&MODEL.replace("PAD", &"x".repeat(padding))).unwrap();
         let json = model.to_json(SamzaVersion::default());
-        let encoded = encode_model(&model, SamzaVersion::default());
+        let encoded = encode_model(&model, SamzaVersion::default(), true);
         let digest_written = encoded.digest.clone();
         let cm = encode(
             &head(),
@@ -721,7 +752,7 @@ mod tests {
     fn a_model_split_into_parts_comes_back_whole_and_each_part_fits() {
         let model = incompressible(40_000);
         let json = model.to_json(SamzaVersion::default());
-        let encoded = encode_model(&model, SamzaVersion::default());
+        let encoded = encode_model(&model, SamzaVersion::default(), true);
         assert!(!encoded.fits_one_configmap());
         let needed = encoded.parts_needed();
         assert!(needed >= 2, "{needed}");

@@ -370,8 +370,6 @@ fn render_job(
     // The model's config must tell the containers the truth about how many of them there are.
     model_inputs::settle_container_count(&mut plan.model);
     let active = plan.model.active_container_count();
-    let encoded = model_configmap::encode_model(&plan.model, options.samza_version);
-    let digest = encoded.digest.clone();
     let layout = match head.annotations.get(job::ANNOTATION_MODEL_LAYOUT) {
         Some(text) => text.parse::<Layout>().map_err(|message| Error::Job {
             origin: origin.clone(),
@@ -383,6 +381,14 @@ fn render_job(
         })?,
         None => options.model_layout,
     };
+    // Only a split model needs its gzip past one ConfigMap (and a refusal its size); a model carried as its
+    // inputs needs only its digest.
+    let encoded = model_configmap::encode_model(
+        &plan.model,
+        options.samza_version,
+        matches!(layout, Layout::Parts | Layout::Inline),
+    );
+    let digest = encoded.digest.clone();
     let carry = carry(
         layout,
         encoded,

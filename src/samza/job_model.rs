@@ -606,7 +606,7 @@ impl JobModel {
 
 /// `0-3,7,9-10`: sorted numbers as compact ranges.
 fn ranges(sorted: &[u32]) -> String {
-    let mut out = String::new();
+    let mut all: Vec<String> = Vec::new();
     let mut i = 0;
     while i < sorted.len() {
         let start = sorted[i];
@@ -615,17 +615,23 @@ fn ranges(sorted: &[u32]) -> String {
             i += 1;
             end = sorted[i];
         }
-        if !out.is_empty() {
-            out.push(',');
-        }
-        if end == start {
-            let _ = write!(out, "{start}");
+        all.push(if end == start {
+            start.to_string()
         } else {
-            let _ = write!(out, "{start}-{end}");
-        }
+            format!("{start}-{end}")
+        });
         i += 1;
     }
-    out
+    // A table for people: a container of thousands of scattered partitions shows its first and last ones.
+    const SHOWN: usize = 12;
+    if all.len() > SHOWN {
+        let hidden = all.len() - SHOWN + 2;
+        let last = all.split_off(all.len() - 2);
+        all.truncate(SHOWN - 4);
+        all.push(format!("… {hidden} more …"));
+        all.extend(last);
+    }
+    all.join(",")
 }
 
 // The model is written straight from its structs, without a JSON value tree in between: a tree costs ten times
@@ -1198,6 +1204,16 @@ mod tests {
             let err = JobModel::from_json(text).unwrap_err().to_string();
             assert!(err.contains(want), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn summary_shortens_a_long_list_of_changelog_partitions() {
+        let every_other: Vec<u32> = (0..100).map(|n| n * 2).collect();
+        assert_eq!(
+            ranges(&every_other),
+            "0,2,4,6,8,10,12,14,… 90 more …,196,198"
+        );
+        assert_eq!(ranges(&[0, 1, 2, 5, 7, 8]), "0-2,5,7-8");
     }
 
     #[test]

@@ -63,8 +63,7 @@ fn regression_partition_count_int_max_aborted_the_process() {
             "job 'page-views'",
             "would list 2147483649 input partitions",
             "kafka.PageViewEvent alone has 2147483647",
-            "more than the 500000 helm-samza computes",
-            "a ConfigMap holds at most 1 MiB",
+            "more than the 1000000 helm-samza computes",
         ],
     );
 }

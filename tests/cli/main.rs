@@ -13,6 +13,7 @@ mod kafka;
 mod limits;
 mod lint;
 mod model;
+mod model_layouts;
 mod oracle;
 mod package;
 mod plan;
