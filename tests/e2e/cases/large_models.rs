@@ -147,24 +147,27 @@ fn release_secret_bytes(release: &Release, revision: u32) -> usize {
 
 /// The default layout (`auto`) carries the model as its inputs: Helm 3 and Helm 4 install and upgrade the job, the
 /// model ConfigMap holds only `job-model.inputs.json` with the digest every pod template carries, and the release
-/// Secret is a few kilobytes. On Helm 4, the coordinator started on the model ConfigMap as the API server stored
-/// it computes the model `helm-samza model` prints.
+/// Secret is a few kilobytes. On Helm 3, the job shrinks to a model one ConfigMap carries and grows back; on Helm
+/// 4, the coordinator started on the model ConfigMap as the API server stored it computes the model
+/// `helm-samza model` prints (each on one version only: a render of this job takes seconds).
 pub fn inputs_through_helm(env: &Env, version: u8) {
     let release = Release::samza_job(env, version, "large-inputs", &[]);
     let model_name = format!("{}-samza-job-model", release.name);
     let log = tempfile::NamedTempFile::new().unwrap();
-    let deploy = |verb: &str| {
+    let deploy_with = |verb: &str, counts: &str| {
         let mut cmd = offline(release.deploy_cmd(verb, &values()), None);
         let out = cmd
+            .env("HELM_SAMZA_PARTITIONS", counts)
             .env("HELM_SAMZA_LOG_FILE", log.path())
             .output()
             .expect("running helm");
         let message = text(&out) + &std::fs::read_to_string(log.path()).unwrap_or_default();
         assert!(
             out.status.success(),
-            "helm{version} {verb} of 200,000 partitions: {message}"
+            "helm{version} {verb} with {counts}: {message}"
         );
     };
+    let deploy = |verb: &str| deploy_with(verb, COUNTS);
     let read = || {
         let model = release.get("configmap", &model_name);
         let workers = release.get("statefulset", &format!("{}-samza-job-worker", release.name));
@@ -226,6 +229,23 @@ pub fn inputs_through_helm(env: &Env, version: u8) {
         upgraded < OBJECT_LIMIT / 16,
         "the release Secret is {upgraded} bytes"
     );
+
+    if version == 3 {
+        // The layout follows the model's size on every upgrade, and Helm's three-way merge removes the other
+        // layout's key: a `job-model.json.gz` left beside `job-model.inputs.json` would be what the coordinator
+        // reads.
+        deploy_with("upgrade", "kafka.my-input=20000");
+        let (small, workers, _) = read();
+        assert_eq!(keys(&small, "binaryData"), ["job-model.json.gz"], "{small}");
+        assert!(keys(&small, "data").is_empty(), "{small}");
+        assert_ne!(checksum(&small), reference.digest);
+        assert_eq!(template_checksum(&workers), checksum(&small));
+        deploy("upgrade");
+        let (large, workers, _) = read();
+        assert_eq!(keys(&large, "data"), ["job-model.inputs.json"], "{large}");
+        assert!(keys(&large, "binaryData").is_empty(), "{large}");
+        assert_eq!(template_checksum(&workers), reference.digest);
+    }
 
     if version == 4 {
         // The coordinator on the stored ConfigMap, read back from the API server as the kubelet would mount it.
