@@ -279,7 +279,7 @@ fn serves_the_reference(coordinator: &Coordinator, reference: &Reference) {
 /// What `helm install` makes of a layout that puts the model itself into the manifest; either way Helm stores no
 /// release and applies nothing. `inline`: the post-renderer refuses the model (exit 11), before Helm gets any
 /// manifest. `parts`: the post-renderer splits it, but Helm records the whole manifest in its release Secret before
-/// it creates any object, and the API server refuses that Secret. (Helm 3 and Helm 4 fail the same way for both
+/// it creates any object, and the API server refuses that Secret; lint (SZ408) says so first. (Helm 3 and Helm 4 fail the same way for both
 /// layouts; the suite tries each layout on one of them, a render of this job taking seconds.)
 pub fn model_in_the_manifest_through_helm(env: &Env, version: u8, layout: &str) {
     let release = Release::samza_job(env, version, &format!("large-{layout}"), &[]);
@@ -309,6 +309,29 @@ pub fn model_in_the_manifest_through_helm(env: &Env, version: u8, layout: &str) 
         "helm{version} install, layout {layout}: {message}"
     );
     release.assert_nothing_applied();
+
+    if layout == "parts" {
+        // lint says so before Helm runs (SZ408), as for any release too large for its Secret.
+        let lint = env
+            .helm(version, ["samza", "lint"])
+            .arg(super::chart("samza-job"))
+            .args(values())
+            .args(["--partitions", COUNTS, "--model-layout", "parts"])
+            .args(["--output", "json"])
+            .output()
+            .expect("running helm samza lint");
+        let report: Value = serde_json::from_slice(&lint.stdout)
+            .unwrap_or_else(|e| panic!("lint JSON: {e}: {}", text(&lint)));
+        let sz408 = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["check"] == "SZ408");
+        assert!(
+            lint.status.code() == Some(1) && sz408,
+            "lint of the parts: {report}"
+        );
+    }
 }
 
 /// `--model-layout parts` rendered by `helm template` and applied with `kubectl apply --server-side`: every part
