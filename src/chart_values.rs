@@ -3,11 +3,17 @@
 //! added and changed. GitOps tools that run no post-renderer (Argo CD, Flux) deploy with it.
 //!
 //! The file carries only what the chart cannot compute itself: the model ConfigMap's body (`data` or gzipped
-//! `binaryData`, exactly as [`model_configmap::encode`] wrote it), its digest (the pod-template checksum), the
+//! `binaryData`, exactly as [`model_configmap::encode`] wrote it: the model's JSON, or for a model too large for
+//! one ConfigMap its inputs, from which the coordinator computes it again), its digest (the pod-template checksum), the
 //! active container count (the worker replicas), the changelog partition count (the changelog KafkaTopics'
 //! templated `partitions`) and the partition-source annotation. Names, labels and namespaces the chart derives as
 //! it does for every other resource. Read back, the file is what the release deploys: the job's previous state when nothing closer to Samza's own
-//! (`--previous`, a lock, the coordinator stream) knows it, as the deployed release is for `plan`.
+//! (`--previous`, a lock, the coordinator stream) knows it, as the deployed release is for `plan`. A model carried
+//! as its inputs comes back by computing it again, which needs the previous state it was planned against when there
+//! was one: the file holds only that state's digest, so then only the coordinator stream (or a lock) gives it.
+//!
+//! A model split over several ConfigMaps (layout `parts`) is refused: the chart renders one model ConfigMap from
+//! `jobModel`, and the coordinator's volume would have to project every part.
 
 use std::{collections::BTreeMap, path::Path};
 
@@ -19,8 +25,9 @@ use crate::{
     job,
     manifest::{go_options, Stream},
     model_configmap,
+    model_inputs::{ModelInputs, PreviousRef},
     render::RenderedJob,
-    samza::{JobModel, SystemStream},
+    samza::{JobModel, SamzaError, SystemStream},
 };
 
 /// The chart value that holds the model.
@@ -49,8 +56,13 @@ struct ValuesFile {
 }
 
 impl JobModelValues {
-    /// The values for `job`, with the model ConfigMap the pipeline appended to `stream` for it.
-    pub fn from_render(stream: &Stream, job: &RenderedJob) -> Result<JobModelValues> {
+    /// The values for `job`, with the model ConfigMap the pipeline appended to `stream` for it. `layout_annotation`:
+    /// the job's config ConfigMap's `samza.apache.org/model-layout`, for the message that refuses a split model.
+    pub fn from_render(
+        stream: &Stream,
+        job: &RenderedJob,
+        layout_annotation: Option<&str>,
+    ) -> Result<JobModelValues> {
         let origin = || JobOrigin(format!("job '{}'", job.name));
         let model_cm = stream
             .edited()
@@ -69,6 +81,18 @@ impl JobModelValues {
                 origin: origin(),
                 message: "the pipeline added no job-model ConfigMap".into(),
             })?;
+        if let Some(index) = model_cm
+            .pointer(&format!("/data/{}", job::MODEL_KEY_INDEX))
+            .and_then(Value::as_str)
+        {
+            let parts = model_configmap::PartsIndex::from_json(index).map_or(0, |i| i.parts.len());
+            return Err(Error::Samza {
+                origin: origin(),
+                source: SamzaError::Model {
+                    message: split_model_refusal(parts, layout_annotation),
+                },
+            });
+        }
         let entries = |field: &str| -> Option<BTreeMap<String, String>> {
             model_cm.get(field).and_then(Value::as_object).map(|map| {
                 map.iter()
@@ -94,15 +118,53 @@ impl JobModelValues {
         })
     }
 
-    /// The model the values carry, decoded as a model ConfigMap is.
+    /// The inputs the values carry instead of the model (a model too large for one ConfigMap), if they do.
+    pub fn inputs(&self, origin: &JobOrigin) -> Result<Option<ModelInputs>> {
+        let Some(text) = self
+            .data
+            .as_ref()
+            .and_then(|data| data.get(job::MODEL_KEY_INPUTS))
+        else {
+            return Ok(None);
+        };
+        ModelInputs::from_json(text)
+            .map(Some)
+            .map_err(|e| Error::Job {
+                origin: origin.clone(),
+                message: format!(
+                    "{KEY}.data.{} is not a model's inputs: {e}",
+                    job::MODEL_KEY_INPUTS
+                ),
+            })
+    }
+
+    /// The previous state the model was planned against when the values carry it as its inputs and so hold only
+    /// that state's digest: the model cannot be computed again from the values alone. `None` when they hold the
+    /// model itself, or inputs planned against nothing.
+    pub fn unheld_state(&self, origin: &JobOrigin) -> Result<Option<PreviousRef>> {
+        Ok(self
+            .inputs(origin)?
+            .filter(ModelInputs::needs_previous_state)
+            .map(|inputs| inputs.previous_state))
+    }
+
+    /// The model the values carry, decoded as a model ConfigMap is (a model carried as its inputs is computed
+    /// again, and checked against its digest).
     pub fn model(&self, origin: &JobOrigin) -> Result<JobModel> {
+        if let Some(state) = self.unheld_state(origin)? {
+            return Err(Error::PreviousState {
+                origin: origin.clone(),
+                message: format!("job '{}': {}", self.job, unheld_state_message(&state)),
+            });
+        }
         let value = json!({"data": self.data, "binaryData": self.binary_data});
         model_configmap::decode_value(&value, origin, &Default::default())?.ok_or_else(|| {
             Error::Job {
                 origin: origin.clone(),
                 message: format!(
-                    "{KEY} holds neither data.{} nor binaryData.{}",
+                    "{KEY} holds neither data.{}, data.{} nor binaryData.{}",
                     job::MODEL_KEY,
+                    job::MODEL_KEY_INPUTS,
                     job::MODEL_KEY_COMPRESSED
                 ),
             }
@@ -169,8 +231,13 @@ impl JobModelValues {
                 self.changelog_partitions, fresh.changelog_partitions
             ));
         }
-        if let Ok(model) = self.model(&JobOrigin(format!("job '{}'", self.job))) {
-            let before = model.input_partition_counts();
+        // Inputs name their counts; a model carried whole has them in its tasks.
+        let origin = JobOrigin(format!("job '{}'", self.job));
+        let before = match self.inputs(&origin) {
+            Ok(Some(inputs)) => Some(inputs.facts().counts),
+            _ => self.model(&origin).ok().map(|m| m.input_partition_counts()),
+        };
+        if let Some(before) = before {
             let now = counts;
             for (stream, count) in now {
                 match before.get(stream) {
@@ -192,12 +259,56 @@ impl JobModelValues {
                 self.digest, fresh.digest
             ));
         }
-        let same_body = self.data == fresh.data && self.binary_data == fresh.binary_data;
-        if self.digest == fresh.digest && out.is_empty() && !same_body {
+        if self.digest == fresh.digest && out.is_empty() && !self.same_body(fresh) {
             out.push("the model ConfigMap's body differs from the one its digest names".into());
         }
         out
     }
+
+    /// Whether two values carry the same model ConfigMap body. Inputs are compared without the reference to the
+    /// previous state they were kept stable against: the same model digest from the same config and counts is the
+    /// same model, whichever state the planner was shown (regenerated from its own values, a model is planned
+    /// against itself and comes out the same).
+    fn same_body(&self, other: &JobModelValues) -> bool {
+        let origin = JobOrigin(String::new());
+        match (self.inputs(&origin), other.inputs(&origin)) {
+            (Ok(Some(mut mine)), Ok(Some(theirs))) => {
+                mine.previous_state = theirs.previous_state.clone();
+                mine == theirs
+            }
+            _ => self.data == other.data && self.binary_data == other.binary_data,
+        }
+    }
+}
+
+/// Why a model carried as its inputs cannot be computed again from the values alone, and what gives the state.
+pub fn unheld_state_message(state: &PreviousRef) -> String {
+    format!(
+        "the values carry the model as its inputs (model layout `inputs`, or `auto` for a model too large for one \
+         ConfigMap), planned against a previous state ({}, {}) that they name by its digest but do not hold. Give \
+         that state to helm samza values: \
+         let it read the job's coordinator stream (drop --offline; bootstrap servers and client settings as for \
+         partition discovery), or pass a lock (--lock FILE, written by `helm samza lock`)",
+        state.source.as_deref().unwrap_or("source unknown"),
+        state.digest.as_deref().unwrap_or("no digest")
+    )
+}
+
+/// Why `helm samza values` refuses a model split over `parts` ConfigMaps, and what to do instead.
+fn split_model_refusal(parts: usize, layout_annotation: Option<&str>) -> String {
+    let instead = match layout_annotation {
+        Some(layout) => format!(
+            "the job's config ConfigMap asks for it (annotation {}: {layout:?}, the chart's job.modelLayout): set \
+             job.modelLayout to inputs (or auto, or leave it empty)",
+            job::ANNOTATION_MODEL_LAYOUT
+        ),
+        None => "pass --model-layout inputs (or auto) instead of parts (the flag or HELM_SAMZA_MODEL_LAYOUT)".into(),
+    };
+    format!(
+        "the job model is split into {parts} parts (model layout `parts`), a ConfigMap each, which helm samza \
+         values cannot carry: charts/samza-job renders one model ConfigMap from {KEY}. Carry the model as its inputs instead, a \
+         few kilobytes from which the coordinator computes it again: {instead}"
+    )
 }
 
 /// What differs between the objects of two manifest streams (by apiVersion, kind, namespace and name, compared
@@ -364,6 +475,83 @@ mod tests {
         assert_eq!(
             committed.differences(&fresh, &counts(1)),
             ["they hold job 'j', the chart renders job 'k'"]
+        );
+    }
+
+    /// Values carrying the inputs of a one-input job, as if planned against a previous state from `previous`.
+    fn inputs_values(a: u32, previous: Option<&str>) -> JobModelValues {
+        use crate::samza::{Config, PartitionFacts, Previous, SamzaVersion};
+        let config = Config::from_properties("job.name=j\ntask.inputs=kafka.a\n").unwrap();
+        let mut facts = PartitionFacts::default();
+        facts.counts.insert(SystemStream::new("kafka", "a"), a);
+        let mut model = crate::samza::plan(&config, &facts, None).unwrap().model;
+        crate::model_inputs::settle_container_count(&mut model);
+        let digest = model_configmap::model_digest(&model, SamzaVersion::default());
+        let state = Previous::from_model(&model);
+        let inputs = ModelInputs::new(
+            "j",
+            SamzaVersion::default(),
+            &digest,
+            &config,
+            &facts,
+            previous.map(|source| (&state, source)),
+        );
+        JobModelValues {
+            job: "j".into(),
+            digest,
+            containers: 1,
+            changelog_partitions: 0,
+            partition_source: "kafka: flags".into(),
+            data: Some([(job::MODEL_KEY_INPUTS.to_string(), inputs.to_json())].into()),
+            binary_data: None,
+        }
+    }
+
+    #[test]
+    fn values_carrying_inputs_come_back_by_computing_the_model_again() {
+        let origin = JobOrigin("samza-values.yaml (jobModel)".into());
+        let first = inputs_values(4, None);
+        assert!(first.unheld_state(&origin).unwrap().is_none());
+        let model = first.model(&origin).unwrap();
+        assert_eq!(
+            model_configmap::model_digest(&model, Default::default()),
+            first.digest
+        );
+        // The counts are read from the inputs: drift without computing anything.
+        assert_eq!(
+            first.differences(&inputs_values(4, None), &counts(8)),
+            ["kafka.a has 8 partitions, the values were computed for 4"]
+        );
+
+        // The same model planned against a state: not drift, whichever state the inputs name.
+        let second = inputs_values(4, Some("release r (samza-values.yaml)"));
+        assert!(first.differences(&second, &counts(4)).is_empty());
+        assert!(second.differences(&first, &counts(4)).is_empty());
+        // But the file holds only that state's digest: its model cannot come back from the file alone.
+        let state = second.unheld_state(&origin).unwrap().expect("a state");
+        assert_eq!(
+            state.source.as_deref(),
+            Some("release r (samza-values.yaml)")
+        );
+        let error = second.model(&origin).unwrap_err();
+        assert_eq!(error.exit_code(), crate::exit_code::PREVIOUS);
+        let message = error.to_string();
+        for needle in [
+            "samza-values.yaml (jobModel): job 'j'",
+            "release r (samza-values.yaml)",
+            "coordinator stream",
+            "--lock FILE",
+        ] {
+            assert!(message.contains(needle), "{needle}: {message}");
+        }
+
+        // Inputs changed by hand are refused, naming the key.
+        let mut broken = first.clone();
+        broken.data = Some([(job::MODEL_KEY_INPUTS.to_string(), "{}".to_string())].into());
+        let error = broken.model(&origin).unwrap_err().to_string();
+        assert!(
+            error.contains("jobModel.data.job-model.inputs.json is not a model's inputs"),
+            "{error}"
         );
     }
 

@@ -110,7 +110,7 @@ enum Body {
     Plain(String),
     /// The JSON gzipped.
     Gzip(Vec<u8>),
-    /// More gzip than one ConfigMap carries, not kept ([`encode_model`] asked not to): only the digest is.
+    /// More gzip than [`encode_model`] was asked to keep: only the digest is kept.
     Dropped { at_least: usize },
 }
 
@@ -144,15 +144,15 @@ impl EncodedModel {
     }
 }
 
-/// Writes the model's JSON in the shape of `version` once, into the encoding its ConfigMap carries. With
-/// `keep_large` false, gzip past what one ConfigMap carries is not kept (nor compressed further): a model carried
-/// as its inputs needs only its digest.
-pub fn encode_model(model: &JobModel, version: SamzaVersion, keep_large: bool) -> EncodedModel {
+/// Writes the model's JSON in the shape of `version` once, into the encoding its ConfigMap carries. Gzip past
+/// `keep_up_to` bytes is not kept (nor compressed further), only the digest: a model carried as its inputs needs
+/// nothing else, and one that needs more than [`MAX_PARTS`] parts is refused.
+pub fn encode_model(model: &JobModel, version: SamzaVersion, keep_up_to: usize) -> EncodedModel {
     let sink = Sink {
         hasher: Sha256::new(),
         plain: Vec::new(),
         gzip: None,
-        keep_large,
+        keep_up_to,
         dropped: None,
     };
     let mut writer = std::io::BufWriter::with_capacity(WRITE_BUFFER, sink);
@@ -182,7 +182,7 @@ struct Sink {
     hasher: Sha256,
     plain: Vec<u8>,
     gzip: Option<GzEncoder<Vec<u8>>>,
-    keep_large: bool,
+    keep_up_to: usize,
     /// Set when the gzip passed one ConfigMap and was let go: its size then.
     dropped: Option<usize>,
 }
@@ -194,7 +194,7 @@ impl Write for Sink {
             return Ok(buf.len());
         }
         match &mut self.gzip {
-            Some(gzip) if !self.keep_large && gzip.get_ref().len() > MAX_PART_BYTES => {
+            Some(gzip) if gzip.get_ref().len() > self.keep_up_to => {
                 self.dropped = Some(gzip.get_ref().len());
                 self.gzip = None;
             }
@@ -635,7 +635,7 @@ mod tests {
     fn round_trip(padding: usize) -> (Value, JobModel, JobModel, String, String) {
         let model = JobModel::from_json(&MODEL.replace("PAD", &"x".repeat(padding))).unwrap();
         let json = model.to_json(SamzaVersion::default());
-        let encoded = encode_model(&model, SamzaVersion::default(), true);
+        let encoded = encode_model(&model, SamzaVersion::default(), usize::MAX);
         let digest_written = encoded.digest.clone();
         let cm = encode(
             &head(),
@@ -752,7 +752,7 @@ mod tests {
     fn a_model_split_into_parts_comes_back_whole_and_each_part_fits() {
         let model = incompressible(40_000);
         let json = model.to_json(SamzaVersion::default());
-        let encoded = encode_model(&model, SamzaVersion::default(), true);
+        let encoded = encode_model(&model, SamzaVersion::default(), usize::MAX);
         assert!(!encoded.fits_one_configmap());
         let needed = encoded.parts_needed();
         assert!(needed >= 2, "{needed}");

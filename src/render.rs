@@ -288,12 +288,10 @@ fn render_job(
     // from `helm samza values`) carries what is or will be deployed: the last source of previous state, as the
     // deployed release is for `plan`. So post-rendering such a stream changes nothing the same inputs did not.
     let in_stream = match docs.models.first() {
-        // A model carried as its inputs and planned against a stored state cannot be known without that state
-        // (the coordinator stream, read below when it is wanted): it is no last resort.
-        Some(&index)
-            if model_configmap::carried_inputs(&stream.documents()[index])?
-                .is_some_and(|inputs| inputs.needs_previous_state()) =>
-        {
+        // A model carried as its inputs names the previous state it was planned against itself (the coordinator
+        // stream, read below when it is wanted, or none): planning against the model would record another one,
+        // and a stream post-rendered again must come out as it went in.
+        Some(&index) if model_configmap::carried_inputs(&stream.documents()[index])?.is_some() => {
             None
         }
         Some(&index) => model_configmap::decode(stream, &stream.documents()[index])?,
@@ -381,13 +379,13 @@ fn render_job(
         })?,
         None => options.model_layout,
     };
-    // Only a split model needs its gzip past one ConfigMap (and a refusal its size); a model carried as its
+    // Only a split model needs its gzip past one ConfigMap, and only up to the most parts; a model carried as its
     // inputs needs only its digest.
-    let encoded = model_configmap::encode_model(
-        &plan.model,
-        options.samza_version,
-        matches!(layout, Layout::Parts | Layout::Inline),
-    );
+    let keep_up_to = match layout {
+        Layout::Parts => model_configmap::MAX_PARTS * model_configmap::MAX_PART_BYTES,
+        _ => model_configmap::MAX_PART_BYTES,
+    };
+    let encoded = model_configmap::encode_model(&plan.model, options.samza_version, keep_up_to);
     let digest = encoded.digest.clone();
     let carry = carry(
         layout,
@@ -404,6 +402,19 @@ fn render_job(
         },
         &origin,
     )?;
+    if let (Carry::Inputs(_), Some(previous)) = (&carry, &previous) {
+        if !previous.source.starts_with("coordinator stream") && !options.keep_going {
+            // The coordinator can read only the stream: it gives the same model when the other source holds
+            // what the stream holds, and it refuses to serve anything else.
+            eprintln!(
+                "note: {origin}: its model is carried as its inputs (model layout) and was kept stable \
+                 against the previous state from {}; the coordinator computes it again with the state in the job's \
+                 coordinator stream, and serves it only if that gives this model (it does when the {} holds what \
+                 the stream holds: check with `helm samza lock --verify-live`)",
+                previous.source, previous.source
+            );
+        }
+    }
 
     for worker in &docs.workers {
         let patch = edits.patch(worker.index);
@@ -466,7 +477,8 @@ fn carry(
     };
     let size = |encoded: &EncodedModel| {
         format!(
-            "{:.2} MiB of gzipped JSON",
+            "{}{:.2} MiB of gzipped JSON",
+            if encoded.kept() { "" } else { "more than " },
             encoded.carried_bytes() as f64 / 1_048_576.0
         )
     };
@@ -484,10 +496,9 @@ fn carry(
         }
         Layout::Parts if encoded.parts_needed() > model_configmap::MAX_PARTS => {
             return Err(too_large(format!(
-                "the job model is {}, {} parts of {} KiB, more than the {} parts a model is split into (model \
-                 layout `parts`): use the layout `inputs` (the model is computed again by the coordinator)",
+                "the job model is {}, more parts of {} KiB than the {} a model is split into (model layout \
+                 `parts`): use the layout `inputs` (the model is computed again by the coordinator)",
                 size(&encoded),
-                encoded.parts_needed(),
                 model_configmap::MAX_PART_BYTES / 1024,
                 model_configmap::MAX_PARTS
             )))

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::Args;
+use clap::{Args, ValueEnum as _};
 
 use crate::{
     chart_values::JobModelValues,
@@ -13,6 +13,7 @@ use crate::{
     exit_code,
     flags::{AllowUnsafeArg, ModelLayoutArg, SamzaVersionArg, SourceArgs},
     helm::ChartArgs,
+    model_configmap::Layout,
     previous::read_previous_args,
     render::{render, RenderOptions},
     stdio,
@@ -32,8 +33,13 @@ use crate::{
     stateful job's changelog partitions is refused (15) unless --allow-unsafe. Before writing, the chart is \
     rendered once more with the values and no post-renderer; values it would not render back into the \
     post-renderer's output are refused (13).\n\n\
-    Exit codes: 0 written (or up to date); 13 the chart renders no Samza job, or more than one, or does not render \
-    the values back; 15 refused by the safety gate; 17 --check: the file no longer matches; the others as for \
+    A model too large for one ConfigMap is carried as its inputs (--model-layout auto or inputs), from which the \
+    coordinator computes it again; a model split over several ConfigMaps (--model-layout parts) cannot be carried \
+    as values and is refused (11).\n\n\
+    Exit codes: 0 written (or up to date); 11 the model is refused by Samza's rules, or split into parts; 13 the \
+    chart renders no Samza job, or more than one, or does not render the values back; 15 refused by the safety \
+    gate; 16 the file carries the model as inputs planned against a previous state that nothing here knows (read \
+    the coordinator stream, or pass a lock); 17 --check: the file no longer matches; the others as for \
     post-render (see helm-samza --help).")]
 pub struct ValuesArgs {
     #[command(flatten)]
@@ -75,10 +81,17 @@ pub fn run(args: &ValuesArgs) -> Result<i32> {
     // The values in the file to check (or to replace) are what the release deploys: the job's previous state
     // when nothing closer to Samza's own (--previous, a lock, the coordinator stream) knows it, as the deployed
     // release is for `plan`.
+    // A model the file carries as its inputs, planned against a previous state, comes back only with that state,
+    // which the file names but does not hold: the render must find it elsewhere (see below).
+    let committed_origin =
+        |path: &Path| JobOrigin(format!("{} ({})", path.display(), crate::chart_values::KEY));
+    let unheld = match (&committed, target) {
+        (Some(committed), Some(path)) => committed.unheld_state(&committed_origin(path))?,
+        _ => None,
+    };
     let deployed = match (&committed, target) {
-        (Some(committed), Some(path)) => {
-            let origin = JobOrigin(format!("{} ({})", path.display(), crate::chart_values::KEY));
-            let model = committed.model(&origin)?;
+        (Some(committed), Some(path)) if unheld.is_none() => {
+            let model = committed.model(&committed_origin(path))?;
             let label = format!("{release} ({})", path.display());
             Some((label, [(committed.job.clone(), model)].into()))
         }
@@ -112,10 +125,38 @@ pub fn run(args: &ValuesArgs) -> Result<i32> {
             });
         }
     };
-    let stream = &rendered.parsed.as_ref().expect("a job was rendered").stream;
-    let fresh = JobModelValues::from_render(stream, job)?;
+    let parsed = rendered.parsed.as_ref().expect("a job was rendered");
+    let layout_annotation = parsed.scan.jobs.get(&job.name).and_then(|docs| {
+        let config = docs.configs.first()?;
+        parsed
+            .scan
+            .heads
+            .get(config)?
+            .annotations
+            .get(crate::job::ANNOTATION_MODEL_LAYOUT)
+    });
+    let fresh =
+        JobModelValues::from_render(&parsed.stream, job, layout_annotation.map(String::as_str))?;
     let regenerate = regenerate_command(args, target);
     let text = fresh.to_yaml(&regenerate)?;
+
+    // The committed model could not be shown to the planner, and nothing else knew the job's state: a model that
+    // differs now may differ only for want of that state. Refuse rather than write or judge it.
+    if let (Some(state), Some(path), Some(committed)) = (&unheld, target, &committed) {
+        if job.previous.is_none() && committed.digest != fresh.digest {
+            let differences = committed.differences(&fresh, &job.facts.facts.counts);
+            return Err(Error::PreviousState {
+                origin: committed_origin(path),
+                message: format!(
+                    "job '{}': planned here without its previous state, the job differs from the values ({}), \
+                     which may be only for want of that state: {}. Then run `{regenerate}` again",
+                    job.name,
+                    differences.join("; "),
+                    crate::chart_values::unheld_state_message(state)
+                ),
+            });
+        }
+    }
 
     if let Some(path) = &args.check {
         let committed = committed.ok_or_else(|| Error::Drift {
@@ -244,6 +285,13 @@ fn regenerate_command(args: &ValuesArgs, target: Option<&Path>) -> String {
             .iter()
             .map(|c| format!("--kafka-config {c}")),
     );
+    if args.model_layout.model_layout != Layout::Auto {
+        let layout = args.model_layout.model_layout.to_possible_value();
+        words.push(format!(
+            "--model-layout {}",
+            layout.as_ref().map_or("auto", |v| v.get_name())
+        ));
+    }
     if let Some(path) = target {
         words.push(format!("-o {}", path.display()));
     }

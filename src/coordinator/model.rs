@@ -186,8 +186,8 @@ impl ModelLocation {
                 return Err(error.clone());
             }
         }
-        let model = match self.read_form(&identity.path, form) {
-            Ok(model) => Arc::new(model),
+        let (model, facts) = match self.read_form(&identity.path, form) {
+            Ok((model, facts)) => (Arc::new(model), facts.map(|f| Ok(Arc::new(f)))),
             Err(error) => {
                 *self.failed.lock().unwrap_or_else(|p| p.into_inner()) =
                     Some((identity, Instant::now(), error.clone()));
@@ -197,24 +197,33 @@ impl ModelLocation {
         *cache = Some(Cached {
             identity,
             model: Arc::clone(&model),
-            facts: None,
+            facts,
         });
         Ok(model)
     }
 
-    fn read_form(&self, path: &Path, form: Form) -> Result<Model, ModelError> {
+    /// The model in `form`, and its facts when they came for free (a model computed again is in memory: parsing
+    /// its JSON back would cost more than computing it).
+    fn read_form(
+        &self,
+        path: &Path,
+        form: Form,
+    ) -> Result<(Model, Option<ModelFacts>), ModelError> {
         let unreadable = |path: &Path, reason: String| ModelError::Unreadable {
             path: path.display().to_string(),
             reason,
         };
         let bytes = std::fs::read(path).map_err(|e| unreadable(path, e.to_string()))?;
         match form {
-            Form::Plain => Ok(Model {
-                digest: digest(&bytes),
-                json: bytes,
-                gzip: None,
-            }),
-            Form::Gzip => self.gunzip(path, bytes),
+            Form::Plain => Ok((
+                Model {
+                    digest: digest(&bytes),
+                    json: bytes,
+                    gzip: None,
+                },
+                None,
+            )),
+            Form::Gzip => Ok((self.gunzip(path, bytes)?, None)),
             Form::Parts => {
                 let text = String::from_utf8(bytes).map_err(|e| unreadable(path, e.to_string()))?;
                 let index = PartsIndex::from_json(&text).map_err(|reason| ModelError::Invalid {
@@ -243,7 +252,7 @@ impl ModelLocation {
                         ),
                     });
                 }
-                Ok(model)
+                Ok((model, None))
             }
             Form::Inputs => {
                 let text = String::from_utf8(bytes).map_err(|e| unreadable(path, e.to_string()))?;
@@ -260,12 +269,17 @@ impl ModelLocation {
                         RecomputeError::Stream(reason) => unreadable(path, reason),
                         other => refused(other.to_string()),
                     })?;
+                let facts = ModelFacts::of(&model);
                 let json = model.to_json(version).into_bytes();
-                Ok(Model {
-                    digest: digest(&json),
-                    json,
-                    gzip: None,
-                })
+                drop(model);
+                Ok((
+                    Model {
+                        digest: digest(&json),
+                        json,
+                        gzip: None,
+                    },
+                    Some(facts),
+                ))
             }
         }
     }
@@ -360,6 +374,11 @@ impl ModelFacts {
     pub fn parse(bytes: &[u8]) -> Result<ModelFacts, String> {
         let text = std::str::from_utf8(bytes).map_err(|error| error.to_string())?;
         let model = JobModel::from_json(text).map_err(|error| error.to_string())?;
+        Ok(ModelFacts::of(&model))
+    }
+
+    /// The facts of a model in memory (one computed again): no JSON read.
+    pub fn of(model: &JobModel) -> ModelFacts {
         let mut partitions: BTreeMap<String, BTreeMap<String, u32>> = BTreeMap::new();
         for (ss, count) in model.input_partition_counts() {
             partitions
@@ -372,7 +391,7 @@ impl ModelFacts {
             .iter()
             .map(|(key, value)| (key.to_owned(), value.to_owned()))
             .collect();
-        Ok(ModelFacts { partitions, config })
+        ModelFacts { partitions, config }
     }
 
     /// Systems whose factory is Samza's Kafka system factory: the only ones whose partitions can be watched.

@@ -13,12 +13,12 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::kafka::{
-    client_settings_for, read_stored_state, write_messages, CoordinatorStreamError, KafkaError,
-    Overrides,
+    client_settings_for, read_stored_state, write_message_stream, CoordinatorStreamError,
+    KafkaError, Overrides,
 };
 use crate::samza::changelog::{internal_topics, TopicPurpose};
 use crate::samza::coordinator_stream::{stream_system, Header};
-use crate::samza::stored_state::start_messages;
+use crate::samza::stored_state::for_each_start_message;
 use crate::samza::{JobModel, SamzaError, StoredState};
 
 /// What a write-back did, for the coordinator's log.
@@ -88,15 +88,19 @@ pub fn write_back(
     let timestamp = now.duration_since(UNIX_EPOCH).map_or(0, |since| {
         i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
     });
-    let messages = start_messages(stored.as_ref(), model, &Header::helm_samza(timestamp));
-    write_messages(&settings, &spec, &messages)?;
+    let header = Header::helm_samza(timestamp);
+    let messages = write_message_stream(&settings, &spec, &mut |send| {
+        for_each_start_message(stored.as_ref(), model, &header, &mut |message| {
+            send(&message)
+        })
+    })?;
     let stored = stored.unwrap_or_default();
     let changelog_entries = stored.merged_changelog(model).len();
     Ok(WriteBack {
         system,
         topic: spec.name,
         first_deploy,
-        messages: messages.len(),
+        messages,
         changelog_entries,
         conflicts: conflicts(&stored, model),
     })

@@ -227,14 +227,36 @@ fn remaining(deadline: Instant) -> Duration {
 
 /// Creates the coordinator stream described by `spec` if it does not exist, then writes `messages` to it in
 /// order and waits for every acknowledgement, all within the client timeout.
+/// Makes messages and hands each to the send function it gets (see [`write_message_stream`]).
+pub type MakeMessages<'a> = &'a mut dyn FnMut(&mut dyn FnMut(&Message));
+
+/// The most messages librdkafka queues for the coordinator stream, in KiB (`queue.buffering.max.kbytes`).
+const QUEUE_KBYTES: &str = "65536";
+
 pub fn write_messages(
     settings: &KafkaClientSettings,
     spec: &TopicSpec,
     messages: &[Message],
 ) -> Result<(), CoordinatorStreamError> {
+    write_message_stream(settings, spec, &mut |send| {
+        for message in messages {
+            send(message);
+        }
+    })
+    .map(|_| ())
+}
+
+/// [`write_messages`] of messages made one at a time: `make` hands each to the send function it gets, which
+/// passes it to the producer at once (the producer's queue is bounded), so no more than a queue of messages is
+/// held. Returns how many were written.
+pub fn write_message_stream(
+    settings: &KafkaClientSettings,
+    spec: &TopicSpec,
+    make: MakeMessages<'_>,
+) -> Result<usize, CoordinatorStreamError> {
     let deadline = Instant::now() + settings.timeout;
     create_topic(settings, spec, deadline)?;
-    produce(settings, &spec.name, messages, deadline)
+    produce(settings, &spec.name, make, deadline)
 }
 
 /// `KafkaSystemAdmin#createStream`: an existing topic is left as it is.
@@ -308,9 +330,9 @@ impl ProducerContext for Deliveries {
 fn produce(
     settings: &KafkaClientSettings,
     topic: &str,
-    messages: &[Message],
+    make: MakeMessages<'_>,
     deadline: Instant,
-) -> Result<(), CoordinatorStreamError> {
+) -> Result<usize, CoordinatorStreamError> {
     let error = |reason: String| CoordinatorStreamError::Write {
         topic: topic.to_owned(),
         brokers: settings.brokers(),
@@ -323,11 +345,19 @@ fn produce(
         .set(
             "message.timeout.ms",
             remaining(deadline).as_millis().max(1).to_string(),
-        );
+        )
+        // librdkafka keeps up to 1 GiB of messages queued by default: bounded here, the messages are made as the
+        // brokers take them.
+        .set("queue.buffering.max.kbytes", QUEUE_KBYTES);
     let producer: BaseProducer<Deliveries> = config
         .create_with_context(Deliveries::default())
         .map_err(|e| error(creation_message(settings, &e)))?;
-    for message in messages {
+    let mut failure = None;
+    let mut sent = 0;
+    make(&mut |message: &Message| {
+        if failure.is_some() {
+            return;
+        }
         let mut record = BaseRecord::to(topic)
             .partition(PARTITION)
             .key(message.key.as_slice());
@@ -336,21 +366,31 @@ fn produce(
         }
         loop {
             match producer.send(record) {
-                Ok(()) => break,
+                Ok(()) => {
+                    sent += 1;
+                    break;
+                }
                 // librdkafka's queue is full: hand some messages over, then try again.
                 Err((ClientError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     if Instant::now() >= deadline {
-                        return Err(error(format!(
+                        failure = Some(error(format!(
                             "the brokers did not take the messages within {}",
                             human(&settings.timeout)
                         )));
+                        return;
                     }
                     producer.poll(Duration::from_millis(10));
                     record = back;
                 }
-                Err((e, _)) => return Err(error(e.to_string())),
+                Err((e, _)) => {
+                    failure = Some(error(e.to_string()));
+                    return;
+                }
             }
         }
+    });
+    if let Some(failure) = failure {
+        return Err(failure);
     }
     let flushed = producer.flush(remaining(deadline));
     let failed = producer
@@ -362,19 +402,21 @@ fn produce(
     if let Some(reason) = failed {
         return Err(error(reason));
     }
-    flushed.map_err(|e| {
-        let cause = producer.context().messages.last();
-        error(match cause {
-            Some(cause) => format!(
+    flushed
+        .map_err(|e| {
+            let cause = producer.context().messages.last();
+            error(match cause {
+                Some(cause) => format!(
                 "not every message was acknowledged within {}: {e}; last client message: {cause}",
                 human(&settings.timeout)
             ),
-            None => format!(
-                "not every message was acknowledged within {}: {e}",
-                human(&settings.timeout)
-            ),
+                None => format!(
+                    "not every message was acknowledged within {}: {e}",
+                    human(&settings.timeout)
+                ),
+            })
         })
-    })
+        .map(|()| sent)
 }
 
 #[cfg(test)]

@@ -20,7 +20,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 pub use chain::Chain;
-pub use coordinator_stream::{read_stored_state, write_messages, CoordinatorStreamError};
+pub use coordinator_stream::{
+    read_stored_state, write_message_stream, write_messages, CoordinatorStreamError,
+};
 pub use error::KafkaError;
 pub use known::{parse_partition_flag, KnownCounts};
 pub use live::{LiveKafka, LiveKafkaSystems};

@@ -10,12 +10,9 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Arc;
 
-use indexmap::IndexMap;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::ser::{CharEscape, CompactFormatter, Formatter, PrettyFormatter};
-use serde_json::Value;
 
 use super::config::Config;
 use super::stream::{java_cmp, Ssp, SystemStream};
@@ -425,133 +422,24 @@ impl JobModel {
 
     /// Reads any shape Samza ever wrote: `processor-id` or integer `container-id`, with or without
     /// `task-mode` (missing or `""` = Active) and `keyBucket`; unknown fields are ignored.
+    ///
+    /// The JSON is read as it streams, straight into the model (`read`): a JSON value tree of a large model costs
+    /// ten times its text, and the coordinator reads models of up to a million partitions.
     pub fn from_json(text: &str) -> Result<JobModel, SamzaError> {
         let err = |message: String| SamzaError::Previous { message };
-        let root: Value = serde_json::from_str(text).map_err(|e| err(format!("not JSON ({e})")))?;
-        let root = root
-            .as_object()
-            .ok_or_else(|| err("the document is not a JSON object".into()))?;
-        let config_obj = root
-            .get("config")
-            .and_then(Value::as_object)
-            .ok_or_else(|| err("missing object 'config'".into()))?;
-        let mut config = IndexMap::new();
-        for (k, val) in config_obj {
-            let s = val
-                .as_str()
-                .ok_or_else(|| err(format!("config value of '{k}' is not a string")))?;
-            config.insert(k.clone(), s.to_string());
+        if text.trim_start().as_bytes().first() != Some(&b'{') {
+            return Err(match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+                Err(e) => err(format!("not JSON ({e})")),
+                Ok(_) => err("the document is not a JSON object".into()),
+            });
         }
-        let containers_obj = root
-            .get("containers")
-            .and_then(Value::as_object)
-            .ok_or_else(|| err("missing object 'containers'".into()))?;
-        // One Arc per distinct name keeps a large model's SSPs cheap.
-        let mut names: std::collections::HashMap<String, Arc<str>> =
-            std::collections::HashMap::new();
-        let mut intern = |s: &str| {
-            names
-                .entry(s.to_string())
-                .or_insert_with(|| Arc::from(s))
-                .clone()
-        };
-        let mut containers = Vec::with_capacity(containers_obj.len());
-        for (key, c) in containers_obj {
-            let c = c
-                .as_object()
-                .ok_or_else(|| err(format!("container '{key}' is not an object")))?;
-            let id = match (c.get("processor-id"), c.get("container-id")) {
-                (Some(Value::String(p)), _) => p.clone(),
-                (_, Some(Value::Number(n))) => n.to_string(),
-                _ => {
-                    return Err(err(format!(
-                    "container '{key}' has neither 'processor-id' nor an integer 'container-id'"
-                )))
-                }
-            };
-            let tasks_obj = c
-                .get("tasks")
-                .and_then(Value::as_object)
-                .ok_or_else(|| err(format!("container '{key}' has no object 'tasks'")))?;
-            let mut tasks = Vec::with_capacity(tasks_obj.len());
-            for (tkey, t) in tasks_obj {
-                let where_ = || format!("task '{tkey}' of container '{key}'");
-                let t = t
-                    .as_object()
-                    .ok_or_else(|| err(format!("{} is not an object", where_())))?;
-                let name = t
-                    .get("task-name")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| err(format!("{} has no string 'task-name'", where_())))?;
-                let changelog = t
-                    .get("changelog-partition")
-                    .and_then(Value::as_u64)
-                    .and_then(|n| u32::try_from(n).ok())
-                    .ok_or_else(|| {
-                        err(format!("{} has no integer 'changelog-partition'", where_()))
-                    })?;
-                let mode = match t.get("task-mode") {
-                    None | Some(Value::Null) => TaskMode::Active,
-                    Some(Value::String(s)) if s.is_empty() || s == "Active" => TaskMode::Active,
-                    Some(Value::String(s)) if s == "Standby" => TaskMode::Standby,
-                    Some(other) => {
-                        return Err(err(format!("{} has unknown task-mode {other}", where_())))
-                    }
-                };
-                let list = t
-                    .get("system-stream-partitions")
-                    .and_then(Value::as_array)
-                    .ok_or_else(|| {
-                        err(format!(
-                            "{} has no array 'system-stream-partitions'",
-                            where_()
-                        ))
-                    })?;
-                let mut ssps = Vec::with_capacity(list.len());
-                for s in list {
-                    let field = |f: &str| s.get(f);
-                    let (Some(system), Some(stream), Some(partition)) = (
-                        field("system").and_then(Value::as_str),
-                        field("stream").and_then(Value::as_str),
-                        field("partition")
-                            .and_then(Value::as_u64)
-                            .and_then(|p| u32::try_from(p).ok()),
-                    ) else {
-                        return Err(err(format!(
-                            "an SSP of {} lacks string 'system', string 'stream' or integer 'partition': {s}",
-                            where_()
-                        )));
-                    };
-                    let key_bucket = match field("keyBucket") {
-                        None | Some(Value::Null) => -1,
-                        Some(v) => {
-                            v.as_i64()
-                                .and_then(|b| i32::try_from(b).ok())
-                                .ok_or_else(|| {
-                                    err(format!(
-                                        "an SSP of {} has a non-integer keyBucket",
-                                        where_()
-                                    ))
-                                })?
-                        }
-                    };
-                    ssps.push(Ssp {
-                        system: intern(system),
-                        stream: intern(stream),
-                        partition,
-                        key_bucket,
-                    });
-                }
-                tasks.push(TaskModel {
-                    name: name.to_string(),
-                    ssps,
-                    changelog_partition: changelog,
-                    mode,
-                });
-            }
-            containers.push(ContainerModel { id, tasks });
-        }
-        Ok(JobModel::new(Config::from_map(config), containers))
+        let mut de = serde_json::Deserializer::from_str(text);
+        let read = serde::de::DeserializeSeed::deserialize(read::Root, &mut de)
+            .and_then(|model| de.end().map(|()| model));
+        read.map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => err(e.to_string()),
+            _ => err(format!("not JSON ({e})")),
+        })
     }
 
     /// A short table for people: per container its tasks, input partitions and changelog partitions.
@@ -762,16 +650,339 @@ impl Serialize for SspJson<'_> {
     }
 }
 
+/// [`JobModel::from_json`]'s reader: serde visitors that build the model while the JSON streams, with the
+/// messages of a reader of values (each names what is missing and where). Repeated keys keep the last value at
+/// the first one's place, as a JSON value would.
+mod read {
+    use std::collections::HashMap;
+    use std::fmt;
+    use std::sync::Arc;
+
+    use indexmap::IndexMap;
+    use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use serde_json::Value;
+
+    use super::{ContainerModel, JobModel, TaskMode, TaskModel};
+    use crate::samza::config::Config;
+    use crate::samza::stream::Ssp;
+
+    /// One `Arc` per distinct system or stream name keeps a large model's SSPs cheap.
+    #[derive(Default)]
+    struct Names(HashMap<String, Arc<str>>);
+
+    impl Names {
+        fn get(&mut self, name: &str) -> Arc<str> {
+            if let Some(found) = self.0.get(name) {
+                return Arc::clone(found);
+            }
+            let new: Arc<str> = Arc::from(name);
+            self.0.insert(name.to_string(), Arc::clone(&new));
+            new
+        }
+    }
+
+    pub(super) struct Root;
+
+    impl<'de> DeserializeSeed<'de> for Root {
+        type Value = JobModel;
+        fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<JobModel, D::Error> {
+            de.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Root {
+        type Value = JobModel;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a job model (a JSON object)")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JobModel, A::Error> {
+            let mut config: Option<Value> = None;
+            let mut containers: Option<IndexMap<String, ContainerModel>> = None;
+            let mut names = Names::default();
+            while let Some(key) = map.next_key::<String>()? {
+                match key.as_str() {
+                    "config" => config = Some(map.next_value()?),
+                    "containers" => containers = Some(map.next_value_seed(Containers(&mut names))?),
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            let config_obj = config
+                .as_ref()
+                .and_then(Value::as_object)
+                .ok_or_else(|| A::Error::custom("missing object 'config'"))?;
+            let mut entries = IndexMap::new();
+            for (k, val) in config_obj {
+                let s = val.as_str().ok_or_else(|| {
+                    A::Error::custom(format!("config value of '{k}' is not a string"))
+                })?;
+                entries.insert(k.clone(), s.to_string());
+            }
+            let containers =
+                containers.ok_or_else(|| A::Error::custom("missing object 'containers'"))?;
+            Ok(JobModel::new(
+                Config::from_map(entries),
+                containers.into_values().collect(),
+            ))
+        }
+    }
+
+    struct Containers<'n>(&'n mut Names);
+
+    impl<'de> DeserializeSeed<'de> for Containers<'_> {
+        type Value = IndexMap<String, ContainerModel>;
+        fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+            de.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Containers<'_> {
+        type Value = IndexMap<String, ContainerModel>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("missing object 'containers' (an object of containers)")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = IndexMap::new();
+            while let Some(key) = map.next_key::<String>()? {
+                let container = map.next_value_seed(Container {
+                    key: &key,
+                    names: &mut *self.0,
+                })?;
+                out.insert(key, container);
+            }
+            Ok(out)
+        }
+    }
+
+    struct Container<'k, 'n> {
+        key: &'k str,
+        names: &'n mut Names,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Container<'_, '_> {
+        type Value = ContainerModel;
+        fn deserialize<D: serde::Deserializer<'de>>(
+            self,
+            de: D,
+        ) -> Result<ContainerModel, D::Error> {
+            de.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Container<'_, '_> {
+        type Value = ContainerModel;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            write!(f, "container '{}' to be an object", self.key)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ContainerModel, A::Error> {
+            let key = self.key;
+            let (mut processor, mut number, mut tasks) = (None, None, None);
+            while let Some(field) = map.next_key::<String>()? {
+                match field.as_str() {
+                    "processor-id" => processor = Some(map.next_value::<Value>()?),
+                    "container-id" => number = Some(map.next_value::<Value>()?),
+                    "tasks" => {
+                        tasks = Some(map.next_value_seed(Tasks {
+                            container: key,
+                            names: &mut *self.names,
+                        })?)
+                    }
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            let id = match (processor, number) {
+                (Some(Value::String(p)), _) => p,
+                (_, Some(Value::Number(n))) => n.to_string(),
+                _ => {
+                    return Err(A::Error::custom(format!(
+                        "container '{key}' has neither 'processor-id' nor an integer 'container-id'"
+                    )))
+                }
+            };
+            let tasks: IndexMap<String, TaskModel> = tasks.ok_or_else(|| {
+                A::Error::custom(format!("container '{key}' has no object 'tasks'"))
+            })?;
+            Ok(ContainerModel {
+                id,
+                tasks: tasks.into_values().collect(),
+            })
+        }
+    }
+
+    struct Tasks<'k, 'n> {
+        container: &'k str,
+        names: &'n mut Names,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Tasks<'_, '_> {
+        type Value = IndexMap<String, TaskModel>;
+        fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+            de.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Tasks<'_, '_> {
+        type Value = IndexMap<String, TaskModel>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            write!(f, "container '{}' has no object 'tasks'", self.container)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = IndexMap::new();
+            while let Some(key) = map.next_key::<String>()? {
+                let task = map.next_value_seed(Task {
+                    place: format!("task '{key}' of container '{}'", self.container),
+                    names: &mut *self.names,
+                })?;
+                out.insert(key, task);
+            }
+            Ok(out)
+        }
+    }
+
+    struct Task<'n> {
+        place: String,
+        names: &'n mut Names,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Task<'_> {
+        type Value = TaskModel;
+        fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<TaskModel, D::Error> {
+            de.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Task<'_> {
+        type Value = TaskModel;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            write!(f, "{} is not an object", self.place)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TaskModel, A::Error> {
+            let place = &self.place;
+            let (mut name, mut changelog, mut mode, mut ssps) = (None, None, None, None);
+            while let Some(field) = map.next_key::<String>()? {
+                match field.as_str() {
+                    "task-name" => name = Some(map.next_value::<Value>()?),
+                    "changelog-partition" => changelog = Some(map.next_value::<Value>()?),
+                    "task-mode" => mode = Some(map.next_value::<Value>()?),
+                    "system-stream-partitions" => {
+                        ssps = Some(map.next_value_seed(Ssps {
+                            place,
+                            names: &mut *self.names,
+                        })?)
+                    }
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            let name = match name {
+                Some(Value::String(name)) => name,
+                _ => {
+                    return Err(A::Error::custom(format!(
+                        "{place} has no string 'task-name'"
+                    )))
+                }
+            };
+            let changelog_partition = changelog
+                .as_ref()
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| {
+                    A::Error::custom(format!("{place} has no integer 'changelog-partition'"))
+                })?;
+            let mode = match mode {
+                None | Some(Value::Null) => TaskMode::Active,
+                Some(Value::String(s)) if s.is_empty() || s == "Active" => TaskMode::Active,
+                Some(Value::String(s)) if s == "Standby" => TaskMode::Standby,
+                Some(other) => {
+                    return Err(A::Error::custom(format!(
+                        "{place} has unknown task-mode {other}"
+                    )))
+                }
+            };
+            let ssps = ssps.ok_or_else(|| {
+                A::Error::custom(format!("{place} has no array 'system-stream-partitions'"))
+            })?;
+            Ok(TaskModel {
+                name,
+                ssps,
+                changelog_partition,
+                mode,
+            })
+        }
+    }
+
+    struct Ssps<'p, 'n> {
+        place: &'p str,
+        names: &'n mut Names,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Ssps<'_, '_> {
+        type Value = Vec<Ssp>;
+        fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Vec<Ssp>, D::Error> {
+            de.deserialize_seq(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Ssps<'_, '_> {
+        type Value = Vec<Ssp>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            write!(f, "{} has no array 'system-stream-partitions'", self.place)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Ssp>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+            while let Some(ssp) = seq.next_element::<Value>()? {
+                let field = |f: &str| ssp.get(f);
+                let (Some(system), Some(stream), Some(partition)) = (
+                    field("system").and_then(Value::as_str),
+                    field("stream").and_then(Value::as_str),
+                    field("partition")
+                        .and_then(Value::as_u64)
+                        .and_then(|p| u32::try_from(p).ok()),
+                ) else {
+                    return Err(A::Error::custom(format!(
+                        "an SSP of {} lacks string 'system', string 'stream' or integer 'partition': {ssp}",
+                        self.place
+                    )));
+                };
+                let key_bucket = match field("keyBucket") {
+                    None | Some(Value::Null) => -1,
+                    Some(v) => v
+                        .as_i64()
+                        .and_then(|b| i32::try_from(b).ok())
+                        .ok_or_else(|| {
+                            A::Error::custom(format!(
+                                "an SSP of {} has a non-integer keyBucket",
+                                self.place
+                            ))
+                        })?,
+                };
+                out.push(Ssp {
+                    system: self.names.get(system),
+                    stream: self.names.get(stream),
+                    partition,
+                    key_bucket,
+                });
+            }
+            Ok(out)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::samza::stream::SystemStream;
+    use serde_json::Value;
 
     /// The serializer before it streamed: the model built as a `serde_json::Value` tree, then written. The
     /// streaming writer must give the same bytes.
     mod tree {
         use super::super::*;
-        use serde_json::{json, Map};
+        use serde_json::{json, Map, Value};
 
         fn int_container_id(id: &str) -> Value {
             id.parse::<i64>().map_or(json!(-1), Value::from)

@@ -324,10 +324,23 @@ pub fn start_messages(
     model: &JobModel,
     header: &Header,
 ) -> Vec<Message> {
+    let mut messages = Vec::new();
+    for_each_start_message(stored, model, header, &mut |message| messages.push(message));
+    messages
+}
+
+/// [`start_messages`] one at a time, as they are made: a model of a million tasks makes millions of messages,
+/// which a writer hands to Kafka as they come instead of holding them all.
+pub fn for_each_start_message(
+    stored: Option<&StoredState>,
+    model: &JobModel,
+    header: &Header,
+    emit: &mut dyn FnMut(Message),
+) {
     let empty = StoredState::default();
     let stored = stored.unwrap_or(&empty);
     let previous = stored.previous();
-    let mut messages = Vec::new();
+    let mut messages = Emit(emit);
 
     let active: BTreeSet<&str> = model
         .tasks()
@@ -346,7 +359,7 @@ pub fn start_messages(
         }
     }
 
-    let delete_task = |messages: &mut Vec<Message>, task: &str| {
+    let delete_task = |messages: &mut Emit, task: &str| {
         messages.push(Message::delete(SET_TASK_CONTAINER, task));
         messages.push(Message::delete(SET_TASK_MODE, task));
     };
@@ -404,7 +417,15 @@ pub fn start_messages(
             &[("Partition", &partition.to_string())],
         ));
     }
-    messages
+}
+
+/// The caller's sink, spelled like the `Vec` the rules were first written for.
+struct Emit<'a>(&'a mut dyn FnMut(Message));
+
+impl Emit<'_> {
+    fn push(&mut self, message: Message) {
+        (self.0)(message)
+    }
 }
 
 #[cfg(test)]

@@ -106,28 +106,79 @@ fn values_cmd(home: &HelmHome, values: &Path, partitions: &str, extra: &[&str]) 
     cmd
 }
 
+/// How the generated values carry the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Carried {
+    /// `data.job-model.json`.
+    Plain,
+    /// `binaryData.job-model.json.gz`.
+    Gzip,
+    /// `data.job-model.inputs.json`: the coordinator computes the model again.
+    Inputs,
+}
+
+impl Carried {
+    fn of(text: &str) -> Carried {
+        match (
+            text.contains("job-model.json:"),
+            text.contains("job-model.json.gz:"),
+            text.contains("job-model.inputs.json:"),
+        ) {
+            (true, false, false) => Carried::Plain,
+            (false, true, false) => Carried::Gzip,
+            (false, false, true) => Carried::Inputs,
+            _ => panic!("values carry no model, or several: {text}"),
+        }
+    }
+}
+
 /// One case: post-rendered render, generated values, native render with them; the two renders must be the same
-/// objects, and post-rendering the native render must change none of them.
-fn check_case(home: &HelmHome, values: &Path, partitions: &str, expect_compressed: bool) {
+/// objects, and post-rendering the native render must change none of them. `layout`: `--model-layout`, given to
+/// every run of the post-renderer (`None`: its default).
+fn check_case(
+    home: &HelmHome,
+    values: &Path,
+    partitions: &str,
+    layout: Option<&str>,
+    expect: Carried,
+) {
     let case = format!(
-        "Helm {} with {} ({partitions})",
+        "Helm {} with {} ({}, layout {})",
         home.version(),
-        values.strip_prefix(repo_root()).unwrap_or(values).display()
+        values.strip_prefix(repo_root()).unwrap_or(values).display(),
+        if partitions.len() > 60 {
+            "the example counts"
+        } else {
+            partitions
+        },
+        layout.unwrap_or("default")
     );
+    let layout_flag: Vec<String> = layout
+        .map(|l| format!("--model-layout={l}"))
+        .into_iter()
+        .collect();
+    let layout_args: Vec<&str> = layout_flag.iter().map(String::as_str).collect();
     let generated = home.path().join("samza-values.yaml");
     let _ = std::fs::remove_file(&generated);
-    run_ok(values_cmd(home, values, partitions, &["-o"]).arg(&generated));
+    run_ok(
+        values_cmd(home, values, partitions, &layout_args)
+            .arg("-o")
+            .arg(&generated),
+    );
     let text = std::fs::read_to_string(&generated).unwrap();
     assert!(text.contains("jobModel:"), "{case}: {text}");
     assert_eq!(
-        text.contains("binaryData:"),
-        expect_compressed,
-        "{case}: the model's encoding (data or gzip binaryData)"
+        Carried::of(&text),
+        expect,
+        "{case}: how the values carry the model"
     );
 
     let mut post = home.template(&chart(), &["-f".as_ref(), values.as_os_str()]);
     post.env("HELM_SAMZA_OFFLINE", "true")
         .env("HELM_SAMZA_PARTITIONS", partitions);
+    if let Some(layout) = layout {
+        post.env("HELM_SAMZA_MODEL_LAYOUT", layout);
+    }
     let post_rendered = output(&mut post);
     let mut native = home.cmd(["template", RELEASE]);
     native
@@ -147,32 +198,64 @@ fn check_case(home: &HelmHome, values: &Path, partitions: &str, expect_compresse
             "--offline",
             &format!("--partitions={partitions}"),
         ])
+        .args(&layout_args)
         .stdin(native_rendered.clone())
         .run()
         .success();
-    assert_same_objects(
-        &native_rendered,
-        &again.stdout,
-        &format!("{case}, post-rendered again"),
-    );
+    let case = format!("{case}, post-rendered again");
+    let (mut before, mut after) = (objects(&native_rendered), objects(&again.stdout));
+    if expect == Carried::Inputs {
+        // Planned against the stream's own model, the inputs name that model as their previous state: the same
+        // model digest from the same config and counts, whichever state the planner was shown.
+        let model_cm = before
+            .keys()
+            .find(|k| k.starts_with("v1 ConfigMap ") && k.ends_with("-model"))
+            .cloned()
+            .unwrap_or_else(|| panic!("{case}: no model ConfigMap"));
+        let inputs = |objects: &mut BTreeMap<String, Value>| {
+            let data = objects.get_mut(&model_cm).unwrap()["data"]
+                .as_object_mut()
+                .unwrap()
+                .remove("job-model.inputs.json")
+                .unwrap_or_else(|| panic!("{case}: {model_cm} carries no inputs"));
+            let mut inputs: Value = serde_json::from_str(data.as_str().unwrap()).unwrap();
+            inputs.as_object_mut().unwrap().remove("previousState");
+            inputs
+        };
+        assert_eq!(
+            inputs(&mut before),
+            inputs(&mut after),
+            "{case}: the inputs changed"
+        );
+    }
+    assert_same(before, after, &case);
 }
 
 #[test]
 fn native_render_with_generated_values_equals_the_post_rendered_one() {
+    let full = chart().join("ci/full-values.yaml");
     for version in [3, 4] {
         let home = HelmHome::new(version);
         for values in example_values() {
-            check_case(&home, &values, PARTITIONS, false);
+            check_case(&home, &values, PARTITIONS, None, Carried::Plain);
         }
         // A model too big for `data`: gzipped into binaryData, by the chart as by the post-renderer.
         check_case(
             &home,
-            &chart().join("ci/full-values.yaml"),
+            &full,
             "kafka.page-views=20000,kafka.ad-clicks=6",
-            true,
+            None,
+            Carried::Gzip,
         );
+        // The inputs layout asked for, and chosen by `auto` for a model too large for one ConfigMap even gzipped:
+        // the chart renders the inputs back into the post-renderer's model ConfigMap.
+        check_case(&home, &full, PARTITIONS, Some("inputs"), Carried::Inputs);
+        check_case(&home, &full, LARGE, None, Carried::Inputs);
     }
 }
+
+/// Input partition counts whose model does not fit one ConfigMap gzipped (about 3 parts of 900 KiB).
+const LARGE: &str = "kafka.page-views=60000,kafka.ad-clicks=6";
 
 /// The values of a stateful job are regenerated stable against the model the file holds, and a change that would
 /// move its state is refused with the post-renderer's exit code, the file left as it was.
@@ -414,4 +497,114 @@ fn values_check_sees_a_topic_grow_on_a_live_broker() {
     );
     run(&["-o", path]).success();
     run(&["--check", path]).success();
+}
+
+/// `helm samza values` over the full example chart, run directly with Helm 4, offline with `partitions`.
+fn run_full(partitions: &str, extra: &[&str]) -> crate::support::run::Output {
+    Test::new()
+        .args(["values", RELEASE, chart().to_str().unwrap()])
+        .args(["-f", chart().join("ci/full-values.yaml").to_str().unwrap()])
+        .args([
+            "--offline".to_string(),
+            format!("--partitions={partitions}"),
+            format!("--helm-bin={}", tool("helm4").display()),
+        ])
+        .args(extra)
+        .run()
+}
+
+/// Values carrying the model as its inputs read back: `--check` passes and regenerating leaves the file alone
+/// (the model is computed again from them); a grown topic is drift (17). Regenerated stable against them, the
+/// inputs name a previous state the file does not hold: offline, with nothing else that knows it, a plan that
+/// differs is refused (16), naming the state and how to give it, never judged as drift or written.
+#[test]
+fn values_carrying_inputs_read_back_and_need_the_state_they_were_planned_against() {
+    let dir = tempfile::tempdir().unwrap();
+    let generated = dir.path().join("samza-values.yaml");
+    let path = generated.to_str().unwrap();
+    let six = "kafka.page-views=6,kafka.ad-clicks=6";
+    let twelve = "kafka.page-views=12,kafka.ad-clicks=6";
+    let inputs = ["--model-layout", "inputs"];
+    run_full(six, &[&inputs[..], &["-o", path]].concat()).success();
+    let first = std::fs::read_to_string(&generated).unwrap();
+    assert_eq!(Carried::of(&first), Carried::Inputs, "{first}");
+    assert!(
+        first.contains("--model-layout inputs -o"),
+        "the regeneration command keeps the layout: {first}"
+    );
+    run_full(six, &[&inputs[..], &["--check", path]].concat()).success();
+    let unchanged = run_full(six, &[&inputs[..], &["-o", path]].concat()).success();
+    assert!(
+        unchanged.stderr.contains("up to date"),
+        "{}",
+        unchanged.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&generated).unwrap(), first);
+
+    run_full(twelve, &[&inputs[..], &["--check", path]].concat()).fails(
+        17,
+        &["kafka.page-views has 12 partitions, the values were computed for 6"],
+    );
+    // Regenerated stable against the file's model (12 partitions onto the 6 tasks): the inputs now name it.
+    run_full(twelve, &[&inputs[..], &["-o", path]].concat()).success();
+    let second = std::fs::read_to_string(&generated).unwrap();
+    assert!(
+        second.contains("\"source\": \"release samza-test ("),
+        "{second}"
+    );
+    assert!(second.contains("changelogPartitions: 6"), "{second}");
+
+    // Offline, nothing knows that state: a plan without it differs, and is refused rather than judged.
+    for mode in ["--check", "-o"] {
+        run_full(
+            "kafka.page-views=24,kafka.ad-clicks=6",
+            &[&inputs[..], &[mode, path]].concat(),
+        )
+        .fails(
+            16,
+            &[
+                "job 'page-view-counter': planned here without its previous state",
+                "kafka.page-views has 24 partitions, the values were computed for 12",
+                "coordinator stream (drop --offline",
+                "--lock FILE",
+            ],
+        );
+        assert_eq!(std::fs::read_to_string(&generated).unwrap(), second);
+    }
+}
+
+/// A model split over several ConfigMaps cannot be values: refused with 11 before anything is written, naming the
+/// job and the way out, whether the flag or the chart's job.modelLayout asked for parts.
+#[test]
+fn values_refuse_a_model_split_into_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let generated = dir.path().join("samza-values.yaml");
+    let path = generated.to_str().unwrap();
+    run_full(LARGE, &["--model-layout", "parts", "-o", path]).fails(
+        11,
+        &[
+            "job 'page-view-counter': the job model is split into",
+            "parts (model layout `parts`)",
+            "pass --model-layout inputs",
+        ],
+    );
+    assert!(!generated.exists(), "nothing was written");
+    run_full(LARGE, &["--set", "job.modelLayout=parts"]).fails(
+        11,
+        &[
+            "job 'page-view-counter': the job model is split",
+            "annotation samza.apache.org/model-layout: \"parts\"",
+            "set job.modelLayout to inputs",
+        ],
+    );
+    // A model that fits one ConfigMap is not split, whatever the layout: values as usual.
+    let small = run_full(PARTITIONS, &["--model-layout", "parts"]).success();
+    assert_eq!(Carried::of(small.stdout_str()), Carried::Plain);
+    // The chart's job.modelLayout wins over the flag, as the annotation does for the post-renderer.
+    let chosen = run_full(
+        PARTITIONS,
+        &["--model-layout", "parts", "--set", "job.modelLayout=inputs"],
+    )
+    .success();
+    assert_eq!(Carried::of(chosen.stdout_str()), Carried::Inputs);
 }
