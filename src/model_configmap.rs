@@ -86,14 +86,39 @@ pub fn digest_bytes(bytes: &[u8]) -> String {
 
 /// [`digest`] of the model's JSON, hashed as the writer streams it (the JSON is never held).
 pub fn model_digest(model: &JobModel, version: SamzaVersion) -> String {
-    let mut hasher = Sha256::new();
-    let mut writer = std::io::BufWriter::with_capacity(WRITE_BUFFER, &mut hasher);
+    model_digest_and_size(model, version).0
+}
+
+/// [`model_digest`], and the length of the JSON in bytes.
+pub fn model_digest_and_size(model: &JobModel, version: SamzaVersion) -> (String, u64) {
+    struct Counted {
+        hasher: Sha256,
+        bytes: u64,
+    }
+    impl Write for Counted {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.hasher.update(buf);
+            self.bytes += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counted = Counted {
+        hasher: Sha256::new(),
+        bytes: 0,
+    };
+    let mut writer = std::io::BufWriter::with_capacity(WRITE_BUFFER, &mut counted);
     model
         .write_json(version, &mut writer)
         .and_then(|()| writer.flush())
         .expect("hashing in memory");
     drop(writer);
-    format!("sha256:{:x}", hasher.finalize())
+    (
+        format!("sha256:{:x}", counted.hasher.finalize()),
+        counted.bytes,
+    )
 }
 
 /// How much of the model writer's output is buffered before it is hashed and kept or compressed.
@@ -102,6 +127,8 @@ const WRITE_BUFFER: usize = 64 * 1024;
 /// A model's JSON as its ConfigMap carries it, and the JSON's [`digest`].
 pub struct EncodedModel {
     pub digest: String,
+    /// The length of the model's JSON.
+    pub json_bytes: u64,
     body: Body,
 }
 
@@ -154,6 +181,7 @@ pub fn encode_model(model: &JobModel, version: SamzaVersion, keep_up_to: usize) 
         gzip: None,
         keep_up_to,
         dropped: None,
+        bytes: 0,
     };
     let mut writer = std::io::BufWriter::with_capacity(WRITE_BUFFER, sink);
     model
@@ -172,6 +200,7 @@ pub fn encode_model(model: &JobModel, version: SamzaVersion, keep_up_to: usize) 
     };
     EncodedModel {
         digest: format!("sha256:{:x}", sink.hasher.finalize()),
+        json_bytes: sink.bytes,
         body,
     }
 }
@@ -185,11 +214,14 @@ struct Sink {
     keep_up_to: usize,
     /// Set when the gzip passed one ConfigMap and was let go: its size then.
     dropped: Option<usize>,
+    /// JSON bytes written.
+    bytes: u64,
 }
 
 impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.hasher.update(buf);
+        self.bytes += buf.len() as u64;
         if self.dropped.is_some() {
             return Ok(buf.len());
         }

@@ -61,6 +61,8 @@ pub struct RenderedJob {
     /// What the safety gate found (empty when it passed, or for a first deploy); the render fails on them
     /// unless the gate is open.
     pub hazards: Vec<Hazard>,
+    /// The length of the model's JSON: what the coordinator holds and serves.
+    pub model_json_bytes: u64,
 }
 
 /// What a render produced: the output stream, the jobs computed and (with `keep_going`) the jobs that failed.
@@ -387,6 +389,7 @@ fn render_job(
     };
     let encoded = model_configmap::encode_model(&plan.model, options.samza_version, keep_up_to);
     let digest = encoded.digest.clone();
+    let model_json_bytes = encoded.json_bytes;
     let carry = carry(
         layout,
         encoded,
@@ -461,6 +464,7 @@ fn render_job(
         facts: gathered,
         previous,
         hazards,
+        model_json_bytes,
     })
 }
 
@@ -609,7 +613,7 @@ fn reuse_model(
         samza::changelog::changelog_topics(&config, model.max_changelog_partitions())
             .map_err(samza_error)?;
     let internal_topics = samza::changelog::internal_topics(&config).map_err(samza_error)?;
-    let digest = model_configmap::model_digest(&model, version);
+    let (digest, model_json_bytes) = model_configmap::model_digest_and_size(&model, version);
     let mut facts = GatheredFacts::default();
     facts.facts.counts = model.input_partition_counts();
     Ok(RenderedJob {
@@ -628,6 +632,7 @@ fn reuse_model(
         facts,
         previous: None,
         hazards: Vec::new(),
+        model_json_bytes,
     })
 }
 

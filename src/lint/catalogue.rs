@@ -87,6 +87,9 @@ checks! {
     MISSING_RESOURCES = "SZ303" "missing-resources" Warning,
         "A container without CPU and memory requests or a memory limit: it is scheduled blindly and can be evicted first or starve its node.",
         "Set `resources.requests.cpu`, `resources.requests.memory` and `resources.limits.memory`.";
+    COORDINATOR_MEMORY = "SZ304" "coordinator-memory" Warning,
+        "The coordinator's memory limit is below what it needs for this job model: it holds the model's JSON, reads it (or, for a model carried as its inputs, computes it) and writes the coordinator stream from it, and is OOM-killed before it serves the model.",
+        "Raise the coordinator's memory limit (samza-job chart: `coordinator.resources.limits.memory`) to at least the size the finding names.";
     MISSING_PDB = "SZ401" "missing-pdb" Warning,
         "No PodDisruptionBudget covers the workers: a node drain can stop every container of the job at once.",
         "Add a PodDisruptionBudget whose selector matches the worker pods (the samza-job chart: `podDisruptionBudget.enabled`).";

@@ -149,6 +149,7 @@ fn facts_of(job: &RenderedJob) -> ModelFacts {
             .map(|t| t.name.clone())
             .collect(),
         stateful: is_stateful(&job.plan),
+        json_bytes: job.model_json_bytes,
         hazards: job
             .hazards
             .iter()

@@ -103,6 +103,9 @@ pub struct ModelFacts {
     /// What the safety gate found against the previous state the render knew (`[id] message`, and its source).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hazards: Vec<String>,
+    /// The length of the model's JSON: what the coordinator holds (and, carried as inputs, computes).
+    #[serde(default)]
+    pub json_bytes: u64,
 }
 
 /// How bad a finding is. Ordered: `Info < Warning < Error`.
@@ -385,6 +388,13 @@ impl<'a> JobContext<'a> {
 
     pub fn doc(&self, index: usize) -> Option<&'a LintDoc> {
         self.input.documents.get(index)
+    }
+
+    pub fn coordinators(&self) -> impl Iterator<Item = &'a LintDoc> + '_ {
+        self.job
+            .coordinator_docs
+            .iter()
+            .filter_map(|&i| self.doc(i))
     }
 
     pub fn workers(&self) -> impl Iterator<Item = &'a LintDoc> + '_ {

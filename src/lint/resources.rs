@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use super::catalogue::{HEAP_EXCEEDS_LIMIT, HEAP_HEADROOM, MISSING_RESOURCES};
+use super::catalogue::{COORDINATOR_MEMORY, HEAP_EXCEEDS_LIMIT, HEAP_HEADROOM, MISSING_RESOURCES};
 use super::pod::{env_value, human_bytes, quantity_bytes, xmx_bytes, PodView};
 use super::{Findings, JobContext};
 
@@ -16,10 +16,52 @@ const RUN_CLASS_DEFAULT_HEAP: u64 = 768 << 20;
 /// Minimum room beside the heap: metaspace, thread stacks, direct buffers, RocksDB block cache and memtables.
 const MIN_HEADROOM: u64 = 256 << 20;
 
+/// What the coordinator needs beside the model, and per byte of the model's JSON: its peak measured with models
+/// of 20 to 100 MB of JSON, computed from their inputs, served and written to the coordinator stream, was 160 MB
+/// at 20 MB and 584 MB at 102 MB (docs/performance.md#large-models); this is a little above.
+const COORDINATOR_BASE: u64 = 64 << 20;
+const COORDINATOR_PER_JSON_BYTE: u64 = 6;
+
+/// The memory the coordinator needs for a model of `json_bytes` of JSON.
+pub(crate) fn coordinator_memory(json_bytes: u64) -> u64 {
+    COORDINATOR_BASE + COORDINATOR_PER_JSON_BYTE * json_bytes
+}
+
 pub(crate) fn check(ctx: &JobContext, out: &mut Findings) {
     for doc in ctx.workers() {
         if let Some(pod) = PodView::of(doc) {
             heap(ctx, &pod, out);
+        }
+    }
+    if let Ok(model) = &ctx.job.model {
+        let needed = coordinator_memory(model.json_bytes);
+        for doc in ctx.coordinators() {
+            let Some(pod) = PodView::of(doc) else {
+                continue;
+            };
+            for (path, container) in pod.containers() {
+                let Some(limit) = container
+                    .pointer("/resources/limits/memory")
+                    .and_then(quantity_bytes)
+                else {
+                    continue;
+                };
+                if limit < needed {
+                    out.push(
+                        &COORDINATOR_MEMORY,
+                        ctx.name(),
+                        Some(doc.index),
+                        Some(format!("{path}.resources.limits.memory")),
+                        format!(
+                            "the job model is {} of JSON; the coordinator needs about {} to serve it, its memory \
+                             limit is {}",
+                            human_bytes(model.json_bytes),
+                            human_bytes(needed),
+                            human_bytes(limit)
+                        ),
+                    );
+                }
+            }
         }
     }
     for doc in ctx.workloads() {

@@ -232,6 +232,8 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("heap-exceeds-limit", &["SZ301"]),
     ("heap-headroom", &["SZ302"]),
     ("missing-resources", &["SZ303"]),
+    // A model of 40 MiB of JSON (some 200,000 partitions) against the coordinator's 128 MiB.
+    ("coordinator-memory", &["SZ304"]),
     ("missing-pdb", &["SZ401"]),
     ("missing-probes", &["SZ402"]),
     ("missing-anti-affinity", &["SZ403"]),
@@ -819,6 +821,52 @@ fn set_env(input: &mut LintInput, name: &str, value: Value) {
     if !value.is_null() {
         env.push(serde_json::json!({"name": name, "value": value}));
     }
+}
+
+/// The coordinator's memory limit against its model: 64 MiB plus six bytes per byte of JSON.
+#[test]
+fn a_coordinator_too_small_for_its_model_is_reported_with_the_size_it_needs() {
+    let coordinator_limit = |input: &mut LintInput, limit: &str| {
+        let c = input.jobs[0].coordinator_docs[0];
+        input.documents[c].value["spec"]["template"]["spec"]["containers"][0]["resources"]
+            ["limits"]["memory"] = limit.into();
+    };
+    let with_json = |input: &mut LintInput, bytes: u64| {
+        if let Ok(model) = &mut input.jobs[0].model {
+            model.json_bytes = bytes;
+        }
+    };
+    // 32 MiB of JSON needs 256 MiB: the chart's default just serves it.
+    assert!(!clean_with(|i| {
+        with_json(i, 32 << 20);
+        coordinator_limit(i, "256Mi");
+    })
+    .contains(&"SZ304"));
+    let input = {
+        let mut input = load_clean();
+        with_json(&mut input, 33 << 20);
+        coordinator_limit(&mut input, "256Mi");
+        input
+    };
+    let findings = lint(&input, &LintSettings::default());
+    let found: Vec<_> = findings.iter().filter(|f| f.check == "SZ304").collect();
+    assert_eq!(found.len(), 1, "{findings:?}");
+    assert!(
+        found[0]
+            .message
+            .contains("33 MiB of JSON; the coordinator needs about 262 MiB"),
+        "{}",
+        found[0].message
+    );
+    assert!(
+        found[0].message.contains("its memory limit is 256 MiB"),
+        "{}",
+        found[0].message
+    );
+    assert_eq!(
+        found[0].field.as_deref(),
+        Some("spec.template.spec.containers[0].resources.limits.memory")
+    );
 }
 
 #[test]
