@@ -568,7 +568,7 @@ proptest! {
         check_model_json(&String::from_utf8_lossy(&json.as_bytes()[..cut]))?;
     }
 
-    /// Model ConfigMaps in a manifest stream, plain or gzipped, whole or damaged.
+    /// Model ConfigMaps in a manifest stream in every layout (plain, gzipped, inputs, parts), whole or damaged.
     #[test]
     fn fuzz_previous_model_in_streams(bytes in mutated(stream_seeds())) {
         check_models_in_stream(&bytes);
@@ -589,10 +589,83 @@ fn stream_seeds() -> &'static [Vec<u8>] {
              {{samza.apache.org/job: j, samza.apache.org/role: model}}\nbinaryData:\n  job-model.json.gz: {}\n",
             base64::Engine::encode(&base64::engine::general_purpose::STANDARD, gz.finish().unwrap())
         );
-        let mut seeds = vec![plain.as_bytes().to_vec(), gzipped.into_bytes()];
+        let mut seeds = vec![
+            plain.as_bytes().to_vec(),
+            gzipped.into_bytes(),
+            inputs_seed().into_bytes(),
+            parts_seed().into_bytes(),
+        ];
         seeds.extend(yaml_seeds().iter().take(8).cloned());
         seeds
     })
+}
+
+/// A model ConfigMap of the inputs layout (a model computed again when read).
+fn inputs_seed() -> String {
+    let mut config = Config::default();
+    config.set("job.name", "j");
+    config.set("task.inputs", "kafka.a");
+    let facts = PartitionFacts {
+        counts: [(SystemStream::new("kafka", "a"), 3)].into_iter().collect(),
+        topics: BTreeMap::new(),
+    };
+    let mut model = samza::plan(&config, &facts, None).unwrap().model;
+    helm_samza::model_inputs::settle_container_count(&mut model);
+    let digest = helm_samza::model_configmap::model_digest(&model, SamzaVersion::default());
+    let inputs = helm_samza::model_inputs::ModelInputs::new(
+        "j",
+        SamzaVersion::default(),
+        &digest,
+        &config,
+        &facts,
+        None,
+    );
+    format!(
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: j-model\n  labels: \
+         {{samza.apache.org/job: j, samza.apache.org/role: model}}\ndata:\n  job-model.inputs.json: {}\n",
+        serde_json::to_string(&inputs.to_json()).unwrap()
+    )
+}
+
+/// A model split into two parts, with its index.
+fn parts_seed() -> String {
+    use base64::Engine as _;
+    let json = r#"{"config":{"job.name":"j"},"containers":{"0":{"processor-id":"0","tasks":{}}}}"#;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, json.as_bytes()).unwrap();
+    let gzip = gz.finish().unwrap();
+    let (one, two) = gzip.split_at(gzip.len() / 2);
+    let entry = |n: usize, bytes: &[u8]| {
+        serde_json::json!({"configMap": format!("j-model-part-{n}"), "key": format!("job-model.json.gz.part-{n}"),
+            "bytes": bytes.len(), "sha256": helm_samza::model_configmap::digest_bytes(bytes)})
+    };
+    let index = serde_json::json!({"encoding": "gzip", "modelDigest": helm_samza::model_configmap::digest(json),
+        "parts": [entry(1, one), entry(2, two)]});
+    let part = |n: usize, bytes: &[u8]| {
+        format!(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: j-model-part-{n}\n  labels: \
+             {{samza.apache.org/job: j, samza.apache.org/role: model-part}}\nbinaryData:\n  \
+             job-model.json.gz.part-{n}: {}\n",
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        )
+    };
+    format!(
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: j-model\n  labels: \
+         {{samza.apache.org/job: j, samza.apache.org/role: model}}\ndata:\n  job-model.index.json: {}\n{}{}",
+        serde_json::to_string(&index.to_string()).unwrap(),
+        part(1, one),
+        part(2, two)
+    )
+}
+
+/// The seeds of the layouts read back as the models they carry: the mutations start from valid documents.
+#[test]
+fn the_layout_seeds_read_back() {
+    for seed in [inputs_seed(), parts_seed()] {
+        let models = helm_samza::model_configmap::models_in_stream(seed.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}\n{seed}"));
+        assert!(models.contains_key("j"), "{seed}");
+    }
 }
 
 #[test]
