@@ -3,11 +3,13 @@
 //! - an object's annotations: 262,144 bytes, which client-side `kubectl apply` fills with its copy of the object;
 //! - a ConfigMap's data: 1,048,576 bytes;
 //! - a request body: 3,145,728 bytes;
+//! - the largest job model one ConfigMap carries (the post-renderer's 900 KiB, under the ConfigMap limit);
 //! - and a job whose model ConfigMap client-side apply cannot carry, while Helm and server-side apply can.
 
+use base64::Engine as _;
 use serde_json::{json, Value};
 
-use super::{sets, text};
+use super::{sets, text, Release};
 use crate::envtest::with_stdin;
 use crate::support::run::Test;
 use crate::Env;
@@ -341,57 +343,81 @@ pub fn release_secret_limit(env: &Env) {
     );
 }
 
-/// The biggest job model a ConfigMap holds, at the partition count docs/kubernetes-limits.md gives for the
-/// samza-job chart with 500 containers: 89,868 input partitions deploy (the gzipped model just fits), 89,869 are
-/// refused by the API server, and lint (SZ406) draws the line at the same partition.
+/// The biggest job model one ConfigMap carries, for the samza-job chart with 500 containers: at 75,601 input
+/// partitions the gzipped model (921,301 bytes) is within the 900 KiB the post-renderer puts into one ConfigMap and
+/// Helm deploys it in `binaryData`. At 75,602 it is not: by default the model is then carried as its inputs and
+/// deploys; with `--model-layout inline` the post-renderer refuses it (exit 11) before Helm applies anything, and
+/// lint (SZ201) draws the line at the same partition. The API server's own limit (1 MiB) is never reached.
 pub fn largest_model_configmap(env: &Env) {
-    for (partitions, fits) in [(89_868, true), (89_869, false)] {
+    const ONE_CONFIGMAP: usize = 900 * 1024;
+    let values = sets(&[
+        ("job.containerCount", "500"),
+        ("worker.state.type", "emptyDir"),
+    ]);
+    for (partitions, fits) in [(75_601, true), (75_602, false)] {
         let counts = format!("kafka.my-input={partitions}");
-        let values = sets(&[
-            ("job.containerCount", "500"),
-            ("worker.state.type", "emptyDir"),
-        ]);
         let lint = env
             .helm(4, ["samza", "lint"])
             .arg(super::chart("samza-job"))
             .args(&values)
             .args(["--partitions", &counts, "--output", "json"])
+            .args(["--model-layout", "inline"])
             .output()
             .expect("running helm samza lint");
         let report: Value = serde_json::from_slice(&lint.stdout)
             .unwrap_or_else(|e| panic!("lint JSON: {e}: {}", text(&lint)));
-        let sz406 = report["findings"]
+        let refused = report["findings"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|f| f["check"] == "SZ406");
-        assert_eq!(sz406, !fits, "{partitions} partitions: {report}");
+            .any(|f| f["check"] == "SZ201");
+        assert_eq!(refused, !fits, "{partitions} partitions: {report}");
 
-        let namespace = env.plane.namespace("largest", &[]);
-        let out = env
-            .helm(4, ["install", "largest"])
-            .arg(super::chart("samza-job"))
-            .args(["--namespace", &namespace])
-            .args(env.home(4).post_renderer_flags())
-            .args(&values)
-            .env("HELM_SAMZA_OFFLINE", "true")
-            .env("HELM_SAMZA_PARTITIONS", &counts)
-            .output()
-            .expect("running helm install");
+        let deploy = |layout: Option<&str>| {
+            let release = Release::samza_job(env, 4, "largest", &[]);
+            let log = tempfile::NamedTempFile::new().unwrap();
+            let mut cmd = release.deploy_cmd("install", &values);
+            if let Some(layout) = layout {
+                cmd.args(["--post-renderer-args", &format!("--model-layout={layout}")]);
+            }
+            let out = cmd
+                .env("HELM_SAMZA_OFFLINE", "true")
+                .env("HELM_SAMZA_PARTITIONS", &counts)
+                .env("HELM_SAMZA_LOG_FILE", log.path())
+                .output()
+                .expect("running helm install");
+            let message = text(&out) + &std::fs::read_to_string(log.path()).unwrap_or_default();
+            (release, out.status.success(), message)
+        };
+        let (release, ok, message) = deploy(None);
+        assert!(ok, "{partitions} partitions: {message}");
+        let model = release.get("configmap", "job-samza-job-model");
         if fits {
+            let gzip = model["binaryData"]["job-model.json.gz"]
+                .as_str()
+                .map(|b64| {
+                    base64::engine::general_purpose::STANDARD
+                        .decode(b64)
+                        .unwrap()
+                        .len()
+                })
+                .unwrap_or_else(|| panic!("no gzipped model: {model}"));
             assert!(
-                out.status.success(),
-                "{partitions} partitions: {}",
-                text(&out)
+                gzip <= ONE_CONFIGMAP,
+                "{partitions} partitions: {gzip} bytes"
             );
         } else {
             assert!(
-                !out.status.success()
-                    && text(&out).contains("largest-samza-job-model")
-                    && text(&out).contains("Too long: may not be more than 1048576 bytes"),
-                "{partitions} partitions: {}",
-                text(&out)
+                model["data"]["job-model.inputs.json"].is_string(),
+                "{partitions} partitions: {model}"
             );
+            let (release, ok, message) = deploy(Some("inline"));
+            assert!(
+                !ok && message.contains("(exit code 11)")
+                    && message.contains("more than the 900 KiB one ConfigMap carries"),
+                "{partitions} partitions inline: {message}"
+            );
+            release.assert_nothing_applied();
         }
     }
 }

@@ -8,10 +8,7 @@
 //! (`409`, heartbeat `alive: false`) until the StatefulSet is updated too. `--force-conflicts` (or
 //! `--server-side=false`) completes the upgrade. Helm 3's three-way merge resets the replicas silently.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-
-use super::{sets, template_checksum, text, Release};
+use super::{sets, template_checksum, text, Coordinator, Release};
 use crate::Env;
 
 pub fn upgrade_after_kubectl_scale(env: &Env, version: u8) {
@@ -101,71 +98,4 @@ pub fn upgrade_after_kubectl_scale(env: &Env, version: u8) {
     let fixed = release.get("statefulset", workers);
     assert_eq!(fixed["spec"]["replicas"], 4);
     assert_eq!(template_checksum(&fixed), model_digest);
-}
-
-/// `helm-samza coordinator` on a loopback port with `model_json` mounted as its model; stopped when dropped.
-struct Coordinator {
-    child: std::process::Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Coordinator {
-    fn start(model_json: &str) -> Coordinator {
-        let dir = tempfile::tempdir().unwrap();
-        let model = dir.path().join("job-model.json");
-        std::fs::write(&model, model_json).unwrap();
-        let port = crate::support::broker::free_port();
-        let child = std::process::Command::new(crate::support::run::binary())
-            .arg("coordinator")
-            .arg("--model")
-            .arg(&model)
-            .args([
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--poll-interval",
-                "1h",
-                // Only the model routes matter here; the rendered job's Kafka cluster does not exist.
-                "--coordinator-stream",
-                "off",
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("starting helm-samza coordinator");
-        let started = std::time::Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed().as_secs() < 20,
-                "the coordinator did not listen"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        Coordinator {
-            child,
-            port,
-            _dir: dir,
-        }
-    }
-
-    /// `GET path`: the status code and the body.
-    fn get(&self, path: &str) -> (u16, String) {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        write!(stream, "GET {path} HTTP/1.0\r\nHost: coordinator\r\n\r\n").unwrap();
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).unwrap();
-        let code = answer[9..12].parse().unwrap();
-        let body = answer
-            .split_once("\r\n\r\n")
-            .map_or("", |(_, b)| b)
-            .to_owned();
-        (code, body)
-    }
-}
-
-impl Drop for Coordinator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
