@@ -87,6 +87,13 @@ fn client_side_apply_size(doc: &LintDoc, out: &mut Findings) {
     let copy = go_json_len(&object) + 1;
     let total = others + LAST_APPLIED.len() + copy;
     if total > ANNOTATIONS_LIMIT {
+        // A part of a split model exists because the model is too large for one object, and Helm's release
+        // Secret cannot hold it either (SZ408): only server-side apply takes it.
+        let part = doc
+            .value
+            .pointer("/metadata/labels/samza.apache.org~1role")
+            .and_then(Value::as_str)
+            == Some(crate::job::ROLE_MODEL_PART);
         out.push(
             &CLIENT_SIDE_APPLY_SIZE,
             label(&doc.value, "samza.apache.org/job"),
@@ -94,9 +101,13 @@ fn client_side_apply_size(doc: &LintDoc, out: &mut Findings) {
             Some(format!("metadata.annotations[{LAST_APPLIED}]")),
             format!(
                 "client-side `kubectl apply` would store this {} as a {copy}-byte annotation ({total} bytes of \
-                 annotations in all); the API server accepts at most {ANNOTATIONS_LIMIT}: deploy it with Helm or \
-                 `kubectl apply --server-side`",
-                doc.kind
+                 annotations in all); the API server accepts at most {ANNOTATIONS_LIMIT}: {}",
+                doc.kind,
+                if part {
+                    "apply a model split into parts with `kubectl apply --server-side`"
+                } else {
+                    "deploy it with Helm or `kubectl apply --server-side`"
+                }
             ),
         );
     }
