@@ -17,8 +17,8 @@ const RUN_CLASS_DEFAULT_HEAP: u64 = 768 << 20;
 const MIN_HEADROOM: u64 = 256 << 20;
 
 /// What the coordinator needs beside the model, and per byte of the model's JSON: its peak measured with models
-/// of 20 to 100 MB of JSON, computed from their inputs, served and written to the coordinator stream, was 160 MB
-/// at 20 MB and 584 MB at 102 MB (docs/performance.md#large-models); this is a little above.
+/// of 20 to 204 MB of JSON, computed from their inputs, served and written to the coordinator stream, was 168 MB
+/// at 20 MB, 572 MB at 102 MB and 848 MB at 204 MB (docs/performance.md#large-models); this is above each.
 const COORDINATOR_BASE: u64 = 64 << 20;
 const COORDINATOR_PER_JSON_BYTE: u64 = 6;
 
