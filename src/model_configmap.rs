@@ -91,34 +91,7 @@ pub fn model_digest(model: &JobModel, version: SamzaVersion) -> String {
 
 /// [`model_digest`], and the length of the JSON in bytes.
 pub fn model_digest_and_size(model: &JobModel, version: SamzaVersion) -> (String, u64) {
-    struct Counted {
-        hasher: Sha256,
-        bytes: u64,
-    }
-    impl Write for Counted {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.hasher.update(buf);
-            self.bytes += buf.len() as u64;
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut counted = Counted {
-        hasher: Sha256::new(),
-        bytes: 0,
-    };
-    let mut writer = std::io::BufWriter::with_capacity(WRITE_BUFFER, &mut counted);
-    model
-        .write_json(version, &mut writer)
-        .and_then(|()| writer.flush())
-        .expect("hashing in memory");
-    drop(writer);
-    (
-        format!("sha256:{:x}", counted.hasher.finalize()),
-        counted.bytes,
-    )
+    model.json_digest(version)
 }
 
 /// How much of the model writer's output is buffered before it is hashed and kept or compressed.

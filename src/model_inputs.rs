@@ -136,7 +136,7 @@ impl ModelInputs {
         let version = SamzaVersion::parse(&self.samza_version)?;
         let mut model = samza::plan(&self.config(), &self.facts(), previous)?.model;
         settle_container_count(&mut model);
-        let digest = crate::model_configmap::model_digest(&model, version);
+        let (digest, _) = model.json_digest(version);
         Ok((model, digest))
     }
 
@@ -268,7 +268,7 @@ mod tests {
             .unwrap()
             .model;
         settle_container_count(&mut model);
-        let digest = crate::model_configmap::model_digest(&model, SamzaVersion::default());
+        let (digest, _) = model.json_digest(SamzaVersion::default());
         let inputs = ModelInputs::new(
             "j",
             SamzaVersion::default(),

@@ -402,6 +402,40 @@ impl JobModel {
         String::from_utf8(out).expect("serde_json writes UTF-8")
     }
 
+    /// `sha256:<hex>` of the model's JSON in the shape of `version`, hashed as the writer streams it (the JSON is
+    /// never held), and the JSON's length: the checksum helm-samza puts on pod templates.
+    pub fn json_digest(&self, version: SamzaVersion) -> (String, u64) {
+        use sha2::{Digest, Sha256};
+        use std::io::Write;
+        struct Counted {
+            hasher: Sha256,
+            bytes: u64,
+        }
+        impl Write for Counted {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.hasher.update(buf);
+                self.bytes += buf.len() as u64;
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut counted = Counted {
+            hasher: Sha256::new(),
+            bytes: 0,
+        };
+        let mut writer = std::io::BufWriter::with_capacity(64 * 1024, &mut counted);
+        self.write_json(version, &mut writer)
+            .and_then(|()| writer.flush())
+            .expect("hashing in memory");
+        drop(writer);
+        (
+            format!("sha256:{:x}", counted.hasher.finalize()),
+            counted.bytes,
+        )
+    }
+
     /// About the length of the compact JSON, a little over, so that building it in memory never grows (copies)
     /// the buffer.
     fn json_size_hint(&self) -> usize {
