@@ -47,8 +47,9 @@ fn render(helm: &HelmHome, args: &[&str]) -> std::process::Output {
         .expect("helm runs")
 }
 
-fn rendered(helm: &HelmHome, layout: &str) -> Vec<Value> {
-    let output = render(
+/// The chart's job with 200,000 input partitions (offline), in `layout`.
+fn render_200k(helm: &HelmHome, layout: &str) -> std::process::Output {
+    render(
         helm,
         &[
             "--offline",
@@ -57,7 +58,11 @@ fn rendered(helm: &HelmHome, layout: &str) -> Vec<Value> {
             "--model-layout",
             layout,
         ],
-    );
+    )
+}
+
+fn rendered(helm: &HelmHome, layout: &str) -> Vec<Value> {
+    let output = render_200k(helm, layout);
     assert!(
         output.status.success(),
         "{}",
@@ -288,16 +293,7 @@ fn a_200k_partition_model_fits_in_parts_or_as_inputs_and_the_coordinator_serves_
 #[test]
 fn a_model_that_no_longer_needs_parts_leaves_none_behind() {
     let helm = HelmHome::new(3);
-    let output = render(
-        &helm,
-        &[
-            "--offline",
-            "--partitions",
-            "kafka.my-input=200000",
-            "--model-layout",
-            "parts",
-        ],
-    );
+    let output = render_200k(&helm, "parts");
     assert!(output.status.success());
     let again = Test::new()
         .args([
@@ -333,16 +329,7 @@ fn a_model_that_no_longer_needs_parts_leaves_none_behind() {
 #[test]
 fn a_model_no_layout_can_carry_fails_before_anything_is_written() {
     let helm = HelmHome::new(3);
-    let output = render(
-        &helm,
-        &[
-            "--offline",
-            "--partitions",
-            "kafka.my-input=200000",
-            "--model-layout",
-            "inline",
-        ],
-    );
+    let output = render_200k(&helm, "inline");
     assert!(!output.status.success());
     assert!(output.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&output.stderr);
