@@ -388,3 +388,146 @@ fn a_model_no_layout_can_carry_fails_before_anything_is_written() {
             ],
         );
 }
+
+/// A stateful job carried as its inputs, against a real broker: the first deploy's coordinator computes the model
+/// without a stored state and writes the stream; the next render plans against that stream, and a new coordinator
+/// computes the same model by reading it; once the stream holds another mapping than the render saw, the
+/// coordinator refuses to serve, naming the digests.
+#[test]
+fn a_stateful_model_carried_as_inputs_is_computed_again_from_the_coordinator_stream() {
+    use crate::support::broker::Broker;
+    use helm_samza::samza::coordinator_stream::{Header, Message, SET_CHANGELOG};
+
+    let broker = Broker::start();
+    broker.create_topic("my-input", 4);
+    let helm = HelmHome::new(3);
+    let stream = run_ok(&mut helm.cmd([
+        "template",
+        "samza-test",
+        repo_root().join("charts/samza-job").to_str().unwrap(),
+        "--set",
+        "job.containerCount=2",
+        "--set",
+        &format!("job.bootstrapServers={}", broker.bootstrap()),
+        "--set",
+        "job.defaultReplicationFactor=1",
+        "--set",
+        "config.stores\\.counts\\.factory=org.apache.samza.storage.kv.RocksDbKeyValueStorageEngineFactory",
+        "--set",
+        "config.stores\\.counts\\.changelog=kafka.counts-changelog",
+    ]))
+    .stdout;
+    let post_render = |stream: &[u8]| {
+        let run = Test::new()
+            .args(["post-render", "--model-layout", "inputs"])
+            .stdin(stream.to_vec())
+            .run()
+            .success();
+        manifest_values(run.stdout_str())
+    };
+    let inputs_of = |objects: &[Value]| -> Value {
+        serde_json::from_str(
+            role(objects, "model")[0]["data"]["job-model.inputs.json"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let kafka = Overrides {
+        timeout: Some(Duration::from_secs(10)),
+        ..Overrides::default()
+    };
+    let start_on = |objects: &[Value], dir: &Path, write: bool| {
+        mount(objects, coordinator_volume(objects), dir);
+        start(&Settings {
+            model: dir.join("job-model.json"),
+            listen: "127.0.0.1:0".into(),
+            kafka: kafka.clone(),
+            poll_interval: Some(Duration::from_secs(3600)),
+            write_coordinator_stream: write,
+        })
+        .expect("the coordinator starts")
+    };
+    // Ready (Ok), or refused for good (Err: what /readyz said); a refusal to compute is not retried.
+    let wait_ready = |addr: SocketAddr| -> Result<(), String> {
+        let started = std::time::Instant::now();
+        loop {
+            let (status, body) = get(addr, "/readyz", false);
+            let body = String::from_utf8_lossy(&body).into_owned();
+            if status == 200 {
+                return Ok(());
+            }
+            if body.contains("cannot be computed") || started.elapsed() > Duration::from_secs(30) {
+                return Err(body);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+
+    // First deploy: nothing stored; the coordinator computes the model and writes the stream.
+    let first = post_render(&stream);
+    let inputs = inputs_of(&first);
+    assert!(inputs["previousState"]["digest"].is_null(), "{inputs}");
+    let digest = inputs["modelDigest"].as_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let running = start_on(&first, dir.path(), true);
+    wait_ready(running.addr())
+        .expect("the first coordinator computes the model and writes the stream");
+    let (status, model) = get(running.addr(), &format!("/model/{digest}/"), false);
+    assert_eq!(status, 200);
+    running.shutdown();
+
+    // The next render reads the stream and plans against it: the same model, its inputs naming the stream.
+    let second = post_render(&stream);
+    let inputs = inputs_of(&second);
+    assert_eq!(inputs["modelDigest"], digest.as_str());
+    let source = inputs["previousState"]["source"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        source.starts_with("coordinator stream __samza_coordinator_my-job_1"),
+        "{inputs}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let running = start_on(&second, dir.path(), false);
+    wait_ready(running.addr()).expect("the coordinator computes the model from the stream");
+    let (status, again) = get(running.addr(), &format!("/model/{digest}/"), false);
+    running.shutdown();
+    assert_eq!((status, again == model), (200, true));
+
+    // Another mapping stored since (another writer): the model computed is another one, and it is not served.
+    let mut settings = helm_samza::kafka::KafkaClientSettings::new(vec![broker.bootstrap()]);
+    settings.timeout = Duration::from_secs(10);
+    let spec = helm_samza::samza::changelog::internal_topics(
+        &helm_samza::samza::Config::from_properties(
+            "job.name=my-job\njob.id=1\njob.default.system=kafka\njob.coordinator.replication.factor=1\n",
+        )
+        .unwrap(),
+    )
+    .unwrap()
+    .into_iter()
+    .find(|t| t.purpose == helm_samza::samza::TopicPurpose::CoordinatorStream)
+    .unwrap();
+    helm_samza::kafka::write_messages(
+        &settings,
+        &spec,
+        &[Message::set(
+            SET_CHANGELOG,
+            "Partition 0",
+            &Header::helm_samza(1),
+            &[("Partition", "7")],
+        )],
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let running = start_on(&second, dir.path(), false);
+    let refusal =
+        wait_ready(running.addr()).expect_err("a model of another stored state is not served");
+    let (status, _) = get(running.addr(), &format!("/model/{digest}/"), false);
+    running.shutdown();
+    assert_ne!(status, 200);
+    assert!(
+        refusal.contains(&digest) && refusal.contains("the coordinator stream now holds"),
+        "{refusal}"
+    );
+}
