@@ -228,6 +228,9 @@ fn answer(
             // A worker of another model must stop: Samza shuts the container down on `alive: false`.
             let alive = match location.read() {
                 Ok(model) => other_model(wanted, &model).is_none(),
+                // The coordinator's own trouble (Kafka not reachable yet for a model carried as its inputs, a
+                // file it cannot read for now) says nothing about the worker: it is not stopped for it.
+                Err(ModelError::Unreadable { .. }) => true,
                 Err(_) => wanted.is_none(),
             };
             let answer: &[u8] = if alive {

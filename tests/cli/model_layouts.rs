@@ -530,4 +530,29 @@ fn a_stateful_model_carried_as_inputs_is_computed_again_from_the_coordinator_str
         refusal.contains(&digest) && refusal.contains("the coordinator stream now holds"),
         "{refusal}"
     );
+
+    // The broker gone: the model cannot be computed for now, which is no reason to stop the running workers.
+    drop(broker);
+    let dir = tempfile::tempdir().unwrap();
+    mount(&second, coordinator_volume(&second), dir.path());
+    let running = start(&Settings {
+        model: dir.path().join("job-model.json"),
+        listen: "127.0.0.1:0".into(),
+        kafka: Overrides {
+            timeout: Some(Duration::from_secs(1)),
+            ..Overrides::default()
+        },
+        poll_interval: Some(Duration::from_secs(3600)),
+        write_coordinator_stream: false,
+    })
+    .unwrap();
+    let (status, body) = get(running.addr(), &format!("/model/{digest}/"), false);
+    assert_eq!(status, 500, "{}", String::from_utf8_lossy(&body));
+    let (status, alive) = get(
+        running.addr(),
+        &format!("/model/{digest}/containerHeartbeat?executionContainerId=w-0"),
+        false,
+    );
+    running.shutdown();
+    assert_eq!((status, alive.as_slice()), (200, &br#"{"alive":true}"#[..]));
 }
