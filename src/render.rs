@@ -583,13 +583,21 @@ fn mount_model(
                 .remove(path(position, "projected"))
                 .set(path(position, "configMap"), json!({"name": model, "optional": true}));
         }
-        Some((position, _)) => {
+        Some((position, projected)) => {
             let mut sources = vec![json!({"configMap": {"name": model}})];
             sources.extend(parts.iter().map(|part| json!({"configMap": {"name": part}})));
-            edits
-                .patch(index)
-                .remove(path(position, "configMap"))
-                .set(path(position, "projected"), json!({"sources": sources}));
+            let volume = &volumes.expect("found in them")[position];
+            let wanted: Vec<&str> = std::iter::once(model)
+                .chain(parts.iter().map(String::as_str))
+                .collect();
+            if projected && names(volume) == wanted {
+                // A stream post-rendered before with the same parts: it stays as it is.
+                return Ok(());
+            }
+            let patch = edits.patch(index);
+            // A collection is replaced by removing it and writing it anew (the patch's next round).
+            patch.remove(path(position, if projected { "projected" } else { "configMap" }));
+            patch.set(path(position, "projected"), json!({"sources": sources}));
         }
     }
     Ok(())

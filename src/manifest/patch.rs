@@ -10,7 +10,8 @@
 //! written as double-quoted or JSON scalars, which are valid there whatever their content.
 //!
 //! Operations apply in order. When an edit would touch bytes an earlier edit of the same round
-//! touches (two keys inserted into the same mapping, a parent created twice), it and every later
+//! touches (two keys inserted into the same mapping, a parent created twice), or cannot be planned
+//! until an earlier one is made (a collection removed, then set anew), it and every later
 //! operation wait for the next round, planned on a fresh parse: so `a.b.x` and `a.b.y` on a
 //! document without `a` create `a.b` once, and the last `set` of a path wins.
 
@@ -151,11 +152,19 @@ pub fn apply(doc: &Document<'_>, patch: &Patch) -> Result<String, ManifestError>
                 Op::Set(path, value) => plan_set(&text, &root, path, value),
                 Op::Remove(path) => plan_remove(&text, &root, path),
             };
-            let edit = planned.map_err(|reason| ManifestError::Patch {
-                doc: doc.describe().into(),
-                path: PathDisplay(op_path(op)).to_string(),
-                reason,
-            })?;
+            let edit = match planned {
+                Ok(edit) => edit,
+                // An earlier edit of this round may be what makes this op possible (a collection removed, then
+                // written anew): it is planned again on the next round's parse, and fails there if it still does.
+                Err(_) if !edits.is_empty() => break,
+                Err(reason) => {
+                    return Err(ManifestError::Patch {
+                        doc: doc.describe().into(),
+                        path: PathDisplay(op_path(op)).to_string(),
+                        reason,
+                    })
+                }
+            };
             if let Some(edit) = edit {
                 let overlaps =
                     |e: &Edit| e.range.start <= edit.range.end && edit.range.start <= e.range.end;
@@ -618,6 +627,43 @@ mod tests {
         let mut patch = Patch::new();
         patch.set(path.iter().copied(), value);
         patch
+    }
+
+    /// A collection is replaced by removing it and setting it anew: the set waits for the round after the
+    /// removal. A set that cannot be planned on its own is still an error naming the path.
+    #[test]
+    fn a_collection_removed_then_set_is_replaced() {
+        let input = "spec:\n  volumes:\n    - name: model\n      projected:\n        sources:\n          - configMap: {name: a}\n    - name: other\n";
+        let mut patch = Patch::new();
+        patch.remove(
+            ["spec", "volumes"]
+                .map(Seg::from)
+                .into_iter()
+                .chain([Seg::Index(0), "projected".into()]),
+        );
+        patch.set(
+            ["spec", "volumes"]
+                .map(Seg::from)
+                .into_iter()
+                .chain([Seg::Index(0), "projected".into()]),
+            json!({"sources": [{"configMap": {"name": "a"}}, {"configMap": {"name": "a-part-1"}}]}),
+        );
+        let out = patched(input, &patch);
+        let value: Value = serde_saphyr::from_str(&out).unwrap();
+        assert_eq!(
+            value["spec"]["volumes"][0]["projected"]["sources"][1]["configMap"]["name"], "a-part-1",
+            "{out}"
+        );
+        assert_eq!(value["spec"]["volumes"][1]["name"], "other", "{out}");
+
+        let stream = Stream::split(input);
+        let error = apply(
+            &stream.documents()[0],
+            &set(&["spec", "volumes"], json!([])),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("only scalars can be replaced"), "{error}");
     }
 
     #[test]
