@@ -1,6 +1,7 @@
 //! The charts as users render them: `charts/check.sh` (helm lint --strict on Helm 3 and 4, kubernetes-validate
 //! for 1.30 and 1.34, checkov, the post-renderer conventions) with every rendering going through helm-samza.
 
+use crate::support::helm::run_ok;
 use crate::support::tools::{repo_root, tools_dir, CHART_COUNTS as COUNTS};
 
 #[test]
@@ -176,16 +177,10 @@ fn secured_kafka_values_keep_secrets_in_secrets() {
     let home = HelmHome::new(4);
     let chart = repo_root().join("charts/samza-job");
     let example = repo_root().join("examples/secured-kafka.yaml");
-    let out = home
-        .template(&chart, &["-f", example.to_str().unwrap()])
-        .env("HELM_SAMZA_OFFLINE", "true")
-        .env("HELM_SAMZA_PARTITIONS", COUNTS)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        home.template(&chart, &["-f", example.to_str().unwrap()])
+            .env("HELM_SAMZA_OFFLINE", "true")
+            .env("HELM_SAMZA_PARTITIONS", COUNTS),
     );
     let text = String::from_utf8(out.stdout).unwrap();
     let docs = crate::support::run::manifest_values(&text);
@@ -278,8 +273,8 @@ fn common_labels_and_annotations_reach_every_object() {
 
     let home = HelmHome::new(4);
     let chart = repo_root().join("charts/samza-job");
-    let out = home
-        .template(
+    let out = run_ok(
+        home.template(
             &chart,
             &[
                 "--set",
@@ -291,13 +286,7 @@ fn common_labels_and_annotations_reach_every_object() {
             ],
         )
         .env("HELM_SAMZA_OFFLINE", "true")
-        .env("HELM_SAMZA_PARTITIONS", COUNTS)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        .env("HELM_SAMZA_PARTITIONS", COUNTS),
     );
     let text = String::from_utf8(out.stdout).unwrap();
     let docs = crate::support::run::manifest_values(&text);

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::deployed_state::samza_value;
 use crate::support::{
     broker::Broker,
-    helm::HelmHome,
+    helm::{run_ok, HelmHome},
     run::{fixture, Test},
     tools::{corpus_dir, repo_root},
 };
@@ -202,17 +202,11 @@ fn the_proof_of_concepts_kubernetes_keys_become_chart_values() {
         .run()
         .success();
     let home = HelmHome::bare(4);
-    let out = home
-        .cmd(["template", "pv"])
-        .arg(repo_root().join("charts/samza-job"))
-        .arg("-f")
-        .arg(&values)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        home.cmd(["template", "pv"])
+            .arg(repo_root().join("charts/samza-job"))
+            .arg("-f")
+            .arg(&values),
     );
     let text = String::from_utf8(out.stdout).unwrap();
     let worker: Value = crate::support::run::manifest_values(&text)
@@ -390,17 +384,11 @@ fn from_kafka_the_stored_mapping_becomes_a_lock_the_first_deploy_keeps() {
     for version in [3, 4] {
         let home = HelmHome::new(version);
         let lock_arg = format!("--lock={}", lock_path.display());
-        let out = home
-            .template(&chart, &["--post-renderer-args", lock_arg.as_str()])
-            .arg("-f")
-            .arg(&values)
-            .args(["--set", image])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = run_ok(
+            home.template(&chart, &["--post-renderer-args", lock_arg.as_str()])
+                .arg("-f")
+                .arg(&values)
+                .args(["--set", image]),
         );
         let model = models_in_stream(&out.stdout)
             .unwrap()

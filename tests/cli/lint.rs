@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::support::{
-    helm::HelmHome,
+    helm::{run_ok, HelmHome},
     run::{fixture, Test},
     tools::{repo_root, tool, CHART_COUNTS as COUNTS},
 };
@@ -260,22 +260,17 @@ fn a_packaged_chart_lints_like_its_folder() {
     let helm = tool("helm4");
     let home = HelmHome::bare(4);
     let dir = tempfile::tempdir().unwrap();
-    let package = std::process::Command::new(&helm)
-        .args([
-            "package",
-            repo_root().join("charts/samza-job").to_str().unwrap(),
-            "-d",
-        ])
-        .arg(dir.path())
-        .env("HELM_CONFIG_HOME", home.path().join("config"))
-        .env("HELM_DATA_HOME", home.path().join("data"))
-        .env("HELM_CACHE_HOME", home.path().join("cache"))
-        .output()
-        .unwrap();
-    assert!(
-        package.status.success(),
-        "{}",
-        String::from_utf8_lossy(&package.stderr)
+    run_ok(
+        std::process::Command::new(&helm)
+            .args([
+                "package",
+                repo_root().join("charts/samza-job").to_str().unwrap(),
+                "-d",
+            ])
+            .arg(dir.path())
+            .env("HELM_CONFIG_HOME", home.path().join("config"))
+            .env("HELM_DATA_HOME", home.path().join("data"))
+            .env("HELM_CACHE_HOME", home.path().join("cache")),
     );
     let tgz = std::fs::read_dir(dir.path())
         .unwrap()

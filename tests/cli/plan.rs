@@ -4,7 +4,12 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{broker::Broker, helm::HelmHome, run::fixture, tools::tool};
+use crate::support::{
+    broker::Broker,
+    helm::{run_ok, HelmHome},
+    run::fixture,
+    tools::tool,
+};
 
 fn chart() -> std::path::PathBuf {
     fixture("charts/page-views")
@@ -203,15 +208,9 @@ fn plan_of_partition_growth(version: u8) {
     // Given the previous model, the post-renderer plans as Samza does: the expansion proxy keeps partitions 4..7
     // on the old tasks, so nothing is endangered and the deploy goes through...
     let previous_arg = format!("--previous={}", stateful.display());
-    let out = home
-        .template(&chart(), &["--post-renderer-args", &previous_arg])
-        .args(["--set", &bootstrap(&broker)])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        home.template(&chart(), &["--post-renderer-args", &previous_arg])
+            .args(["--set", &bootstrap(&broker)]),
     );
     // ...but with Samza's partition expansion switched off, new tasks need changelog partitions the topics do not
     // have: the post-renderer's gate refuses, and says how to proceed.
@@ -402,15 +401,9 @@ fn lock_round_trip_needs_no_broker_and_detects_drift() {
     ];
     let servers = bootstrap(&broker);
     let render = |home: &HelmHome| {
-        let out = home
-            .template(&chart(), &with_lock)
-            .args(["--set", &servers])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = run_ok(
+            home.template(&chart(), &with_lock)
+                .args(["--set", &servers]),
         );
         out.stdout
     };

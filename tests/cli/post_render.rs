@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use crate::support::helm::run_ok;
 use crate::support::run::{fixture, Test};
 use helm_samza::manifest::Stream;
 
@@ -473,17 +474,7 @@ fn several_jobs_and_standby_workers_in_one_render() {
     let home = HelmHome::bare(4);
     let chart = repo_root().join("charts/samza-job");
     let render = |release: &str, extra: &[&str]| {
-        let out = home
-            .cmd(["template", release])
-            .arg(&chart)
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = run_ok(home.cmd(["template", release]).arg(&chart).args(extra));
         String::from_utf8(out.stdout).unwrap()
     };
     let full = repo_root().join("charts/samza-job/ci/full-values.yaml");
