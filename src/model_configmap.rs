@@ -86,12 +86,7 @@ pub fn digest_bytes(bytes: &[u8]) -> String {
 
 /// [`digest`] of the model's JSON, hashed as the writer streams it (the JSON is never held).
 pub fn model_digest(model: &JobModel, version: SamzaVersion) -> String {
-    model_digest_and_size(model, version).0
-}
-
-/// [`model_digest`], and the length of the JSON in bytes.
-pub fn model_digest_and_size(model: &JobModel, version: SamzaVersion) -> (String, u64) {
-    model.json_digest(version)
+    model.json_digest(version).0
 }
 
 /// How much of the model writer's output is buffered before it is hashed and kept or compressed.
@@ -231,13 +226,25 @@ pub enum Carry {
 }
 
 impl Carry {
-    /// The layout's name, as `--model-layout` spells it (`inline` for plain or gzip).
+    /// The layout's name, as `--model-layout` spells it (`inline` for plain or gzip); [`layout_of`] reads it back.
     pub fn layout_name(&self) -> &'static str {
         match self {
             Carry::Inline(_) => "inline",
             Carry::Parts(_) => "parts",
             Carry::Inputs(_) => "inputs",
         }
+    }
+}
+
+/// The layout a model ConfigMap's value was written in, named as [`Carry::layout_name`] names it.
+pub fn layout_of(value: &Value) -> &'static str {
+    let data = |key: &str| value.pointer(&format!("/data/{key}")).is_some();
+    if data(job::MODEL_KEY_INPUTS) {
+        "inputs"
+    } else if data(job::MODEL_KEY_INDEX) {
+        "parts"
+    } else {
+        "inline"
     }
 }
 
@@ -392,19 +399,9 @@ pub fn encode(
             base64(&gzip),
         )],
         Carry::Parts(model) => {
-            let bytes = match &model.body {
-                Body::Plain(json) => json.as_bytes(),
-                Body::Gzip(gzip) => gzip.as_slice(),
-                Body::Dropped { .. } => unreachable!("a model split into parts keeps its gzip"),
-            };
-            let gzipped;
-            let bytes = if matches!(model.body, Body::Plain(_)) {
-                let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
-                encoder.write_all(bytes).expect("in memory");
-                gzipped = encoder.finish().expect("in memory");
-                gzipped.as_slice()
-            } else {
-                bytes
+            // Only a model past one ConfigMap is split (`render::carry`): gzipped, and kept.
+            let Body::Gzip(bytes) = &model.body else {
+                unreachable!("a model split into parts is gzipped and kept")
             };
             let mut parts = Vec::new();
             let mut entries = Vec::new();
@@ -503,16 +500,17 @@ pub fn parts_in_stream(stream: &Stream) -> Result<BTreeMap<String, Value>> {
 
 /// The job model a model ConfigMap of `stream` holds, in any layout; `None` when it holds none of the keys.
 pub fn decode(stream: &Stream, doc: &Document) -> Result<Option<JobModel>> {
-    let value = doc.value()?;
-    let parts = if value
-        .pointer(&format!("/data/{}", job::MODEL_KEY_INDEX))
-        .is_some()
-    {
+    decode_doc(stream, doc, &doc.value()?)
+}
+
+/// [`decode`] of a document whose value the caller has parsed already.
+pub fn decode_doc(stream: &Stream, doc: &Document, value: &Value) -> Result<Option<JobModel>> {
+    let parts = if layout_of(value) == "parts" {
         parts_in_stream(stream)?
     } else {
         BTreeMap::new()
     };
-    decode_value(&value, &JobOrigin(doc.describe().to_string()), &parts)
+    decode_value(value, &JobOrigin(doc.describe().to_string()), &parts)
 }
 
 /// [`decode`] of a ConfigMap's value, or of anything holding its `data` and `binaryData` (the chart's `jobModel`);
@@ -723,15 +721,14 @@ mod tests {
         }
     }
 
-    /// A stream of the ConfigMaps `encode` made, and the models read back from it.
-    fn stream_of(cms: &[Value]) -> (String, BTreeMap<String, JobModel>) {
+    /// The models read back from a stream of the ConfigMaps `encode` made.
+    fn models_of(cms: &[Value]) -> Result<BTreeMap<String, JobModel>> {
         let mut text = String::new();
         for cm in cms {
             text.push_str("---\n");
             text.push_str(&crate::manifest::write_document(cm).unwrap());
         }
-        let models = models_in_stream(text.as_bytes()).unwrap();
-        (text, models)
+        models_in_stream(text.as_bytes())
     }
 
     /// A model of `tasks` tasks whose JSON hardly compresses (random stream names), so that it needs parts.
@@ -801,30 +798,16 @@ mod tests {
                 digest(&json)
             );
         }
-        let (text, models) = stream_of(&cms);
+        let models = models_of(&cms).unwrap();
         assert_eq!(models["j"].to_json(SamzaVersion::default()), json);
         // A part from another render: refused, naming the part.
         let mut other = cms.clone();
         let key = format!("{}2", job::MODEL_KEY_PART_PREFIX);
         other[2]["binaryData"][&key] = json!("AAAA");
-        let (_, error) = (text, {
-            let mut text = String::new();
-            for cm in &other {
-                text.push_str("---\n");
-                text.push_str(&crate::manifest::write_document(cm).unwrap());
-            }
-            models_in_stream(text.as_bytes()).unwrap_err().to_string()
-        });
+        let error = models_of(&other).unwrap_err().to_string();
         assert!(error.contains("part 2 of"), "{error}");
         // A missing part: refused too.
-        let (_, missing) = (0, {
-            let mut text = String::new();
-            for cm in &cms[..cms.len() - 1] {
-                text.push_str("---\n");
-                text.push_str(&crate::manifest::write_document(cm).unwrap());
-            }
-            models_in_stream(text.as_bytes()).unwrap_err().to_string()
-        });
+        let missing = models_of(&cms[..cms.len() - 1]).unwrap_err().to_string();
         assert!(missing.contains("is missing"), "{missing}");
     }
 

@@ -89,6 +89,22 @@ impl ModelInputs {
         }
     }
 
+    /// Plans a job as the post-renderer does (`samza::plan`, then [`settle_container_count`]) and records the
+    /// inputs of the model it made, with the model.
+    pub fn plan(
+        job: &str,
+        version: SamzaVersion,
+        config: &Config,
+        facts: &PartitionFacts,
+        previous: Option<(&Previous, &str)>,
+    ) -> Result<(ModelInputs, JobModel), SamzaError> {
+        let mut model = samza::plan(config, facts, previous.map(|(state, _)| state))?.model;
+        settle_container_count(&mut model);
+        let (digest, _) = model.json_digest(version);
+        let inputs = ModelInputs::new(job, version, &digest, config, facts, previous);
+        Ok((inputs, model))
+    }
+
     /// Reads the inputs as the ConfigMap carries them, refusing a shape this version does not know.
     pub fn from_json(text: &str) -> Result<ModelInputs, String> {
         let inputs: ModelInputs = serde_json::from_str(text).map_err(|e| e.to_string())?;
@@ -127,17 +143,12 @@ impl ModelInputs {
         facts
     }
 
-    pub fn version(&self) -> Result<SamzaVersion, String> {
-        SamzaVersion::parse(&self.samza_version).map_err(|e| e.to_string())
-    }
-
-    /// The model these inputs make with `previous`, and the digest of its JSON.
-    pub fn compute(&self, previous: Option<&Previous>) -> Result<(JobModel, String), SamzaError> {
+    /// The model these inputs make with `previous`, in the shape of its Samza version.
+    fn model(&self, previous: Option<&Previous>) -> Result<(JobModel, SamzaVersion), SamzaError> {
         let version = SamzaVersion::parse(&self.samza_version)?;
         let mut model = samza::plan(&self.config(), &self.facts(), previous)?.model;
         settle_container_count(&mut model);
-        let (digest, _) = model.json_digest(version);
-        Ok((model, digest))
+        Ok((model, version))
     }
 
     /// Whether the model needs a previous state to be computed again (it was planned against one).
@@ -153,17 +164,40 @@ impl ModelInputs {
         &self,
         stored: impl FnOnce() -> Result<Option<Previous>, String>,
     ) -> Result<JobModel, RecomputeError> {
+        self.recompute_written(stored, |model, version| (model.json_digest(version).0, ()))
+            .map(|(model, ())| model)
+    }
+
+    /// [`ModelInputs::recompute`], with the model's JSON written once (the coordinator serves it) and checked by
+    /// the digest of those bytes.
+    pub fn recompute_json(
+        &self,
+        stored: impl FnOnce() -> Result<Option<Previous>, String>,
+    ) -> Result<(JobModel, Vec<u8>), RecomputeError> {
+        self.recompute_written(stored, |model, version| {
+            let json = model.to_json(version).into_bytes();
+            (format!("sha256:{:x}", Sha256::digest(&json)), json)
+        })
+    }
+
+    /// The model again, `write` giving the digest of its JSON (and whatever else the caller keeps of writing it).
+    fn recompute_written<T>(
+        &self,
+        stored: impl FnOnce() -> Result<Option<Previous>, String>,
+        write: impl FnOnce(&JobModel, SamzaVersion) -> (String, T),
+    ) -> Result<(JobModel, T), RecomputeError> {
         let (previous, read) = if self.needs_previous_state() {
             let stored = stored().map_err(RecomputeError::Stream)?;
             (stored, true)
         } else {
             (None, false)
         };
-        let (model, digest) = self
-            .compute(previous.as_ref())
+        let (model, version) = self
+            .model(previous.as_ref())
             .map_err(|e| RecomputeError::Samza(e.to_string()))?;
+        let (digest, written) = write(&model, version);
         if digest == self.model_digest {
-            return Ok(model);
+            return Ok((model, written));
         }
         let now = previous.as_ref().map(previous_digest);
         Err(RecomputeError::Differs {
@@ -264,20 +298,7 @@ mod tests {
         facts
             .counts
             .insert(samza::SystemStream::new("kafka", "b"), 3);
-        let mut model = samza::plan(&config, &facts, previous.map(|p| p.0))
-            .unwrap()
-            .model;
-        settle_container_count(&mut model);
-        let (digest, _) = model.json_digest(SamzaVersion::default());
-        let inputs = ModelInputs::new(
-            "j",
-            SamzaVersion::default(),
-            &digest,
-            &config,
-            &facts,
-            previous,
-        );
-        (inputs, model)
+        ModelInputs::plan("j", SamzaVersion::default(), &config, &facts, previous).unwrap()
     }
 
     #[test]
@@ -292,6 +313,10 @@ mod tests {
             again.to_json(SamzaVersion::default()),
             model.to_json(SamzaVersion::default())
         );
+        let (_, json) = read
+            .recompute_json(|| unreachable!("no previous state"))
+            .unwrap();
+        assert_eq!(json, model.to_json(SamzaVersion::default()).into_bytes());
     }
 
     #[test]

@@ -207,7 +207,6 @@ fn render_job(
     edits: &mut Edits,
 ) -> Result<RenderedJob> {
     let origin = JobOrigin(format!("job '{}'", docs.name));
-    let manifests = stream;
     let config_index = match docs.configs.as_slice() {
         [one] => *one,
         [] => {
@@ -324,7 +323,7 @@ fn render_job(
         mut plan,
         gathered,
         previous,
-        stream,
+        stream: stream_read,
     } = plan_job(
         &config,
         &options.sources,
@@ -365,7 +364,7 @@ fn render_job(
                  as for partition discovery), pass a lock (--lock FILE, written by `helm samza lock`), or pass the \
                  deployed model (--previous FILE, from `helm get manifest RELEASE`). To deploy anyway pass \
                  --allow-unsafe (env HELM_SAMZA_ALLOW_UNSAFE=true).",
-                stream.describe()
+                stream_read.describe()
             ),
         });
     }
@@ -446,7 +445,7 @@ fn render_job(
         .map(str::to_string)
         .collect();
     for &index in &docs.coordinators {
-        mount_model(manifests, index, &model_name, &parts, edits, &origin)?;
+        mount_model(stream, index, &model_name, &parts, edits, &origin)?;
     }
     // A stream that went through helm-samza before carries the old model: the new one replaces it.
     for &index in docs.models.iter().chain(&docs.model_parts) {
@@ -612,7 +611,8 @@ fn reuse_model(
     version: SamzaVersion,
 ) -> Result<RenderedJob> {
     let doc = &stream.documents()[index];
-    let model = model_configmap::decode(stream, doc)?.ok_or_else(|| Error::Job {
+    let value = doc.value()?;
+    let model = model_configmap::decode_doc(stream, doc, &value)?.ok_or_else(|| Error::Job {
         origin: origin.clone(),
         message: format!("{} holds no job model", doc.describe()),
     })?;
@@ -625,7 +625,7 @@ fn reuse_model(
         samza::changelog::changelog_topics(&config, model.max_changelog_partitions())
             .map_err(samza_error)?;
     let internal_topics = samza::changelog::internal_topics(&config).map_err(samza_error)?;
-    let (digest, model_json_bytes) = model_configmap::model_digest_and_size(&model, version);
+    let (digest, model_json_bytes) = model.json_digest(version);
     let mut facts = GatheredFacts::default();
     facts.facts.counts = model.input_partition_counts();
     Ok(RenderedJob {
@@ -645,13 +645,7 @@ fn reuse_model(
         previous: None,
         hazards: Vec::new(),
         model_json_bytes,
-        model_layout: if model_configmap::carried_inputs(doc)?.is_some() {
-            "inputs"
-        } else if doc.mentions(job::MODEL_KEY_INDEX) {
-            "parts"
-        } else {
-            "inline"
-        },
+        model_layout: model_configmap::layout_of(&value),
     })
 }
 

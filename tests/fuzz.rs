@@ -609,17 +609,14 @@ fn inputs_seed() -> String {
         counts: [(SystemStream::new("kafka", "a"), 3)].into_iter().collect(),
         topics: BTreeMap::new(),
     };
-    let mut model = samza::plan(&config, &facts, None).unwrap().model;
-    helm_samza::model_inputs::settle_container_count(&mut model);
-    let digest = helm_samza::model_configmap::model_digest(&model, SamzaVersion::default());
-    let inputs = helm_samza::model_inputs::ModelInputs::new(
+    let (inputs, _) = helm_samza::model_inputs::ModelInputs::plan(
         "j",
         SamzaVersion::default(),
-        &digest,
         &config,
         &facts,
         None,
-    );
+    )
+    .unwrap();
     format!(
         "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: j-model\n  labels: \
          {{samza.apache.org/job: j, samza.apache.org/role: model}}\ndata:\n  job-model.inputs.json: {}\n",

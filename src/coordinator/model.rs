@@ -300,20 +300,18 @@ impl ModelLocation {
                     reason,
                 };
                 let inputs = ModelInputs::from_json(&text).map_err(&refused)?;
-                let version = inputs.version().map_err(&refused)?;
-                let model = inputs
-                    .recompute(|| stored_state(&inputs, &self.kafka))
+                let (model, json) = inputs
+                    .recompute_json(|| stored_state(&inputs, &self.kafka))
                     .map_err(|error| match error {
                         // Kafka may come up later: retried, and shown as not ready meanwhile.
                         RecomputeError::Stream(reason) => unreadable(path, reason),
                         other => refused(other.to_string()),
                     })?;
                 let facts = ModelFacts::of(&model);
-                let json = model.to_json(version).into_bytes();
-                drop(model);
                 Ok((
                     Model {
-                        digest: digest(&json),
+                        // The digest of these very bytes: recompute_json checked it.
+                        digest: inputs.model_digest,
                         json,
                         ..Model::default()
                     },
